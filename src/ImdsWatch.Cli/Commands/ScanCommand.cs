@@ -1,0 +1,120 @@
+using System.CommandLine;
+using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
+using ImdsWatch.Config;
+using ImdsWatch.Scanning;
+using ImdsWatch.Sources.Input;
+using Spectre.Console;
+
+namespace ImdsWatch.Cli.Commands;
+
+/// <summary><c>imdswatch scan PATH...</c>: report every metadata-service access in audit logs.</summary>
+public static class ScanCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var paths = new Argument<string[]>("path")
+        {
+            Description = "Audit log files, directories (rotated logs read oldest first), globs, .gz files, or - for standard input",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var format = new Option<string?>("--format", "-f") { Description = "table | ndjson | csv (default: table on a terminal, ndjson when redirected)" };
+        format.AcceptOnlyFromAmong("table", "ndjson", "csv");
+        var config = new Option<string?>("--config", "-c") { Description = "YAML configuration: extra agents, indicators, host name" };
+        var failOnAlert = new Option<bool>("--fail-on-alert") { Description = "Exit 1 when any alert is raised" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No summary or progress on standard error" };
+        var host = new Option<string?>("--host") { Description = "Host name for records without node= (default: from config, else none)" };
+        var minSeverity = new Option<string?>("--min-severity") { Description = "Report only alerts at or above: low | medium | high | critical" };
+        minSeverity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "List every parse issue and ignored mention on standard error" };
+
+        var command = new Command("scan", "Find every metadata-service access recorded in Linux audit logs")
+        {
+            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new ScanOptions(
+                parse.GetValue(paths) ?? [], parse.GetValue(format), parse.GetValue(config), parse.GetValue(failOnAlert),
+                parse.GetValue(quiet), parse.GetValue(host), parse.GetValue(minSeverity), parse.GetValue(verbose));
+            return Run(options, stdout, stderr);
+        });
+        return command;
+    }
+
+    public sealed record ScanOptions(string[] Paths, string? Format, string? Config, bool FailOnAlert, bool Quiet,
+        string? Host, string? MinSeverity, bool Verbose);
+
+    public static int Run(ScanOptions o, TextWriter stdout, TextWriter stderr)
+    {
+        ImdsWatchConfig config;
+        try
+        {
+            config = o.Config is null ? new ImdsWatchConfig() : ImdsWatchConfig.Load(o.Config);
+            if (o.MinSeverity is not null)
+                config.MinSeverity = o.MinSeverity;
+        }
+        catch (InvalidDataException e)
+        {
+            stderr.WriteLine($"imdswatch: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        var sources = InputResolver.Resolve(o.Paths, out var errors);
+        foreach (var error in errors)
+            stderr.WriteLine($"imdswatch: {error}");
+        if (errors.Count > 0)
+            return ExitCodes.Usage;
+
+        var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
+        var rules = config.BuildRules();
+        var host = o.Host ?? config.Host;
+        ScanResult result;
+        try
+        {
+            var total = sources.Sum(s => s.Length ?? 0);
+            var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
+            result = showProgress
+                ? ScanWithProgress(progress => new AuditLogScanner(rules, host) { Progress = progress }, sources, total, errConsole)
+                : new AuditLogScanner(rules, host).Scan(sources);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            stderr.WriteLine($"imdswatch: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        var alerts = result.Alerts.Where(a => a.Severity >= config.MinimumSeverity).ToList();
+        var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
+        IAlertWriter writer = format switch
+        {
+            "csv" => new CsvAlertWriter(),
+            "table" => new TableAlertWriter(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) })),
+            _ => new NdjsonAlertWriter(),
+        };
+        writer.Write(alerts, stdout);
+        stdout.Flush();
+        if (!o.Quiet)
+            ScanSummary.Write(result, alerts, stderr, o.Verbose);
+        return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
+    }
+
+    private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, AuditLogScanner> scanner,
+        IReadOnlyList<InputSource> sources, long total, IAnsiConsole console)
+    {
+        ScanResult? result = null;
+        console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("scanning", maxValue: total);
+                result = scanner((bytes, source) =>
+                {
+                    task.Value = Math.Min(bytes, total);
+                    task.Description = Markup.Escape(Path.GetFileName(source.Name));
+                }).Scan(sources);
+                task.Value = total;
+            });
+        return result!;
+    }
+}

@@ -1,0 +1,45 @@
+using System.Globalization;
+using ImdsWatch.Alerts;
+using ImdsWatch.Scanning;
+
+namespace ImdsWatch.Cli.Commands;
+
+/// <summary>The scan summary on standard error: what was read, what was found, what was set aside and why.</summary>
+internal static class ScanSummary
+{
+    public static void Write(ScanResult r, IReadOnlyList<Alert> reported, TextWriter err, bool verbose)
+    {
+        var seconds = Math.Max(r.Elapsed.TotalSeconds, 1e-6);
+        var mb = r.Bytes / 1e6;
+        err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"imdswatch: {r.Files.Count} file(s), {mb:0.0} MB, {r.Lines} lines, {r.Records} records, {r.Events} events in {seconds:0.00}s ({mb / seconds:0.0} MB/s)"));
+        var bySeverity = string.Join(", ", Enum.GetValues<Severity>().Reverse()
+            .Select(s => (s, n: reported.Count(a => a.Severity == s))).Where(x => x.n > 0)
+            .Select(x => $"{x.n} {x.s.ToString().ToLowerInvariant()}"));
+        err.WriteLine($"imdswatch: {reported.Count} alert(s){(bySeverity.Length > 0 ? $" ({bySeverity})" : "")}"
+            + (reported.Count < r.Alerts.Count ? $"; {r.Alerts.Count - reported.Count} below --min-severity not shown" : ""));
+        var d = r.Detection;
+        err.WriteLine($"imdswatch: {d.Execs} exec(s), {d.Connects} outbound address(es), {d.MetadataConnects} to a metadata endpoint");
+        if (d.AllowedByAgent.Count > 0)
+            err.WriteLine($"imdswatch: allowed as cloud agents: {string.Join(", ", d.AllowedByAgent.Select(kv => $"{kv.Key} ×{kv.Value}"))}");
+        if (d.Mentions > 0)
+        {
+            err.WriteLine($"imdswatch: {d.Mentions} command(s) only mention a metadata address (not an access){(verbose ? ":" : "; --verbose lists them")}");
+            if (verbose)
+            {
+                foreach (var m in d.MentionSamples)
+                    err.WriteLine($"  {m}");
+            }
+        }
+        if (r.LateRecords > 0)
+            err.WriteLine($"imdswatch: {r.LateRecords} record(s) arrived after their event was complete and were read on their own");
+        if (r.IssueCount > 0)
+        {
+            err.WriteLine($"imdswatch: {r.IssueCount} line(s) could not be read as audit records and were skipped:");
+            foreach (var issue in r.Issues.Take(verbose ? r.Issues.Count : 10))
+                err.WriteLine($"  {issue}");
+            if (!verbose && r.IssueCount > 10)
+                err.WriteLine($"  … and {r.IssueCount - 10} more (--verbose lists up to {AuditLogScanner.MaxIssueDetails})");
+        }
+    }
+}

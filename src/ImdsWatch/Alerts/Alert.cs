@@ -1,0 +1,41 @@
+using System.Net;
+using ImdsWatch.Events;
+using ImdsWatch.Indicators;
+
+namespace ImdsWatch.Alerts;
+
+/// <summary>One metadata-service access by one process image, with all the evidence for it.</summary>
+public sealed record Alert
+{
+    /// <summary>Stable across re-scans of the same records (host, process, serial, rule).</summary>
+    public required string Id { get; init; }
+
+    public required DateTimeOffset Timestamp { get; init; }
+    public required string RuleId { get; init; }
+    public required string RuleName { get; init; }
+    public required string AlertType { get; init; }
+    public required AccessClass Access { get; init; }
+    public required Severity Severity { get; init; }
+    public required int RiskScore { get; init; }
+    public IReadOnlyList<string> RiskReasons { get; init; } = [];
+    public required string? Host { get; init; }
+    public required ProcessSnapshot Process { get; init; }
+    public ProcessSnapshot? Parent { get; init; }
+    public IPAddress? DestinationIp { get; init; }
+    public int? DestinationPort { get; init; }
+    public string? Url { get; init; }
+    public string? CloudProvider { get; init; }
+    public string? EndpointId { get; init; }
+    public IReadOnlyList<string> Layers { get; init; } = [];
+    public IReadOnlyList<EvidenceItem> Evidence { get; init; } = [];
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>No baseline has seen this program or user reach the service before.</summary>
+    public bool FirstSeen { get; init; }
+
+    public string? Outcome { get; init; }
+    public required string Summary { get; init; }
+
+    public const string TechniqueId = "T1552.005";
+    public const string TechniqueName = "Unsecured Credentials: Cloud Instance Metadata API";
+}

@@ -1,0 +1,198 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using ImdsWatch.Events;
+using ImdsWatch.Indicators;
+
+namespace ImdsWatch.Alerts.Output;
+
+/// <summary>One JSON object per line, with Elastic Common Schema names as nested objects.</summary>
+public sealed class NdjsonAlertWriter : IAlertWriter
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public void Write(IReadOnlyList<Alert> alerts, TextWriter output)
+    {
+        foreach (var alert in alerts)
+            output.WriteLine(ToJson(alert));
+    }
+
+    public static string ToJson(Alert a)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, Options))
+        {
+            w.WriteStartObject();
+            w.WriteString("@timestamp", a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteStartObject("event");
+            w.WriteString("kind", "alert");
+            w.WriteString("id", a.Id);
+            w.WriteStartArray("category");
+            w.WriteStringValue("network");
+            w.WriteStringValue("process");
+            w.WriteEndArray();
+            w.WriteString("module", "imdswatch");
+            w.WriteNumber("risk_score", a.RiskScore);
+            w.WriteNumber("severity", (int)a.Severity + 1);
+            if (a.Outcome is not null)
+                w.WriteString("outcome", a.Outcome == "failure" ? "failure" : a.Outcome == "success" ? "success" : "unknown");
+            w.WriteEndObject();
+
+            w.WriteStartObject("rule");
+            w.WriteString("id", a.RuleId);
+            w.WriteString("name", a.RuleName);
+            w.WriteString("ruleset", "imdswatch");
+            w.WriteEndObject();
+
+            w.WriteStartObject("imds");
+            w.WriteString("alert_type", a.AlertType);
+            w.WriteString("access", a.Access.ToWire());
+            WriteStrings(w, "layers", a.Layers);
+            if (a.EndpointId is not null)
+                w.WriteString("endpoint", a.EndpointId);
+            w.WriteBoolean("first_seen", a.FirstSeen);
+            WriteStrings(w, "risk_reasons", a.RiskReasons);
+            w.WriteString("summary", a.Summary);
+            w.WriteEndObject();
+
+            w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());
+            w.WriteNumber("risk_score", a.RiskScore);
+            w.WriteString("message", a.Summary);
+            WriteStrings(w, "tags", a.Tags);
+
+            w.WriteStartObject("host");
+            w.WriteString("name", a.Host);
+            w.WriteEndObject();
+
+            WriteUser(w, a.Process.User);
+            w.WriteStartObject("auditd");
+            w.WriteStartObject("data");
+            WriteOptional(w, "auid", a.Process.User.AuditUid);
+            WriteOptional(w, "auid_name", a.Process.User.AuditName);
+            WriteOptional(w, "euid", a.Process.User.EffectiveUid);
+            WriteOptional(w, "tty", a.Process.Tty);
+            WriteOptional(w, "ses", a.Process.Session);
+            w.WriteEndObject();
+            w.WriteEndObject();
+
+            WriteProcess(w, a.Process, a.Parent);
+
+            if (a.DestinationIp is not null || a.DestinationPort is not null)
+            {
+                w.WriteStartObject("destination");
+                if (a.DestinationIp is not null)
+                    w.WriteString("ip", a.DestinationIp.ToString());
+                WriteOptional(w, "port", a.DestinationPort);
+                w.WriteEndObject();
+            }
+            if (a.Url is not null)
+            {
+                w.WriteStartObject("url");
+                w.WriteString("original", a.Url);
+                w.WriteEndObject();
+            }
+            if (a.CloudProvider is not null)
+            {
+                w.WriteStartObject("cloud");
+                w.WriteString("provider", a.CloudProvider);
+                w.WriteEndObject();
+            }
+
+            w.WriteStartObject("threat");
+            w.WriteString("framework", "MITRE ATT&CK");
+            w.WriteStartObject("tactic");
+            w.WriteString("id", "TA0006");
+            w.WriteString("name", "Credential Access");
+            w.WriteEndObject();
+            w.WriteStartObject("technique");
+            w.WriteString("id", "T1552");
+            w.WriteString("name", "Unsecured Credentials");
+            w.WriteStartObject("subtechnique");
+            w.WriteString("id", Alert.TechniqueId);
+            w.WriteString("name", "Cloud Instance Metadata API");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+
+            w.WriteStartArray("evidence");
+            foreach (var e in a.Evidence)
+            {
+                w.WriteStartObject();
+                w.WriteString("kind", e.Kind);
+                w.WriteString("file", e.File);
+                w.WriteNumber("line", e.Line);
+                w.WriteString("record", e.RecordId);
+                w.WriteString("detail", e.Detail);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteUser(Utf8JsonWriter w, UserIdentity u)
+    {
+        w.WriteStartObject("user");
+        if (u.Uid is not null)
+            w.WriteString("id", u.Uid.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        WriteOptional(w, "name", u.Name);
+        if (u.EffectiveUid is not null && u.EffectiveUid != u.Uid)
+        {
+            w.WriteStartObject("effective");
+            w.WriteString("id", u.EffectiveUid.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            WriteOptional(w, "name", u.EffectiveName);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteProcess(Utf8JsonWriter w, ProcessSnapshot p, ProcessSnapshot? parent)
+    {
+        w.WriteStartObject("process");
+        w.WriteNumber("pid", p.Pid);
+        WriteOptional(w, "name", p.Name ?? (p.Executable is null ? null : Path.GetFileName(p.Executable)));
+        WriteOptional(w, "executable", p.Executable);
+        if (p.Args.Count > 0)
+        {
+            w.WriteString("command_line", p.CommandLine);
+            WriteStrings(w, "args", p.Args);
+            w.WriteNumber("args_count", p.Args.Count);
+        }
+        WriteOptional(w, "working_directory", p.WorkingDirectory);
+        if (p.ParentPid is not null || parent is not null)
+        {
+            w.WriteStartObject("parent");
+            WriteOptional(w, "pid", p.ParentPid);
+            if (parent is not null)
+            {
+                WriteOptional(w, "name", parent.Name);
+                WriteOptional(w, "executable", parent.Executable);
+                if (parent.Args.Count > 0)
+                    w.WriteString("command_line", parent.CommandLine);
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values)
+            w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null)
+            w.WriteString(name, value);
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is not null)
+            w.WriteNumber(name, value.Value);
+    }
+}

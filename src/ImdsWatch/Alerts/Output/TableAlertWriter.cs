@@ -1,0 +1,58 @@
+using ImdsWatch.Indicators;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace ImdsWatch.Alerts.Output;
+
+/// <summary>A table for a person at a terminal: when, where, who, what was reached, how bad.</summary>
+public sealed class TableAlertWriter(IAnsiConsole console) : IAlertWriter
+{
+    public void Write(IReadOnlyList<Alert> alerts, TextWriter output)
+    {
+        if (alerts.Count == 0)
+            return;
+        var table = new Table().Border(TableBorder.Rounded).Expand();
+        table.AddColumn("Time (UTC)");
+        table.AddColumn("Severity");
+        table.AddColumn("Type");
+        table.AddColumn("Host");
+        table.AddColumn("User");
+        table.AddColumn("Process");
+        table.AddColumn("Reached");
+        table.AddColumn(new TableColumn("Command / evidence"));
+        foreach (var a in alerts)
+        {
+            var user = a.Process.User.Name ?? a.Process.User.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?";
+            if (a.Process.User.AuditName is { } login && login != "unset" && login != user)
+                user += $" (login {login})";
+            var process = $"{Path.GetFileName(a.Process.Executable ?? a.Process.Name ?? "?")} [{a.Process.Pid}]";
+            var reached = $"{a.Access.ToWire()}\n{a.DestinationIp?.ToString() ?? "?"}{(a.DestinationPort is { } p ? ":" + p : "")}{(a.CloudProvider is { } cp ? " " + cp : "")}";
+            var command = a.Process.CommandLine;
+            if (command.Length > 120)
+                command = command[..120] + "…";
+            var where = a.Evidence.Count > 0 ? $"{a.Evidence[0].File}:{a.Evidence[0].Line}" : "";
+            table.AddRow(
+                new Text(a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)),
+                SeverityMarkup(a),
+                new Text(a.AlertType + (a.Layers.Count > 1 ? "\n+network" : "")),
+                new Text(a.Host ?? "-"),
+                new Text(user),
+                new Text(process),
+                new Text(reached),
+                new Text($"{command}\n{string.Join(' ', a.Tags.Where(t => t != "first-seen"))} {where}".TrimEnd()));
+        }
+        console.Write(table);
+    }
+
+    private static IRenderable SeverityMarkup(Alert a)
+    {
+        var color = a.Severity switch
+        {
+            Severity.Critical => "bold white on red",
+            Severity.High => "bold red",
+            Severity.Medium => "yellow",
+            _ => "grey",
+        };
+        return new Markup($"[{color}]{a.Severity.ToString().ToLowerInvariant()}[/] {a.RiskScore}");
+    }
+}

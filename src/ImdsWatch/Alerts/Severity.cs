@@ -1,0 +1,9 @@
+namespace ImdsWatch.Alerts;
+
+public enum Severity
+{
+    Low,
+    Medium,
+    High,
+    Critical,
+}

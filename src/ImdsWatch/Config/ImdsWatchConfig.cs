@@ -1,0 +1,109 @@
+using ImdsWatch.Alerts;
+using ImdsWatch.Detection;
+using ImdsWatch.Indicators;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+
+namespace ImdsWatch.Config;
+
+/// <summary>
+/// The user's YAML configuration: extra agents, indicators and program roles, the host name for logs
+/// without node=, and the lowest severity to report. Everything is optional.
+/// </summary>
+public sealed class ImdsWatchConfig
+{
+    public string? Host { get; set; }
+    public string MinSeverity { get; set; } = "low";
+    public AgentsSection Agents { get; set; } = new();
+    public IndicatorsSection? Indicators { get; set; }
+    public ProgramsSection Programs { get; set; } = new();
+
+    public Severity MinimumSeverity => Enum.TryParse<Severity>(MinSeverity, ignoreCase: true, out var s)
+        ? s
+        : throw new InvalidDataException($"min_severity: '{MinSeverity}' is not one of low, medium, high, critical");
+
+    public static ImdsWatchConfig Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{path}: cannot read the configuration: {e.Message}", e);
+        }
+        try
+        {
+            var config = new DeserializerBuilder()
+                .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance)
+                .Build()
+                .Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig();
+            _ = config.MinimumSeverity;
+            return config;
+        }
+        catch (YamlException e)
+        {
+            throw new InvalidDataException($"{path}:{e.Start.Line}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+    }
+
+    public DetectionRules BuildRules()
+    {
+        var catalog = IndicatorCatalog.Default;
+        if (Indicators is not null)
+        {
+            var yaml = new SerializerBuilder()
+                .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance)
+                .Build().Serialize(Indicators);
+            catalog = IndicatorCatalog.Load(yaml, extend: catalog);
+        }
+        var programs = ProgramCatalog.Default;
+        if (Programs.MentionOnly.Count > 0 || Programs.FetchTools.Count > 0 || Programs.WebServers.Count > 0)
+        {
+            programs = new ProgramCatalog
+            {
+                FetchTools = programs.FetchTools.Concat(Programs.FetchTools).ToHashSet(StringComparer.Ordinal),
+                Shells = programs.Shells,
+                Interpreters = programs.Interpreters,
+                NetworkCodeWords = programs.NetworkCodeWords,
+                WebServers = [.. programs.WebServers, .. Programs.WebServers],
+                WebServerScripts = programs.WebServerScripts,
+                MentionOnly = programs.MentionOnly.Concat(Programs.MentionOnly).ToHashSet(StringComparer.Ordinal),
+                MentionOptions = programs.MentionOptions,
+                Wrappers = programs.Wrappers,
+            };
+        }
+        var agents = AgentAllowList.Default.With(
+            Agents.Add.Select(a => new AgentRule(a.Name, a.Executables, a.Scripts, a.Descendants)), Agents.ReplaceDefaults);
+        return new DetectionRules(catalog, programs, agents);
+    }
+
+    public sealed class AgentsSection
+    {
+        public bool ReplaceDefaults { get; set; }
+        public List<AgentEntry> Add { get; set; } = [];
+    }
+
+    public sealed class AgentEntry
+    {
+        public string Name { get; set; } = "";
+        public List<string> Executables { get; set; } = [];
+        public List<string> Scripts { get; set; } = [];
+        public bool Descendants { get; set; }
+    }
+
+    public sealed class IndicatorsSection
+    {
+        public List<Dictionary<string, object>> Endpoints { get; set; } = [];
+        public List<Dictionary<string, object>> Paths { get; set; } = [];
+        public List<Dictionary<string, object>> Headers { get; set; } = [];
+    }
+
+    public sealed class ProgramsSection
+    {
+        public List<string> MentionOnly { get; set; } = [];
+        public List<string> FetchTools { get; set; } = [];
+        public List<string> WebServers { get; set; } = [];
+    }
+}

@@ -1,0 +1,12 @@
+namespace ImdsWatch.Detection;
+
+/// <summary>What the detector saw, including what it decided not to alert on and why.</summary>
+public sealed class DetectionStats
+{
+    public long Execs { get; set; }
+    public long Connects { get; set; }
+    public long MetadataConnects { get; set; }
+    public long Mentions { get; set; }
+    public Dictionary<string, long> AllowedByAgent { get; } = new(StringComparer.Ordinal);
+    public List<string> MentionSamples { get; } = [];
+}

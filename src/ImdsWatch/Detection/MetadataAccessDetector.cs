@@ -1,0 +1,285 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using ImdsWatch.Alerts;
+using ImdsWatch.Events;
+using ImdsWatch.Indicators;
+
+namespace ImdsWatch.Detection;
+
+/// <summary>
+/// The two host-side layers: an exec whose command line reaches a metadata endpoint (MetadataAPIProcess) and
+/// a connect to a metadata address decoded from SOCKADDR (MetadataAPINetwork). Events arrive in log order;
+/// everything one process image did becomes one alert, and a wrapper or shell that ran the command is folded
+/// into the alert of the command it ran. Known agents are dropped by executable path, never by name.
+/// </summary>
+public sealed class MetadataAccessDetector(DetectionRules rules)
+{
+    private static readonly TimeSpan WrapperWindow = TimeSpan.FromSeconds(30);
+    private readonly ProcessTracker _tracker = new();
+    private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
+    private readonly List<ProcessActivity> _activities = [];
+
+    public DetectionStats Stats { get; } = new();
+
+    public void Observe(HostEvent e)
+    {
+        switch (e)
+        {
+            case ProcessExec exec:
+                OnExec(exec);
+                break;
+            case NetworkConnect connect:
+                OnConnect(connect);
+                break;
+        }
+    }
+
+    private void OnExec(ProcessExec exec)
+    {
+        if (!exec.Success)
+            return; // a failed execve (PATH search, ENOENT) starts no image
+        Stats.Execs++;
+        var analysis = rules.Analyzer.Analyze(exec.Process.Args);
+        var sameProcessBefore = _tracker.Current(exec.Host, exec.Process.Pid);
+        var parent = exec.Process.ParentPid is { } ppid ? _tracker.Current(exec.Host, ppid) : null;
+        _tracker.Record(exec, analysis);
+        if (analysis.References.Count == 0)
+            return;
+        if (!analysis.IsAccess)
+        {
+            Stats.Mentions++;
+            if (Stats.MentionSamples.Count < 20)
+                Stats.MentionSamples.Add($"{exec.Evidence.File}:{exec.Evidence.Line}: {analysis.Reason}: {Truncate(exec.Process.CommandLine, 160)}");
+            return;
+        }
+
+        var key = (exec.Host, exec.Process.Pid, exec.Sequence);
+        var activity = WrapperActivity(exec, analysis, sameProcessBefore) ?? WrapperActivity(exec, analysis, parent);
+        if (activity is null)
+        {
+            activity = new ProcessActivity(exec.Host, exec.Process.Pid);
+            _activities.Add(activity);
+        }
+        activity.AccessExecs.Add((exec, analysis));
+        _byImage[key] = activity;
+    }
+
+    /// <summary>
+    /// sudo, timeout, ip netns exec, sh -c run the command they were given, in the same process or a child:
+    /// when that command names the same endpoints, it is the same access.
+    /// </summary>
+    private ProcessActivity? WrapperActivity(ProcessExec exec, CommandAnalysis analysis, TrackedImage? candidate)
+    {
+        if (candidate is null || exec.Timestamp - candidate.Exec.Timestamp > WrapperWindow)
+            return null;
+        if (!_byImage.TryGetValue((candidate.Exec.Host, candidate.Exec.Process.Pid, candidate.Exec.Sequence), out var activity))
+            return null;
+        var outer = candidate.Analysis.References.Select(r => (r.HostText, r.Path)).ToHashSet();
+        return analysis.References.All(r => outer.Contains((r.HostText, r.Path))) ? activity : null;
+    }
+
+    private void OnConnect(NetworkConnect connect)
+    {
+        Stats.Connects++;
+        if (rules.Catalog.MatchAddress(connect.Destination) is not { } endpoint)
+            return;
+        Stats.MetadataConnects++;
+        var image = _tracker.Current(connect.Host, connect.Process.Pid);
+        if (image is not null && connect.Process.Executable is { } exe && image.Exec.Process.Executable is { } imageExe && exe != imageExe)
+            image = null; // the exec of this image was not logged
+        var imageId = image?.Exec.Sequence ?? StableHash(connect.Process.Executable ?? connect.Process.Name ?? "");
+        var key = (connect.Host, connect.Process.Pid, imageId);
+        if (!_byImage.TryGetValue(key, out var activity))
+        {
+            activity = new ProcessActivity(connect.Host, connect.Process.Pid) { Image = image };
+            _byImage[key] = activity;
+            _activities.Add(activity);
+        }
+        activity.Connects.Add((connect, endpoint));
+    }
+
+    /// <summary>The alerts for everything observed, in time order.</summary>
+    public IReadOnlyList<Alert> Complete()
+    {
+        var alerts = new List<Alert>();
+        foreach (var activity in _activities)
+        {
+            if (BuildAlert(activity) is { } alert)
+                alerts.Add(alert);
+        }
+        return alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private Alert? BuildAlert(ProcessActivity a)
+    {
+        var connect = a.Connects.Count > 0 ? a.Connects[0].Connect : null;
+        var exec = a.InnermostExec;
+        var process = Merge(exec?.Process, connect?.Process);
+        var analyses = a.AccessExecs.Select(x => x.Analysis).ToList();
+        var context = analyses.Count > 0 ? analyses[^1]
+            : a.Image?.Analysis ?? rules.Analyzer.Analyze(process.Args);
+
+        var ancestors = _tracker.Ancestors(a.Host, process).ToList();
+        var script = AgentAllowList.ScriptOf(process, context.ScriptPath);
+        var verdict = rules.Agents.Evaluate(process, script, ancestors);
+        if (verdict.Agent is not null)
+        {
+            Stats.AllowedByAgent[verdict.Agent] = Stats.AllowedByAgent.GetValueOrDefault(verdict.Agent) + 1;
+            return null;
+        }
+
+        var refs = analyses.SelectMany(x => x.References).ToList();
+        var headers = analyses.SelectMany(x => x.Headers).ToList();
+        var best = refs.OrderByDescending(r => r.Class).ThenByDescending(r => r.Endpoint is not null).FirstOrDefault();
+        var access = new[] { best?.Class ?? AccessClass.Connect }
+            .Concat(headers.Where(h => h.Class is not null).Select(h => h.Class!.Value)).Max();
+        var role = RoleOf(analyses, context, process, script, ancestors);
+        var obfuscation = refs.Aggregate(ObfuscationKind.None, (k, r) => k | r.Obfuscation);
+        if (a.Connects.Any(c => c.Connect.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                                && AddressSpelling.Fold(c.Connect.Destination).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
+            obfuscation |= ObfuscationKind.IPv6Embedding;
+
+        var writable = AgentAllowList.Untrusted(process.Executable ?? "") ?? (script is not null && script.StartsWith('/') ? AgentAllowList.Untrusted(script) : null);
+        var failed = a.Connects.Count > 0 && a.Connects.All(c => c.Connect.Outcome == ConnectOutcome.Failure);
+        var (score, severity, reasons) = RiskModel.Score(new RiskFactors(
+            access, role, process.HasTerminal, obfuscation != ObfuscationKind.None,
+            writable is null ? null : $"program in a writable location ({writable})",
+            refs.Any(r => r.Port is not null && r.Path is null && analyses.Any(x => x.InlineCode?.Contains("/dev/", StringComparison.Ordinal) == true)),
+            refs.Count > 0 && refs.All(r => r.Endpoint is null) && a.Connects.Count == 0,
+            failed));
+        var reasonList = reasons.ToList();
+        if (verdict.Refusal is not null)
+        {
+            score = Math.Min(100, score + 10);
+            severity = RiskModel.SeverityOf(score);
+            reasonList.Add($"+10 not allowed as an agent: {verdict.Refusal}");
+        }
+
+        var isProcessLayer = a.AccessExecs.Count > 0;
+        var ruleId = isProcessLayer ? "imds.auditd.process" : "imds.auditd.network";
+        var destination = connect?.Destination ?? AddressOf(best);
+        var endpoint = a.Connects.Count > 0 ? a.Connects[0].Endpoint : best?.Endpoint;
+        var provider = best?.Provider ?? headers.Select(h => h.Provider).FirstOrDefault() ?? endpoint?.SoleProvider;
+        var tags = new List<string> { "first-seen" };
+        tags.AddRange(Enum.GetValues<ObfuscationKind>().Where(k => k != ObfuscationKind.None && obfuscation.HasFlag(k)).Select(k => "evasion:" + k.ToString().ToLowerInvariant()));
+        if (role == ProgramRole.WebServer)
+            tags.Add("ssrf");
+        if (verdict.Refusal is not null)
+            tags.Add("agent-impersonation");
+        if (!isProcessLayer && role == ProgramRole.Other && !process.HasTerminal)
+            tags.Add("non-interactive");
+
+        var evidence = a.AccessExecs.Select(x => new EvidenceItem("exec", x.Exec.Evidence.File, x.Exec.Evidence.Line, x.Exec.Evidence.RecordId, Truncate(x.Exec.Process.CommandLine, 300)))
+            .Concat(a.Connects.Take(50).Select(c => new EvidenceItem("connect", c.Connect.Evidence.File, c.Connect.Evidence.Line, c.Connect.Evidence.RecordId,
+                $"{c.Connect.Syscall} {Format(c.Connect.Destination, c.Connect.Port)} {OutcomeText(c.Connect.Outcome)}")))
+            .ToList();
+
+        return new Alert
+        {
+            Id = AlertId(a.Host, a.Pid, a.FirstSequence, ruleId),
+            Timestamp = a.FirstSeen,
+            RuleId = ruleId,
+            RuleName = isProcessLayer ? "Metadata API access by process command line" : "Metadata API network connection",
+            AlertType = isProcessLayer ? AlertTypes.MetadataAPIProcess : AlertTypes.MetadataAPINetwork,
+            Access = access,
+            Severity = severity,
+            RiskScore = score,
+            RiskReasons = reasonList,
+            Host = a.Host,
+            Process = process,
+            Parent = process.ParentPid is { } ppid ? _tracker.Current(a.Host, ppid)?.Exec.Process : null,
+            DestinationIp = destination is null ? null : AddressSpelling.Fold(destination),
+            DestinationPort = connect?.Port ?? best?.Port ?? (best?.IsUrl == true ? 80 : null),
+            Url = best?.Url,
+            CloudProvider = provider,
+            EndpointId = endpoint?.Id,
+            Layers = isProcessLayer && a.Connects.Count > 0 ? ["process", "network"] : isProcessLayer ? ["process"] : ["network"],
+            Evidence = evidence,
+            Tags = tags,
+            FirstSeen = true,
+            Outcome = a.Connects.Count == 0 ? null : OutcomeText(a.Connects.Max(c => c.Connect.Outcome == ConnectOutcome.Failure ? ConnectOutcome.Failure : c.Connect.Outcome)),
+            Summary = Summarize(process, context, access, destination, endpoint, best),
+        };
+    }
+
+    private ProgramRole RoleOf(List<CommandAnalysis> analyses, CommandAnalysis context, ProcessSnapshot process, string? script, List<ProcessSnapshot> ancestors)
+    {
+        var programs = rules.Programs;
+        var exeName = CommandLineAnalyzer.BaseName(process.Executable ?? "");
+        if (programs.IsWebServer(exeName) || programs.IsWebServer(process.Name))
+            return ProgramRole.WebServer;
+        if (script is not null && programs.WebServerScripts.Any(s => script.Contains(s, StringComparison.Ordinal)))
+            return ProgramRole.WebServer;
+        if (ancestors.Take(2).Any(p => programs.IsWebServer(CommandLineAnalyzer.BaseName(p.Executable ?? "")) || programs.IsWebServer(p.Name)))
+            return ProgramRole.WebServer;
+        var roles = analyses.Select(x => x.Role).Append(context.Role).ToList();
+        foreach (var preferred in new[] { ProgramRole.ShellOneLiner, ProgramRole.Shell, ProgramRole.InterpreterOneLiner, ProgramRole.FetchTool, ProgramRole.Interpreter })
+        {
+            if (roles.Contains(preferred))
+                return preferred;
+        }
+        if (programs.FetchTools.Contains(exeName))
+            return ProgramRole.FetchTool;
+        return ProgramRole.Other;
+    }
+
+    private static ProcessSnapshot Merge(ProcessSnapshot? exec, ProcessSnapshot? connect)
+    {
+        if (exec is null)
+            return connect!;
+        if (connect is null)
+            return exec;
+        return exec with
+        {
+            Tty = exec.Tty ?? connect.Tty,
+            WorkingDirectory = exec.WorkingDirectory ?? connect.WorkingDirectory,
+            User = exec.User.Name is null && connect.User.Name is not null ? connect.User : exec.User,
+        };
+    }
+
+    private static IPAddress? AddressOf(EndpointReference? r)
+    {
+        if (r?.Endpoint is null)
+            return null;
+        var host = r.HostText.Trim('[', ']');
+        if (AddressSpelling.TryParseIPv4(host, out var v4))
+            return AddressSpelling.FromUInt32(v4);
+        return IPAddress.TryParse(host, out var ip) ? ip : null;
+    }
+
+    private static string Summarize(ProcessSnapshot p, CommandAnalysis context, AccessClass access, IPAddress? destination, MetadataEndpoint? endpoint, EndpointReference? best)
+    {
+        var who = $"{CommandLineAnalyzer.BaseName(p.Executable ?? p.Name ?? "?")} (pid {p.Pid}, user {p.User.Name ?? p.User.Uid?.ToString() ?? "?"})";
+        var what = access switch
+        {
+            AccessClass.Credentials => "fetched credentials from",
+            AccessClass.Token => "requested a session token from",
+            AccessClass.UserData => "read user-data from",
+            AccessClass.Metadata => "read metadata from",
+            _ => "connected to",
+        };
+        var where = endpoint?.Name ?? destination?.ToString() ?? "a metadata path";
+        var url = best?.Url ?? best?.Path;
+        return url is null ? $"{who} {what} {where}" : $"{who} {what} {where}: {url}";
+    }
+
+    private static string OutcomeText(ConnectOutcome o) => o switch
+    {
+        ConnectOutcome.Success => "success",
+        ConnectOutcome.InProgress => "attempt",
+        ConnectOutcome.Failure => "failure",
+        _ => "unknown",
+    };
+
+    private static string Format(IPAddress ip, int? port) =>
+        ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]:{port}" : $"{ip}:{port}";
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "…";
+
+    private static ulong StableHash(string s) =>
+        BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(s))) | (1UL << 63);
+
+    public static string AlertId(string? host, int pid, ulong sequence, string ruleId) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{host}|{pid}|{sequence}|{ruleId}")))[..16];
+}

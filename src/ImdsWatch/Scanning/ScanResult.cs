@@ -1,0 +1,19 @@
+using ImdsWatch.Alerts;
+using ImdsWatch.Detection;
+
+namespace ImdsWatch.Scanning;
+
+public sealed record ScanResult
+{
+    public required IReadOnlyList<Alert> Alerts { get; init; }
+    public required DetectionStats Detection { get; init; }
+    public required IReadOnlyList<ParseIssue> Issues { get; init; }
+    public required long IssueCount { get; init; }
+    public required IReadOnlyList<string> Files { get; init; }
+    public required long Lines { get; init; }
+    public required long Records { get; init; }
+    public required long Events { get; init; }
+    public required long Bytes { get; init; }
+    public required long LateRecords { get; init; }
+    public required TimeSpan Elapsed { get; init; }
+}

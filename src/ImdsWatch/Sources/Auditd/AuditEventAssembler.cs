@@ -1,0 +1,136 @@
+namespace ImdsWatch.Sources.Auditd;
+
+/// <summary>
+/// Groups records into events by (node, serial). Events interleave and arrive out of order, and many
+/// kernels and auditd versions write no EOE, so an open event is completed by EOE, or once a later serial
+/// of its node has been seen and either <see cref="SlackRecords"/> records or <see cref="SlackMilliseconds"/>
+/// of log time have passed since it was last touched; <see cref="Flush"/> completes the rest. Serials wrap
+/// at 2^32 (rollover), so "later" is compared modulo 2^32.
+/// </summary>
+public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
+{
+    public int SlackRecords { get; init; } = 256;
+    public long SlackMilliseconds { get; init; } = 5_000;
+    public int MaxOpenEvents { get; init; } = 8192;
+
+    private readonly Dictionary<(string? Node, ulong Serial), AuditEvent> _open = [];
+    private readonly Dictionary<string, ulong> _latestSerial = new(StringComparer.Ordinal);
+    private readonly HashSet<(string? Node, ulong Serial)> _recentlyCompleted = [];
+    private readonly Queue<(string? Node, ulong Serial)> _completedOrder = new();
+    private readonly List<AuditEvent> _due = [];
+    private long _counter;
+    private long _latestMilliseconds;
+
+    /// <summary>Records that arrived after their event was completed; each is still emitted as a fragment.</summary>
+    public long LateRecords { get; private set; }
+
+    public void Add(AuditRecord record)
+    {
+        _counter++;
+        var key = (record.Node, record.Serial);
+        if (record.EpochMilliseconds > _latestMilliseconds)
+            _latestMilliseconds = record.EpochMilliseconds;
+        NoteSerial(record.Node, record.Serial);
+
+        if (_open.TryGetValue(key, out var open))
+        {
+            open.LastTouched = _counter;
+            if (record.Type == AuditRecordType.Eoe)
+                Complete(open);
+            else
+                open.Records.Add(record);
+        }
+        else if (record.Type == AuditRecordType.Eoe)
+        {
+            // EOE for an event that is already complete, or an empty one: nothing to add.
+        }
+        else if (_recentlyCompleted.Contains(key))
+        {
+            LateRecords++;
+            var fragment = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { IsLateFragment = true };
+            fragment.Records.Add(record);
+            onEvent(fragment);
+        }
+        else if (AuditRecordType.IsStandalone(record.Type))
+        {
+            var single = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds);
+            single.Records.Add(record);
+            Complete(single, wasOpen: false);
+        }
+        else
+        {
+            var created = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { LastTouched = _counter };
+            created.Records.Add(record);
+            _open[key] = created;
+        }
+
+        if ((_counter & 63) == 0 || _open.Count > MaxOpenEvents)
+            CompleteDue(force: _open.Count > MaxOpenEvents);
+    }
+
+    /// <summary>Completes every open event, oldest serial first (end of input).</summary>
+    public void Flush()
+    {
+        _due.Clear();
+        _due.AddRange(_open.Values);
+        EmitDue();
+    }
+
+    private void NoteSerial(string? node, ulong serial)
+    {
+        var k = node ?? "";
+        if (!_latestSerial.TryGetValue(k, out var latest) || IsLater(serial, latest))
+            _latestSerial[k] = serial;
+    }
+
+    private void CompleteDue(bool force)
+    {
+        _due.Clear();
+        foreach (var e in _open.Values)
+        {
+            var latest = _latestSerial[e.Node ?? ""];
+            var superseded = IsLater(latest, e.Serial);
+            var stale = _counter - e.LastTouched > SlackRecords || _latestMilliseconds - e.EpochMilliseconds > SlackMilliseconds;
+            if (superseded && stale)
+                _due.Add(e);
+        }
+        if (force && _due.Count == 0)
+            _due.AddRange(_open.Values.OrderBy(e => e.LastTouched).Take(_open.Count / 2));
+        EmitDue();
+    }
+
+    private void EmitDue()
+    {
+        _due.Sort(static (a, b) => a.EpochMilliseconds != b.EpochMilliseconds
+            ? a.EpochMilliseconds.CompareTo(b.EpochMilliseconds)
+            : a.Serial.CompareTo(b.Serial));
+        foreach (var e in _due)
+            Complete(e);
+        _due.Clear();
+    }
+
+    private void Complete(AuditEvent e, bool wasOpen = true)
+    {
+        if (wasOpen)
+            _open.Remove((e.Node, e.Serial));
+        var key = (e.Node, e.Serial);
+        if (_recentlyCompleted.Add(key))
+        {
+            _completedOrder.Enqueue(key);
+            if (_completedOrder.Count > 16384)
+                _recentlyCompleted.Remove(_completedOrder.Dequeue());
+        }
+        onEvent(e);
+    }
+
+    /// <summary>True when serial a comes after b, allowing for the 32-bit wrap of audit serials.</summary>
+    internal static bool IsLater(ulong a, ulong b)
+    {
+        if (a <= uint.MaxValue && b <= uint.MaxValue)
+        {
+            var distance = (uint)a - (uint)b;
+            return distance != 0 && distance < 0x8000_0000u;
+        }
+        return a > b;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Net;
+using ImdsWatch.Events;
+
+namespace ImdsWatch.Sources.Auditd;
+
+/// <summary>
+/// Turns a complete audit event into the normalized events detection reads: an exec (SYSCALL + EXECVE),
+/// and an outbound address (SYSCALL connect/sendto/sendmsg + SOCKADDR of family inet/inet6).
+/// </summary>
+public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? defaultHost, Action<ParseIssueArgs> reportIssue)
+{
+    public IEnumerable<HostEvent> Normalize(AuditEvent e)
+    {
+        var syscallRecord = e.First(AuditRecordType.Syscall);
+        var uring = syscallRecord is null ? e.First(AuditRecordType.UringOp) : null;
+        var head = syscallRecord ?? uring;
+        if (head is null)
+            yield break;
+
+        var sys = head.ReadFields();
+        var arch = (uint)(sys.GetHexUInt64("arch") ?? 0);
+        var number = (int)(sys.GetInt64("syscall") ?? -1);
+        var syscall = uring is not null
+            ? "io_uring:" + (sys.GetString("uring_op") ?? "?")
+            : sys.GetInterpreted("SYSCALL") ?? SyscallTable.Name(arch, number) ?? (number >= 0 ? number.ToString() : null);
+
+        var isExec = SyscallTable.IsExec(syscall) || e.First(AuditRecordType.Execve) is not null;
+        var sockRecord = e.First(AuditRecordType.SockAddr);
+        var isOutbound = sockRecord is not null && (SyscallTable.IsOutbound(syscall) || uring is not null);
+        if (!isExec && !isOutbound)
+            yield break;
+
+        var process = Process(e, sys, isExec, out var argsProblem);
+        if (argsProblem is not null)
+            reportIssue(new ParseIssueArgs(head.SourceId, head.Line, argsProblem));
+
+        var evidence = new EvidenceRef(sourceName(head.SourceId), head.Line, $"audit:{e.Serial}");
+        var host = e.Node ?? defaultHost;
+        var key = sys.GetUntrusted("key");
+        var exit = sys.GetInt64("exit");
+        var success = sys.GetString("success");
+
+        if (isExec)
+        {
+            yield return new ProcessExec
+            {
+                Timestamp = e.Timestamp, Host = host, Sequence = e.Serial, Process = process, Evidence = evidence,
+                Source = "auditd", Syscall = syscall, AuditKey = key, Success = success != "no",
+            };
+        }
+
+        if (isOutbound)
+        {
+            var saddr = sockRecord!.ReadFields().GetString("saddr");
+            if (saddr is null)
+            {
+                reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, "SOCKADDR without saddr"));
+                yield break;
+            }
+            var decoded = SockAddr.DecodeHex(System.Text.Encoding.ASCII.GetBytes(saddr), arch == 0 ? null : SyscallTable.IsBigEndian(arch));
+            if (decoded.Problem is not null)
+                reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, decoded.Problem));
+            if (decoded.Address is null)
+                yield break;
+            yield return new NetworkConnect
+            {
+                Timestamp = e.Timestamp, Host = host, Sequence = e.Serial, Process = process, Evidence = evidence,
+                Source = "auditd", Syscall = syscall, AuditKey = key,
+                Destination = decoded.Address, Port = decoded.Port, Exit = exit,
+                Outcome = Outcome(success, exit),
+            };
+        }
+    }
+
+    private static ConnectOutcome Outcome(string? success, long? exit) => (success, exit) switch
+    {
+        ("yes", _) => ConnectOutcome.Success,
+        (_, -115) => ConnectOutcome.InProgress, // EINPROGRESS: non-blocking connect, an attempt like success
+        ("no", _) => ConnectOutcome.Failure,
+        _ => ConnectOutcome.Unknown,
+    };
+
+    private static ProcessSnapshot Process(AuditEvent e, AuditFields sys, bool isExec, out string? problem)
+    {
+        problem = null;
+        IReadOnlyList<string> args = [];
+        var fromProctitle = false;
+        if (isExec && e.First(AuditRecordType.Execve) is not null)
+        {
+            args = ExecveArguments.Rebuild(e.All(AuditRecordType.Execve).Select(r => r.ReadFields()), out problem);
+        }
+        if (args.Count == 0 && e.First(AuditRecordType.Proctitle) is { } pt)
+        {
+            args = ExecveArguments.FromProctitle(pt.ReadFields().GetUntrusted("proctitle"));
+            fromProctitle = args.Count > 0;
+        }
+
+        var files = new List<FileRef>();
+        foreach (var p in e.All(AuditRecordType.Path))
+        {
+            var pf = p.ReadFields();
+            if (pf.GetUntrusted("name") is { } name)
+                files.Add(new FileRef(name, pf.GetInt64("ouid"), pf.GetString("nametype")));
+        }
+
+        return new ProcessSnapshot
+        {
+            Pid = (int)(sys.GetInt64("pid") ?? -1),
+            ParentPid = (int?)sys.GetInt64("ppid"),
+            Executable = sys.GetUntrusted("exe"),
+            Name = sys.GetUntrusted("comm"),
+            Args = args,
+            ArgsFromProctitle = fromProctitle,
+            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields().GetUntrusted("cwd"),
+            Tty = sys.GetString("tty"),
+            Session = sys.GetString("ses"),
+            User = new UserIdentity(
+                sys.GetInt64("uid"), sys.GetInterpreted("UID"),
+                sys.GetInt64("auid"), sys.GetInterpreted("AUID"),
+                sys.GetInt64("euid"), sys.GetInterpreted("EUID")),
+            Files = files,
+        };
+    }
+}
+
+public readonly record struct ParseIssueArgs(int SourceId, long Line, string Reason);

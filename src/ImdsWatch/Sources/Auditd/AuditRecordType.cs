@@ -1,0 +1,52 @@
+namespace ImdsWatch.Sources.Auditd;
+
+/// <summary>Numeric audit message types (include/uapi/linux/audit.h) for the records the detection reads.</summary>
+public static class AuditRecordType
+{
+    public const int UserAuth = 1100;
+    public const int UserAcct = 1101;
+    public const int UserStart = 1105;
+    public const int UserEnd = 1106;
+    public const int UserLogin = 1112;
+    public const int UserCmd = 1123;
+    public const int Syscall = 1300;
+    public const int Path = 1302;
+    public const int SockAddr = 1306;
+    public const int Cwd = 1307;
+    public const int Execve = 1309;
+    public const int Eoe = 1320;
+    public const int Proctitle = 1327;
+    public const int UringOp = 1336;
+
+    private static readonly Dictionary<string, int> ByName = new(StringComparer.Ordinal)
+    {
+        ["USER_AUTH"] = UserAuth, ["USER_ACCT"] = UserAcct, ["USER_START"] = UserStart, ["USER_END"] = UserEnd,
+        ["USER_LOGIN"] = UserLogin, ["USER_CMD"] = UserCmd, ["SYSCALL"] = Syscall, ["PATH"] = Path,
+        ["SOCKADDR"] = SockAddr, ["CWD"] = Cwd, ["EXECVE"] = Execve, ["EOE"] = Eoe, ["PROCTITLE"] = Proctitle,
+        ["URINGOP"] = UringOp, ["IPC"] = 1303, ["SOCKETCALL"] = 1304, ["CONFIG_CHANGE"] = 1305,
+        ["FD_PAIR"] = 1317, ["OBJ_PID"] = 1318, ["BPRM_FCAPS"] = 1321, ["CAPSET"] = 1322, ["MMAP"] = 1323,
+        ["NETFILTER_PKT"] = 1324, ["NETFILTER_CFG"] = 1325, ["SECCOMP"] = 1326, ["KERN_MODULE"] = 1330,
+        ["BPF"] = 1334, ["OPENAT2"] = 1337, ["AVC"] = 1400, ["SELINUX_ERR"] = 1401,
+        ["ANOM_PROMISCUOUS"] = 1700, ["ANOM_ABEND"] = 1701, ["ANOM_LINK"] = 1702,
+        ["DAEMON_START"] = 1200, ["DAEMON_END"] = 1201, ["DAEMON_ABORT"] = 1202, ["DAEMON_CONFIG"] = 1203,
+        ["SERVICE_START"] = 1130, ["SERVICE_STOP"] = 1131, ["CRED_ACQ"] = 1103, ["CRED_DISP"] = 1104,
+        ["CRED_REFR"] = 1110, ["USER_LOGOUT"] = 1113, ["USER_ERR"] = 1109, ["USER_AVC"] = 1107, ["LOGIN"] = 1006,
+    };
+
+    /// <summary>Parses "SYSCALL", "UNKNOWN[1334]" or "1300". Unknown names map to 0 and are kept by name.</summary>
+    public static int Parse(string name)
+    {
+        if (ByName.TryGetValue(name, out var code))
+            return code;
+        if (name.StartsWith("UNKNOWN[", StringComparison.Ordinal) && name.EndsWith(']')
+            && int.TryParse(name.AsSpan(8, name.Length - 9), out code))
+            return code;
+        return int.TryParse(name, out code) ? code : 0;
+    }
+
+    /// <summary>
+    /// Kernel records of one syscall share a serial and belong together until EOE; user-space
+    /// messages (1100-1299, 2100+) stand alone.
+    /// </summary>
+    public static bool IsStandalone(int code) => code is (>= 1100 and < 1300) or >= 2000;
+}

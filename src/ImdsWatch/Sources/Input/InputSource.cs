@@ -1,0 +1,22 @@
+using System.IO.Compression;
+
+namespace ImdsWatch.Sources.Input;
+
+/// <summary>One thing to read: a file (plain or gzip, found by its magic bytes) or standard input.</summary>
+public sealed record InputSource(string Name, string? Path)
+{
+    public static InputSource StandardInput { get; } = new("<stdin>", null);
+
+    public long? Length => Path is null ? null : new FileInfo(Path).Length;
+
+    public Stream Open()
+    {
+        Stream raw = Path is null
+            ? Console.OpenStandardInput()
+            : new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+        var peekable = new PeekableStream(new BufferedStream(raw, 1 << 16));
+        Span<byte> magic = stackalloc byte[2];
+        var isGzip = peekable.Peek(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        return isGzip ? new GZipStream(peekable, CompressionMode.Decompress) : peekable;
+    }
+}

@@ -15,8 +15,8 @@ public static class Program
             ScanCommand.Create(stdout, stderr),
             RulesCommand.Create(stdout),
             EventsCommand.Create(stdout, stderr),
-            // EmulateCommand.Create(stdout, stderr),
-            // ValidateCommand.Create(stdout, stderr),
+            EmulateCommand.Create(stdout, stderr),
+            ValidateCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -60,11 +60,13 @@ public static class ScanCommand
             return ExitCodes.Usage;
         }
 
-        var sources = InputResolver.Resolve(o.Paths, out var errors);
+        var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs);
         foreach (var error in errors)
             stderr.WriteLine($"imdswatch: {error}");
         if (errors.Count > 0)
             return ExitCodes.Usage;
+        if (!o.Quiet && notLogs.Count > 0)
+            stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) that are not audit logs: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
         var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         var rules = config.BuildRules();
@@ -89,7 +91,7 @@ public static class ScanCommand
         IAlertWriter writer = format switch
         {
             "csv" => new CsvAlertWriter(),
-            "table" => new TableAlertWriter(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout) })),
+            "table" => new TableAlertWriter(TableConsole(stdout)),
             _ => new NdjsonAlertWriter(),
         };
         writer.Write(alerts, stdout);
@@ -97,6 +99,20 @@ public static class ScanCommand
         if (!o.Quiet)
             ScanSummary.Write(result, alerts, stderr, o.Verbose);
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
+    }
+
+    private static IAnsiConsole TableConsole(TextWriter stdout)
+    {
+        var redirected = Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(stdout),
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
+        if (redirected)
+            console.Profile.Width = 200;
+        return console;
     }
 
     private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, AuditLogScanner> scanner,

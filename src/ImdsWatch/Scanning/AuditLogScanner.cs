@@ -67,12 +67,12 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
                     cancellation.ThrowIfCancellationRequested();
                 }
             }
+            assembler.Flush(); // serials restart with the kernel: no event spans two files
             foreach (var skipped in reader.SkippedLongLines)
                 Report(new ParseIssueArgs(sourceId, skipped, $"line longer than {LineReader.MaxLineBytes} bytes skipped"));
             bytes += reader.BytesRead;
             Progress?.Invoke(bytes, source);
         }
-        assembler.Flush();
 
         return new ScanResult
         {

@@ -68,12 +68,19 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             CompleteDue(force: _open.Count > MaxOpenEvents);
     }
 
-    /// <summary>Completes every open event, oldest serial first (end of input).</summary>
+    /// <summary>
+    /// Completes every open event, oldest serial first, and forgets serials: at the end of a file, since
+    /// serials restart with the kernel and two files may reuse them.
+    /// </summary>
     public void Flush()
     {
         _due.Clear();
         _due.AddRange(_open.Values);
         EmitDue();
+        _recentlyCompleted.Clear();
+        _completedOrder.Clear();
+        _latestSerial.Clear();
+        _latestMilliseconds = 0;
     }
 
     private void NoteSerial(string? node, ulong serial)

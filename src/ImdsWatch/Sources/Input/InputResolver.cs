@@ -9,8 +9,14 @@ namespace ImdsWatch.Sources.Input;
 /// </summary>
 public static partial class InputResolver
 {
-    public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors)
+    public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors) =>
+        Resolve(specs, out errors, out _);
+
+    /// <summary>Files found in a directory are read only when they look like audit logs; the rest are listed in <paramref name="skipped"/>.</summary>
+    public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors, out IReadOnlyList<string> skipped)
     {
+        var passedOver = new List<string>();
+        skipped = passedOver;
         var sources = new List<InputSource>();
         var problems = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -25,7 +31,12 @@ public static partial class InputResolver
             if (File.Exists(spec))
                 files = [spec];
             else if (Directory.Exists(spec))
-                files = OrderRotated(Directory.EnumerateFiles(spec, "*", SearchOption.AllDirectories).Where(IsLogFileName));
+            {
+                var all = Directory.EnumerateFiles(spec, "*", SearchOption.AllDirectories).Where(IsLogFileName).ToList();
+                var logs = all.Where(f => AuditLogSniffer.LooksLikeAuditLog(new InputSource(f, f))).ToList();
+                passedOver.AddRange(all.Except(logs));
+                files = OrderRotated(logs);
+            }
             else if (spec.AsSpan().IndexOfAny("*?[") >= 0)
                 files = OrderRotated(Glob(spec));
             else
@@ -65,13 +76,7 @@ public static partial class InputResolver
         return m.Success ? (dir, m.Groups[1].Value, int.Parse(m.Groups[2].Value)) : (dir, name, 0);
     }
 
-    private static bool IsLogFileName(string path)
-    {
-        var name = Path.GetFileName(path);
-        return !name.StartsWith('.') && !name.EndsWith(".md", StringComparison.OrdinalIgnoreCase)
-            && !name.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) && !name.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
-            && !name.EndsWith(".golden", StringComparison.OrdinalIgnoreCase);
-    }
+    private static bool IsLogFileName(string path) => !Path.GetFileName(path).StartsWith('.');
 
     private static IEnumerable<string> Glob(string pattern)
     {

@@ -1,0 +1,163 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using ImdsWatch.Cli.Validation;
+using ImdsWatch.Indicators;
+using Spectre.Console;
+
+namespace ImdsWatch.Cli.Commands;
+
+/// <summary>
+/// <c>imdswatch validate</c>: fire the atomic tests at an emulated metadata service in a private network
+/// namespace, capture what the kernel records, run the detection on it, and give a verdict per test.
+/// </summary>
+public static class ValidateCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var keep = new Option<string?>("--keep") { Description = "Keep the capture (audit.log), emulator log and test output in this directory" };
+        var json = new Option<bool>("--json") { Description = "Print the verdicts as JSON" };
+        var format = new Option<string>("--log-format") { Description = "raw | enriched: the audit log format to capture in (own auditd only)", DefaultValueFactory = _ => "enriched" };
+        format.AcceptOnlyFromAmong("raw", "enriched");
+        var tests = new Option<string[]>("--tests") { Description = "More tests from a YAML file (same format as the built-in ones)" };
+        var only = new Option<string[]>("--only") { Description = "Run only these test ids", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("validate", "Prove detection live: atomic tests against an emulated metadata service, real kernel audit records, a verdict per test (needs root)")
+        {
+            keep, json, format, tests, only,
+        };
+        command.SetAction(parse => Run(parse.GetValue(keep), parse.GetValue(json), parse.GetValue(format)!, parse.GetValue(tests) ?? [], parse.GetValue(only) ?? [], stdout, stderr));
+        return command;
+    }
+
+    private static int Run(string? keep, bool json, string logFormat, string[] testFiles, string[] only, TextWriter stdout, TextWriter stderr)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
+        {
+            stderr.WriteLine("imdswatch validate: needs root on Linux (it creates a network namespace and audit rules). Run it with sudo.");
+            return ExitCodes.Usage;
+        }
+        var missing = new[] { "ip", "auditctl", "auditd", "timeout" }.Where(p => Shell.Which(p) is null).ToList();
+        if (missing.Count > 0)
+        {
+            stderr.WriteLine($"imdswatch validate: needs {string.Join(", ", missing)} (Debian: apt-get install auditd iproute2 coreutils)");
+            return ExitCodes.Usage;
+        }
+
+        List<ValidationTest> suite;
+        try
+        {
+            suite = ValidationTest.BuiltIn();
+            foreach (var f in testFiles)
+                suite.AddRange(ValidationTest.Parse(File.ReadAllText(f), f));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or YamlDotNet.Core.YamlException)
+        {
+            stderr.WriteLine($"imdswatch validate: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        if (only.Length > 0)
+        {
+            var unknown = only.Where(id => suite.All(t => t.Id != id)).ToList();
+            if (unknown.Count > 0)
+            {
+                stderr.WriteLine($"imdswatch validate: no test named {string.Join(", ", unknown)}");
+                return ExitCodes.Usage;
+            }
+            suite = suite.Where(t => only.Contains(t.Id)).ToList();
+        }
+
+        var before = SystemState.Capture();
+        using var cancel = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+
+        var runDirectory = keep is not null ? Path.GetFullPath(keep) : Directory.CreateTempSubdirectory("imdswatch-validate-").FullName;
+        IReadOnlyList<TestVerdict> verdicts;
+        IReadOnlyList<int> started = [];
+        stderr.WriteLine("imdswatch validate: setting up");
+        try
+        {
+            using var lab = ValidationLab.Create(runDirectory, keep is not null, logFormat, stderr);
+            started = lab.StartedPids;
+            verdicts = new ValidationRunner(lab, stderr).Run(suite, cancel.Token);
+            stderr.WriteLine("imdswatch validate: restoring");
+        }
+        catch (OperationCanceledException)
+        {
+            stderr.WriteLine("imdswatch validate: interrupted; everything it changed has been restored");
+            return ExitCodes.AlertsOrFailures;
+        }
+        catch (ValidationSetupException e)
+        {
+            stderr.WriteLine($"imdswatch validate: {e.Message}");
+            return ExitCodes.AlertsOrFailures;
+        }
+        finally
+        {
+            if (keep is null && Directory.Exists(runDirectory))
+                Directory.Delete(runDirectory, recursive: true);
+        }
+
+        var after = SystemState.Capture();
+        var leftovers = before.Differences(after, started);
+        if (json)
+            WriteJson(verdicts, leftovers, stdout);
+        else
+            WriteTable(verdicts, stdout);
+        foreach (var l in leftovers)
+            stderr.WriteLine($"imdswatch validate: NOT RESTORED: {l}");
+        var failed = verdicts.Count(v => v.Outcome == Outcome.Fail);
+        stderr.WriteLine($"imdswatch validate: {verdicts.Count(v => v.Outcome == Outcome.Pass)} passed, {failed} failed, {verdicts.Count(v => v.Outcome == Outcome.Skip)} skipped"
+            + (keep is not null ? $"; capture kept in {runDirectory}" : ""));
+        if (leftovers.Count == 0)
+            stderr.WriteLine("imdswatch validate: audit rules, namespaces and processes are as they were");
+        return failed > 0 || leftovers.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
+    }
+
+    private static void WriteTable(IReadOnlyList<TestVerdict> verdicts, TextWriter stdout)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect });
+        if (Console.IsOutputRedirected)
+            console.Profile.Width = 200;
+        var table = new Table().Border(TableBorder.Rounded).Expand();
+        table.AddColumn("Test");
+        table.AddColumn("Expected signal");
+        table.AddColumn("Observed records");
+        table.AddColumn("Alerts raised");
+        table.AddColumn("Verdict");
+        foreach (var v in verdicts)
+        {
+            var alerts = v.Alerts.Count == 0 ? "none"
+                : string.Join("\n", v.Alerts.Select(a => $"{a.AlertType} {a.Access.ToWire()} {a.Severity.ToString().ToLowerInvariant()} {a.RiskScore}"));
+            var verdict = v.Outcome switch
+            {
+                Outcome.Pass => "[green]PASS[/]",
+                Outcome.Fail => $"[red]FAIL[/]\n{Markup.Escape(v.Reason)}",
+                _ => $"[grey]SKIP[/]\n{Markup.Escape(v.Reason)}",
+            };
+            table.AddRow(new Markup($"[bold]{Markup.Escape(v.Test.Id)}[/]\n{Markup.Escape(v.Test.Title)}"), new Text(v.Test.Signal),
+                new Text(string.Join("\n", v.Observed)), new Text(alerts), new Markup(verdict));
+        }
+        console.Write(table);
+    }
+
+    private static void WriteJson(IReadOnlyList<TestVerdict> verdicts, IReadOnlyList<string> leftovers, TextWriter stdout)
+    {
+        var doc = new
+        {
+            tests = verdicts.Select(v => new
+            {
+                id = v.Test.Id,
+                title = v.Test.Title,
+                expected_signal = v.Test.Signal,
+                observed = v.Observed,
+                alerts = v.Alerts.Select(a => new { id = a.Id, alert_type = a.AlertType, access = a.Access.ToWire(), severity = a.Severity.ToString().ToLowerInvariant(), risk_score = a.RiskScore, layers = a.Layers, tags = a.Tags, summary = a.Summary }),
+                verdict = v.Outcome.ToString().ToUpperInvariant(),
+                reason = v.Reason,
+                exit_code = v.ExitCode,
+            }),
+            not_restored = leftovers,
+        };
+        stdout.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+    }
+}

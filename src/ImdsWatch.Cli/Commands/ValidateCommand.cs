@@ -31,15 +31,14 @@ public static class ValidateCommand
 
     private static int Run(string? keep, bool json, string logFormat, string[] testFiles, string[] only, TextWriter stdout, TextWriter stderr)
     {
-        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
+        if (!OperatingSystem.IsLinux())
         {
-            stderr.WriteLine("imdswatch validate: needs root on Linux (it creates a network namespace and audit rules). Run it with sudo.");
+            stderr.WriteLine("imdswatch validate: needs Linux (network namespaces and the kernel audit subsystem)");
             return ExitCodes.Usage;
         }
-        var missing = new[] { "ip", "auditctl", "auditd", "timeout" }.Where(p => Shell.Which(p) is null).ToList();
-        if (missing.Count > 0)
+        if (CheckPreconditions(Environment.IsPrivilegedProcess, Shell.Which) is { } problem)
         {
-            stderr.WriteLine($"imdswatch validate: needs {string.Join(", ", missing)} (Debian: apt-get install auditd iproute2 coreutils)");
+            stderr.WriteLine($"imdswatch validate: {problem}");
             return ExitCodes.Usage;
         }
 
@@ -112,6 +111,15 @@ public static class ValidateCommand
         if (leftovers.Count == 0)
             stderr.WriteLine("imdswatch validate: audit rules, namespaces and processes are as they were");
         return failed > 0 || leftovers.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
+    }
+
+    /// <summary>Why validate cannot run here, or null.</summary>
+    internal static string? CheckPreconditions(bool root, Func<string, string?> which)
+    {
+        if (!root)
+            return "needs root (it creates a network namespace and audit rules). Run it with sudo.";
+        var missing = new[] { "ip", "auditctl", "auditd", "timeout" }.Where(p => which(p) is null).ToList();
+        return missing.Count > 0 ? $"needs {string.Join(", ", missing)} (Debian: apt-get install auditd iproute2 coreutils)" : null;
     }
 
     private static void WriteTable(IReadOnlyList<TestVerdict> verdicts, TextWriter stdout)

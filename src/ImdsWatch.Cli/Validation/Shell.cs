@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace ImdsWatch.Cli.Validation;
 
 /// <summary>Runs system commands (ip, auditctl, auditd) with a time limit and captured output.</summary>
-internal static class Shell
+public static class Shell
 {
     public const string SafePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

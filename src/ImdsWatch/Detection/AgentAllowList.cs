@@ -83,6 +83,19 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
         return script;
     }
 
+    /// <summary>A program or script where any user could have put it (or a memory-only file): a risk of its own.</summary>
+    public static string? WritableLocation(string path)
+    {
+        if (path.StartsWith("/memfd:", StringComparison.Ordinal))
+            return $"{path} runs from memory only";
+        foreach (var prefix in WritablePrefixes)
+        {
+            if (path.StartsWith(prefix, StringComparison.Ordinal))
+                return $"{path} is in a user-writable directory";
+        }
+        return null;
+    }
+
     internal static string? Untrusted(string path)
     {
         if (path.EndsWith(" (deleted)", StringComparison.Ordinal) || path.Contains(';', StringComparison.Ordinal))

@@ -140,7 +140,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
                                 && AddressSpelling.Fold(c.Connect.Destination).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
             obfuscation |= ObfuscationKind.IPv6Embedding;
 
-        var writable = AgentAllowList.Untrusted(process.Executable ?? "") ?? (script is not null && script.StartsWith('/') ? AgentAllowList.Untrusted(script) : null);
+        var writable = AgentAllowList.WritableLocation(process.Executable ?? "") ?? (script is not null && script.StartsWith('/') ? AgentAllowList.WritableLocation(script) : null);
         var failed = a.Connects.Count > 0 && a.Connects.All(c => c.Connect.Outcome == ConnectOutcome.Failure);
         var (score, severity, reasons) = RiskModel.Score(new RiskFactors(
             access, role, process.HasTerminal, obfuscation != ObfuscationKind.None,

@@ -36,17 +36,7 @@ public sealed class EndpointReferenceFinder(IndicatorCatalog catalog)
     {
         var s = text;
         if (!Ascii.IsValid(s))
-        {
-            try
-            {
-                s = s.Normalize(NormalizationForm.FormKC);
-            }
-            catch (ArgumentException)
-            {
-                // Invalid code points: keep the text as it is.
-            }
-            s = s.Replace('\u3002', '.').Replace('\uff0e', '.').Replace('\uff61', '.'); // ideographic and full-width dots
-        }
+            s = FoldCompatibilityForms(s);
         for (var round = 0; round < 2 && s.Contains('%', StringComparison.Ordinal); round++)
         {
             var next = Uri.UnescapeDataString(s);
@@ -55,6 +45,24 @@ public sealed class EndpointReferenceFinder(IndicatorCatalog catalog)
             s = next;
         }
         return s;
+    }
+
+    /// <summary>
+    /// Full-width ASCII (U+FF01..U+FF5E) and the ideographic full stops fold to ASCII, as URL parsers do
+    /// (UTS #46); done by hand because string.Normalize is not available with invariant globalization.
+    /// </summary>
+    private static string FoldCompatibilityForms(string s)
+    {
+        var chars = s.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            if (c is >= '\uFF01' and <= '\uFF5E')
+                chars[i] = (char)(c - 0xFEE0);
+            else if (c is '\u3002' or '\uFF61')
+                chars[i] = '.';
+        }
+        return new string(chars);
     }
 
     private void ScanHosts(string s, bool encoded, List<EndpointReference> results)

@@ -1,0 +1,64 @@
+using System.Text;
+using ImdsWatch.Sources.Auditd;
+
+namespace ImdsWatch.Tests.Sources;
+
+public sealed class AuditFieldsTests
+{
+    private static AuditFields F(string body) => AuditFields.Parse(Encoding.UTF8.GetBytes(body));
+
+    [Fact]
+    public void Quoted_values_are_literal_and_unquoted_untrusted_values_are_hex()
+    {
+        var f = F("comm=\"curl\" exe=2F7573722F62696E2F707974686F6E322E373B3538643163636662202864656C6574656429 key=(null)");
+        Assert.Equal("curl", f.GetUntrusted("comm"));
+        Assert.Equal("/usr/bin/python2.7;58d1ccfb (deleted)", f.GetUntrusted("exe"));
+        Assert.Null(f.GetUntrusted("key"));
+    }
+
+    [Fact]
+    public void Enriched_fields_after_the_0x1D_separator_are_interpreted_fields()
+    {
+        var f = F("uid=1000 auid=1000 key=\"imds\"\u001dARCH=x86_64 SYSCALL=connect UID=\"deploy\" AUID=\"alice\"");
+        Assert.Equal("1000", f.GetString("uid"));
+        Assert.Equal("deploy", f.GetInterpreted("UID"));
+        Assert.Equal("alice", f.GetInterpreted("AUID"));
+        Assert.Equal("connect", f.GetInterpreted("SYSCALL"));
+        Assert.Equal("imds", f.GetUntrusted("key"));
+    }
+
+    [Fact]
+    public void Interpreted_field_glued_to_a_value_by_the_separator_is_split()
+    {
+        // PATH records end "cap_fver=0<0x1D>OUID=..." with no space.
+        var f = F("item=0 name=\"/bin/echo\" cap_fver=0\u001dOUID=\"root\" OGID=\"root\"");
+        Assert.Equal("0", f.GetString("cap_fver"));
+        Assert.Equal("root", f.GetInterpreted("OUID"));
+    }
+
+    [Fact]
+    public void User_message_fields_inside_msg_quotes_are_merged()
+    {
+        var f = F("pid=13015 uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:session_open acct=\"root\" exe=\"/usr/sbin/crond\" hostname=? addr=? terminal=cron res=success'");
+        Assert.Equal("root", f.GetUntrusted("acct"));
+        Assert.Equal("/usr/sbin/crond", f.GetUntrusted("exe"));
+        Assert.Null(f.GetString("hostname"));
+        Assert.Equal("success", f.GetString("res"));
+    }
+
+    [Fact]
+    public void Double_spaces_and_bare_words_do_not_break_the_fields()
+    {
+        var f = F("saddr=00000000000000000000000000000000  cwd=\"/tmp\"\u001dSADDR=unknown family(0)  FAM=x");
+        Assert.Equal("00000000000000000000000000000000", f.GetString("saddr"));
+        Assert.Equal("/tmp", f.GetUntrusted("cwd"));
+        Assert.Equal("x", f.GetInterpreted("FAM"));
+    }
+
+    [Fact]
+    public void Unterminated_quote_takes_the_rest_of_the_line()
+    {
+        var f = F("comm=\"cu rl");
+        Assert.Equal("cu rl", f.GetUntrusted("comm"));
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text;
+using ImdsWatch.Sources.Auditd;
+
+namespace ImdsWatch.Tests.Sources;
+
+public sealed class AuditRecordParserTests
+{
+    private static AuditRecord Parse(string line)
+    {
+        Assert.True(new AuditRecordParser().TryParse(Encoding.UTF8.GetBytes(line), 0, 1, out var r, out var error), error);
+        return r!;
+    }
+
+    private static string Fails(string line)
+    {
+        Assert.False(new AuditRecordParser().TryParse(Encoding.UTF8.GetBytes(line), 0, 1, out _, out var error));
+        return error!;
+    }
+
+    [Fact]
+    public void Raw_record_header_gives_type_time_and_serial()
+    {
+        var r = Parse("type=SYSCALL msg=audit(1492037289.295:58): arch=c000003e syscall=42");
+        Assert.Equal(AuditRecordType.Syscall, r.Type);
+        Assert.Equal(1492037289295, r.EpochMilliseconds);
+        Assert.Equal(58UL, r.Serial);
+        Assert.Null(r.Node);
+        Assert.Equal("arch=c000003e syscall=42", Encoding.UTF8.GetString(r.Body));
+    }
+
+    [Fact]
+    public void Node_prefix_names_the_host()
+    {
+        var r = Parse("node=web-1.example type=EXECVE msg=audit(1.002:7): argc=1 a0=\"ls\"");
+        Assert.Equal("web-1.example", r.Node);
+        Assert.Equal(AuditRecordType.Execve, r.Type);
+        Assert.Equal(1002, r.EpochMilliseconds);
+    }
+
+    [Fact]
+    public void Syslog_relayed_kernel_record_with_numeric_type_is_read()
+    {
+        var r = Parse("Jan  1 00:00:00 host kernel: [  1.0] audit: type=1300 audit(1492037289.295:58): arch=c000003e syscall=42");
+        Assert.Equal(AuditRecordType.Syscall, r.Type);
+        Assert.Equal(58UL, r.Serial);
+    }
+
+    [Fact]
+    public void Unknown_type_keeps_its_number()
+    {
+        var r = Parse("type=UNKNOWN[1334] msg=audit(1626883065.201:216697): prog-id=45 op=UNLOAD");
+        Assert.Equal(1334, r.Type);
+        Assert.Equal("UNKNOWN[1334]", r.TypeName);
+    }
+
+    [Fact]
+    public void Serial_beyond_32_bits_and_trailing_whitespace_are_tolerated()
+    {
+        var r = Parse("type=EOE msg=audit(1492037289.295:4294967296):   \r");
+        Assert.Equal(4294967296UL, r.Serial);
+        Assert.Empty(r.Body);
+    }
+
+    [Theory]
+    [InlineData("hello world", "no type= field")]
+    [InlineData("type=SYSCALL", "type= has no value")]
+    [InlineData("type=SYSCALL arch=c000003e", "no audit(...) stamp after type=")]
+    [InlineData("type=SYSCALL msg=audit(abc:1): x=1", "malformed audit(seconds.millis:serial) stamp")]
+    [InlineData("type=SYSCALL msg=audit(1.5): x=1", "malformed audit(seconds.millis:serial) stamp")]
+    public void Malformed_lines_are_rejected_with_a_reason(string line, string reason) => Assert.Equal(reason, Fails(line));
+}

@@ -17,6 +17,9 @@ public static class Program
             EventsCommand.Create(stdout, stderr),
             EmulateCommand.Create(stdout, stderr),
             ValidateCommand.Create(stdout, stderr),
+            BaselineCommand.Create(stdout, stderr),
+            RunCommand.Create(stdout, stderr),
+            AlertsCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

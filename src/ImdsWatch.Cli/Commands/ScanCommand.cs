@@ -1,6 +1,9 @@
 using System.CommandLine;
 using ImdsWatch.Alerts;
 using ImdsWatch.Alerts.Output;
+using ImdsWatch.Anomaly;
+using ImdsWatch.Detection;
+using ImdsWatch.Store;
 using ImdsWatch.Config;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
@@ -27,23 +30,32 @@ public static class ScanCommand
         var minSeverity = new Option<string?>("--min-severity") { Description = "Report only alerts at or above: low | medium | high | critical" };
         minSeverity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
         var verbose = new Option<bool>("--verbose", "-v") { Description = "List every parse issue and ignored mention on standard error" };
+        var state = StateOption.Create();
+        var noBaseline = new Option<bool>("--no-baseline") { Description = "Ignore the baseline in the state database" };
 
         var command = new Command("scan", "Find every metadata-service access recorded in Linux audit logs")
         {
-            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose,
+            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline,
         };
         command.SetAction(parse =>
         {
             var options = new ScanOptions(
                 parse.GetValue(paths) ?? [], parse.GetValue(format), parse.GetValue(config), parse.GetValue(failOnAlert),
-                parse.GetValue(quiet), parse.GetValue(host), parse.GetValue(minSeverity), parse.GetValue(verbose));
+                parse.GetValue(quiet), parse.GetValue(host), parse.GetValue(minSeverity), parse.GetValue(verbose))
+            {
+                StatePath = parse.GetValue(noBaseline) ? null : StateOption.PathOf(parse, state),
+            };
             return Run(options, stdout, stderr);
         });
         return command;
     }
 
     public sealed record ScanOptions(string[] Paths, string? Format, string? Config, bool FailOnAlert, bool Quiet,
-        string? Host, string? MinSeverity, bool Verbose);
+        string? Host, string? MinSeverity, bool Verbose)
+    {
+        /// <summary>The state database whose baseline the scan consults, when it exists.</summary>
+        public string? StatePath { get; init; }
+    }
 
     public static int Run(ScanOptions o, TextWriter stdout, TextWriter stderr)
     {
@@ -86,33 +98,39 @@ public static class ScanCommand
             return ExitCodes.Usage;
         }
 
+        var baselineNote = (string?)null;
+        if (o.StatePath is not null && File.Exists(o.StatePath))
+        {
+            using var store = StateStore.Open(o.StatePath);
+            var baseline = new BaselineRepository(store).Snapshot();
+            if (!baseline.IsEmpty)
+            {
+                var filtered = BaselineFilter.Apply(new DetectionResult(result.Alerts, result.Accesses), baseline, out var silenced);
+                var anomalyRules = new AnomalyRules(config.AnomalyOptions());
+                var anomalies = anomalyRules.Evaluate(filtered.Accesses, baseline);
+                result = result with { Alerts = [.. filtered.Alerts.Concat(anomalies).OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal)], Accesses = filtered.Accesses };
+                baselineNote = $"baseline {o.StatePath}: {silenced} access(es) known and silent, {anomalies.Count} anomaly alert(s)"
+                    + (anomalyRules.Learning.Count > 0 ? $"; still learning (under {config.AnomalyOptions().LearningPeriod.TotalDays:0} days of history): {string.Join(", ", anomalyRules.Learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : "");
+            }
+        }
+
         var alerts = result.Alerts.Where(a => a.Severity >= config.MinimumSeverity).ToList();
         var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
         IAlertWriter writer = format switch
         {
             "csv" => new CsvAlertWriter(),
-            "table" => new TableAlertWriter(TableConsole(stdout)),
+            "table" => new TableAlertWriter(TableConsole.For(stdout)),
             _ => new NdjsonAlertWriter(),
         };
         writer.Write(alerts, stdout);
         stdout.Flush();
         if (!o.Quiet)
-            ScanSummary.Write(result, alerts, stderr, o.Verbose);
-        return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
-    }
-
-    private static IAnsiConsole TableConsole(TextWriter stdout)
-    {
-        var redirected = Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(stdout),
-            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-        });
-        if (redirected)
-            console.Profile.Width = 200;
-        return console;
+            ScanSummary.Write(result, alerts, stderr, o.Verbose);
+            if (baselineNote is not null)
+                stderr.WriteLine($"imdswatch: {baselineNote}");
+        }
+        return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 
     private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, AuditLogScanner> scanner,

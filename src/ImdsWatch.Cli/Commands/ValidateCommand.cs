@@ -124,9 +124,7 @@ public static class ValidateCommand
 
     private static void WriteTable(IReadOnlyList<TestVerdict> verdicts, TextWriter stdout)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect });
-        if (Console.IsOutputRedirected)
-            console.Profile.Width = 200;
+        var console = TableConsole.For(stdout);
         var table = new Table().Border(TableBorder.Rounded).Expand();
         table.AddColumn("Test");
         table.AddColumn("Expected signal");

@@ -21,11 +21,17 @@ public sealed record Alert
     public required string? Host { get; init; }
     public required ProcessSnapshot Process { get; init; }
     public ProcessSnapshot? Parent { get; init; }
+
+    /// <summary>Parent, grandparent, … as far as the log shows them.</summary>
+    public IReadOnlyList<ProcessSnapshot> Ancestors { get; init; } = [];
     public IPAddress? DestinationIp { get; init; }
     public int? DestinationPort { get; init; }
     public string? Url { get; init; }
     public string? CloudProvider { get; init; }
     public string? EndpointId { get; init; }
+
+    /// <summary>The program as baselines know it: executable, interpreter + script, or one-liner code.</summary>
+    public string? ProgramKey { get; init; }
     public IReadOnlyList<string> Layers { get; init; } = [];
     public IReadOnlyList<EvidenceItem> Evidence { get; init; } = [];
     public IReadOnlyList<string> Tags { get; init; } = [];
@@ -34,6 +40,12 @@ public sealed record Alert
     public bool FirstSeen { get; init; }
 
     public string? Outcome { get; init; }
+
+    /// <summary>For anomaly alerts: the one-sentence reason, with the numbers behind the score.</summary>
+    public string? Explanation { get; init; }
+
+    /// <summary>For anomaly alerts: how rare, 0-100.</summary>
+    public int? AnomalyScore { get; init; }
     public required string Summary { get; init; }
 
     public const string TechniqueId = "T1552.005";

@@ -17,6 +17,14 @@ public sealed class ImdsWatchConfig
     public AgentsSection Agents { get; set; } = new();
     public IndicatorsSection? Indicators { get; set; }
     public ProgramsSection Programs { get; set; } = new();
+    public AnomalySection Anomaly { get; set; } = new();
+
+    public Anomaly.AnomalyOptions AnomalyOptions() => new()
+    {
+        UserThreshold = Anomaly.UserThreshold,
+        ProcessThreshold = Anomaly.ProcessThreshold,
+        LearningPeriod = TimeSpan.FromDays(Anomaly.LearningDays),
+    };
 
     public Severity MinimumSeverity => Enum.TryParse<Severity>(MinSeverity, ignoreCase: true, out var s)
         ? s
@@ -98,6 +106,13 @@ public sealed class ImdsWatchConfig
         public List<Dictionary<string, object>> Endpoints { get; set; } = [];
         public List<Dictionary<string, object>> Paths { get; set; } = [];
         public List<Dictionary<string, object>> Headers { get; set; } = [];
+    }
+
+    public sealed class AnomalySection
+    {
+        public int UserThreshold { get; set; } = 75;
+        public int ProcessThreshold { get; set; } = 50;
+        public double LearningDays { get; set; } = 7;
     }
 
     public sealed class ProgramsSection

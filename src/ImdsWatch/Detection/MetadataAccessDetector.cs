@@ -100,18 +100,18 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
     }
 
     /// <summary>The alerts for everything observed, in time order.</summary>
-    public IReadOnlyList<Alert> Complete()
+    public IReadOnlyList<Alert> Complete() => CompleteAll().Alerts;
+
+    /// <summary>Every metadata access observed, and the alerts among them, in time order.</summary>
+    public DetectionResult CompleteAll()
     {
-        var alerts = new List<Alert>();
-        foreach (var activity in _activities)
-        {
-            if (BuildAlert(activity) is { } alert)
-                alerts.Add(alert);
-        }
-        return alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
+        var accesses = _activities.Select(BuildAccess).OrderBy(a => a.Timestamp).ToList();
+        var alerts = accesses.Where(a => a.Alert is not null).Select(a => a.Alert!)
+            .OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
+        return new DetectionResult(alerts, accesses);
     }
 
-    private Alert? BuildAlert(ProcessActivity a)
+    private MetadataAccess BuildAccess(ProcessActivity a)
     {
         var connect = a.Connects.Count > 0 ? a.Connects[0].Connect : null;
         var exec = a.InnermostExec;
@@ -123,18 +123,29 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
         var ancestors = _tracker.Ancestors(a.Host, process).ToList();
         var script = AgentAllowList.ScriptOf(process, context.ScriptPath);
         var verdict = rules.Agents.Evaluate(process, script, ancestors);
-        if (verdict.Agent is not null)
-        {
-            Stats.AllowedByAgent[verdict.Agent] = Stats.AllowedByAgent.GetValueOrDefault(verdict.Agent) + 1;
-            return null;
-        }
-
         var refs = analyses.SelectMany(x => x.References).ToList();
         var headers = analyses.SelectMany(x => x.Headers).ToList();
         var best = refs.OrderByDescending(r => r.Class).ThenByDescending(r => r.Endpoint is not null).FirstOrDefault();
         var access = new[] { best?.Class ?? AccessClass.Connect }
             .Concat(headers.Where(h => h.Class is not null).Select(h => h.Class!.Value)).Max();
         var role = RoleOf(analyses, context, process, script, ancestors);
+        var evidence = a.AccessExecs.Select(x => new EvidenceItem("exec", x.Exec.Evidence.File, x.Exec.Evidence.Line, x.Exec.Evidence.RecordId, Truncate(x.Exec.Process.CommandLine, 300)))
+            .Concat(a.Connects.Take(50).Select(c => new EvidenceItem("connect", c.Connect.Evidence.File, c.Connect.Evidence.Line, c.Connect.Evidence.RecordId,
+                $"{c.Connect.Syscall} {Format(c.Connect.Destination, c.Connect.Port)} {OutcomeText(c.Connect.Outcome)}")))
+            .ToList();
+        var identity = new MetadataAccess
+        {
+            Evidence = evidence,
+            Host = a.Host, Timestamp = a.FirstSeen, Process = process, ProgramKey = Anomaly.ProgramIdentity.Key(process, context, script),
+            Access = access, Role = role, Ancestors = ancestors,
+            Interactive = process.HasTerminal || role is ProgramRole.FetchTool or ProgramRole.Shell or ProgramRole.ShellOneLiner or ProgramRole.InterpreterOneLiner,
+        };
+        if (verdict.Agent is not null)
+        {
+            Stats.AllowedByAgent[verdict.Agent] = Stats.AllowedByAgent.GetValueOrDefault(verdict.Agent) + 1;
+            return identity with { Agent = verdict.Agent };
+        }
+
         var obfuscation = refs.Aggregate(ObfuscationKind.None, (k, r) => k | r.Obfuscation);
         if (a.Connects.Any(c => c.Connect.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
                                 && AddressSpelling.Fold(c.Connect.Destination).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
@@ -170,12 +181,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
         if (!isProcessLayer && role == ProgramRole.Other && !process.HasTerminal)
             tags.Add("non-interactive");
 
-        var evidence = a.AccessExecs.Select(x => new EvidenceItem("exec", x.Exec.Evidence.File, x.Exec.Evidence.Line, x.Exec.Evidence.RecordId, Truncate(x.Exec.Process.CommandLine, 300)))
-            .Concat(a.Connects.Take(50).Select(c => new EvidenceItem("connect", c.Connect.Evidence.File, c.Connect.Evidence.Line, c.Connect.Evidence.RecordId,
-                $"{c.Connect.Syscall} {Format(c.Connect.Destination, c.Connect.Port)} {OutcomeText(c.Connect.Outcome)}")))
-            .ToList();
 
-        return new Alert
+        return identity with { Alert = new Alert
         {
             Id = AlertId(a.Host, a.Pid, a.FirstSequence, ruleId),
             Timestamp = a.FirstSeen,
@@ -194,13 +201,15 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             Url = best?.Url,
             CloudProvider = provider,
             EndpointId = endpoint?.Id,
+            ProgramKey = identity.ProgramKey,
             Layers = isProcessLayer && a.Connects.Count > 0 ? ["process", "network"] : isProcessLayer ? ["process"] : ["network"],
             Evidence = evidence,
             Tags = tags,
             FirstSeen = true,
             Outcome = a.Connects.Count == 0 ? null : OutcomeText(a.Connects.Max(c => c.Connect.Outcome == ConnectOutcome.Failure ? ConnectOutcome.Failure : c.Connect.Outcome)),
             Summary = Summarize(process, context, access, destination, endpoint, best),
-        };
+            Ancestors = ancestors,
+        } };
     }
 
     private ProgramRole RoleOf(List<CommandAnalysis> analyses, CommandAnalysis context, ProcessSnapshot process, string? script, List<ProcessSnapshot> ancestors)

@@ -17,6 +17,12 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
     /// <summary>Called now and then with (bytes read so far, current source).</summary>
     public Action<long, InputSource>? Progress { get; init; }
 
+    /// <summary>
+    /// After a scan, per source: bytes read up to the last complete line, the last line number, and the time of
+    /// the newest record — what the scheduled runner checkpoints.
+    /// </summary>
+    public Dictionary<int, (long Bytes, long LastLine, long NewestRecordMilliseconds)> Consumed { get; } = [];
+
     public ScanResult Scan(IReadOnlyList<InputSource> sources, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
@@ -24,6 +30,7 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
         var issues = new List<ParseIssue>();
         long issueCount = 0, lines = 0, records = 0, events = 0, bytes = 0;
         var names = sources.Select(s => s.Name).ToList();
+        var sessions = new List<SessionEvent>();
 
         void Report(ParseIssueArgs a)
         {
@@ -37,14 +44,20 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
         {
             events++;
             foreach (var hostEvent in normalizer.Normalize(e))
-                detector.Observe(hostEvent);
+            {
+                if (hostEvent is SessionEvent session)
+                    sessions.Add(session);
+                else
+                    detector.Observe(hostEvent);
+            }
         });
         var parser = new AuditRecordParser();
 
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
         {
             var source = sources[sourceId];
-            using var reader = new LineReader(source.Open());
+            using var reader = new LineReader(source.Open(), firstLineNumber: source.FirstLineNumber);
+            long lastRecordMilliseconds = 0;
             long lastReport = 0;
             while (reader.TryReadLine(out var line))
             {
@@ -54,6 +67,8 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
                 if (parser.TryParse(line, sourceId, reader.LineNumber, out var record, out var error))
                 {
                     records++;
+                    if (record!.EpochMilliseconds > lastRecordMilliseconds)
+                        lastRecordMilliseconds = record.EpochMilliseconds;
                     assembler.Add(record!);
                 }
                 else
@@ -68,15 +83,19 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
                 }
             }
             assembler.Flush(); // serials restart with the kernel: no event spans two files
+            Consumed[sourceId] = (reader.BytesConsumedToLastNewline, reader.LineNumberAtLastNewline, lastRecordMilliseconds);
             foreach (var skipped in reader.SkippedLongLines)
                 Report(new ParseIssueArgs(sourceId, skipped, $"line longer than {LineReader.MaxLineBytes} bytes skipped"));
             bytes += reader.BytesRead;
             Progress?.Invoke(bytes, source);
         }
 
+        var detected = detector.CompleteAll();
         return new ScanResult
         {
-            Alerts = detector.Complete(),
+            Alerts = detected.Alerts,
+            Accesses = detected.Accesses,
+            Sessions = sessions,
             Detection = detector.Stats,
             Issues = issues,
             IssueCount = issueCount,
@@ -95,7 +114,7 @@ public sealed class AuditLogScanner(DetectionRules rules, string? defaultHost = 
     {
         var result = new List<HostEvent>();
         var normalizer = new AuditEventNormalizer(_ => source.Name, defaultHost, a => issues?.Add(new ParseIssue(source.Name, a.Line, a.Reason)));
-        var assembler = new AuditEventAssembler(e => result.AddRange(normalizer.Normalize(e)));
+        var assembler = new AuditEventAssembler(e => result.AddRange(normalizer.Normalize(e).Where(x => x is not SessionEvent)));
         var parser = new AuditRecordParser();
         using var reader = new LineReader(source.Open());
         while (reader.TryReadLine(out var line))

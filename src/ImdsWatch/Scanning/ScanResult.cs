@@ -6,6 +6,8 @@ namespace ImdsWatch.Scanning;
 public sealed record ScanResult
 {
     public required IReadOnlyList<Alert> Alerts { get; init; }
+    public IReadOnlyList<MetadataAccess> Accesses { get; init; } = [];
+    public IReadOnlyList<Events.SessionEvent> Sessions { get; init; } = [];
     public required DetectionStats Detection { get; init; }
     public required IReadOnlyList<ParseIssue> Issues { get; init; }
     public required long IssueCount { get; init; }

@@ -32,15 +32,16 @@ public static class Audit
     public static IReadOnlyList<Alert> AlertsOf(string text, DetectionRules? rules = null) => Scan(text, rules).Alerts;
 
     /// <summary>An x86_64 exec event (SYSCALL + EXECVE + CWD + PATH) in RAW format.</summary>
-    public static string Exec(ulong serial, int pid, string exe, string[] argv, int ppid = 1000, int uid = 0, string tty = "pts0", long ownerUid = 0, string cwd = "/root", double time = 1700000000.000)
+    public static string Exec(ulong serial, int pid, string exe, string[] argv, int ppid = 1000, int uid = 0, string tty = "pts0", long ownerUid = 0, string cwd = "/root", double time = 1700000000.000, int? auid = null)
     {
+        var login = auid ?? uid;
         var t = time.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
         var args = string.Join(' ', argv.Select((a, i) => $"a{i}=\"{a}\""));
         var comm = Path.GetFileName(exe);
         if (comm.Length > 15)
             comm = comm[..15];
         return $"""
-            type=SYSCALL msg=audit({t}:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid={ppid} pid={pid} auid={uid} uid={uid} gid={uid} euid={uid} suid={uid} fsuid={uid} egid={uid} sgid={uid} fsgid={uid} tty={tty} ses=1 comm="{comm}" exe="{exe}" key="imds"
+            type=SYSCALL msg=audit({t}:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid={ppid} pid={pid} auid={login} uid={uid} gid={uid} euid={uid} suid={uid} fsuid={uid} egid={uid} sgid={uid} fsgid={uid} tty={tty} ses=1 comm="{comm}" exe="{exe}" key="imds"
             type=EXECVE msg=audit({t}:{serial}): argc={argv.Length} {args}
             type=CWD msg=audit({t}:{serial}): cwd="{cwd}"
             type=PATH msg=audit({t}:{serial}): item=0 name="{exe}" inode=1 dev=08:01 mode=0100755 ouid={ownerUid} ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0

@@ -50,9 +50,29 @@ public sealed class NdjsonAlertWriter : IAlertWriter
             WriteStrings(w, "layers", a.Layers);
             if (a.EndpointId is not null)
                 w.WriteString("endpoint", a.EndpointId);
+            if (a.ProgramKey is not null)
+                w.WriteString("program", a.ProgramKey);
             w.WriteBoolean("first_seen", a.FirstSeen);
             WriteStrings(w, "risk_reasons", a.RiskReasons);
             w.WriteString("summary", a.Summary);
+            if (a.AnomalyScore is not null)
+                w.WriteNumber("anomaly_score", a.AnomalyScore.Value);
+            if (a.Explanation is not null)
+                w.WriteString("explanation", a.Explanation);
+            if (a.Ancestors.Count > 0)
+            {
+                w.WriteStartArray("ancestors");
+                foreach (var p in a.Ancestors)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("pid", p.Pid);
+                    WriteOptional(w, "executable", p.Executable);
+                    if (p.Args.Count > 0)
+                        w.WriteString("command_line", p.CommandLine);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             w.WriteEndObject();
 
             w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());

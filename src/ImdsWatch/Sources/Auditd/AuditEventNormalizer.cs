@@ -9,8 +9,23 @@ namespace ImdsWatch.Sources.Auditd;
 /// </summary>
 public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? defaultHost, Action<ParseIssueArgs> reportIssue)
 {
+    private static readonly Dictionary<int, string> SessionKinds = new()
+    {
+        [AuditRecordType.UserLogin] = "USER_LOGIN",
+        [AuditRecordType.UserStart] = "USER_START",
+        [AuditRecordType.UserEnd] = "USER_END",
+        [AuditRecordType.UserCmd] = "USER_CMD",
+        [AuditRecordType.UserAuth] = "USER_AUTH",
+        [1113] = "USER_LOGOUT",
+    };
+
     public IEnumerable<HostEvent> Normalize(AuditEvent e)
     {
+        if (e.Records.Count == 1 && SessionKinds.TryGetValue(e.Records[0].Type, out var kind))
+        {
+            yield return Session(e, kind);
+            yield break;
+        }
         var syscallRecord = e.First(AuditRecordType.Syscall);
         var uring = syscallRecord is null ? e.First(AuditRecordType.UringOp) : null;
         var head = syscallRecord ?? uring;
@@ -70,6 +85,26 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
                 Outcome = Outcome(success, exit),
             };
         }
+    }
+
+    private SessionEvent Session(AuditEvent e, string kind)
+    {
+        var r = e.Records[0];
+        var f = r.ReadFields();
+        var process = new ProcessSnapshot
+        {
+            Pid = (int)(f.GetInt64("pid") ?? -1),
+            Executable = f.GetUntrusted("exe"),
+            User = new UserIdentity(f.GetInt64("uid"), f.GetInterpreted("UID"), f.GetInt64("auid"), f.GetInterpreted("AUID"), null, null),
+            Session = f.GetString("ses"),
+        };
+        return new SessionEvent
+        {
+            Timestamp = e.Timestamp, Host = e.Node ?? defaultHost, Sequence = e.Serial, Process = process,
+            Evidence = new EvidenceRef(sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"), Source = "auditd",
+            Kind = kind, Account = f.GetUntrusted("acct") ?? f.GetInterpreted("AUID"), Address = f.GetString("addr"),
+            Terminal = f.GetString("terminal"), Result = f.GetString("res"), Command = f.GetUntrusted("cmd"),
+        };
     }
 
     private static ConnectOutcome Outcome(string? success, long? exit) => (success, exit) switch

@@ -5,6 +5,11 @@ namespace ImdsWatch.Sources.Input;
 /// <summary>One thing to read: a file (plain or gzip, found by its magic bytes) or standard input.</summary>
 public sealed record InputSource(string Name, string? Path)
 {
+    /// <summary>Where to start reading (a checkpoint), and the line number of the line that starts there.</summary>
+    public long Offset { get; init; }
+
+    public long FirstLineNumber { get; init; } = 1;
+
     public static InputSource StandardInput { get; } = new("<stdin>", null);
 
     public long? Length => Path is null ? null : new FileInfo(Path).Length;
@@ -14,6 +19,11 @@ public sealed record InputSource(string Name, string? Path)
         Stream raw = Path is null
             ? Console.OpenStandardInput()
             : new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+        if (Offset > 0)
+        {
+            raw.Seek(Offset, SeekOrigin.Begin);
+            return new BufferedStream(raw, 1 << 16); // a checkpoint is inside a plain log, never a gzip
+        }
         var peekable = new PeekableStream(new BufferedStream(raw, 1 << 16));
         Span<byte> magic = stackalloc byte[2];
         var isGzip = peekable.Peek(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;

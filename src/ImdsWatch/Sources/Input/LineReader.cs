@@ -16,9 +16,10 @@ public sealed class LineReader : IDisposable
     private bool _eof;
     private bool _skippingLongLine;
 
-    public LineReader(Stream stream, int bufferSize = 1 << 20)
+    public LineReader(Stream stream, int bufferSize = 1 << 20, long firstLineNumber = 1)
     {
         _stream = stream;
+        LineNumber = firstLineNumber - 1;
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
     }
 
@@ -26,6 +27,12 @@ public sealed class LineReader : IDisposable
     public long LineNumber { get; private set; }
 
     public long BytesRead { get; private set; }
+
+    /// <summary>Bytes up to and including the last newline returned: where the next read must start.</summary>
+    public long BytesConsumedToLastNewline { get; private set; }
+
+    /// <summary>The number of the last line that ended with a newline.</summary>
+    public long LineNumberAtLastNewline { get; private set; }
 
     /// <summary>Lines over the length limit that were skipped; their numbers are in <see cref="SkippedLongLines"/>.</summary>
     public List<long> SkippedLongLines { get; } = [];
@@ -40,7 +47,9 @@ public sealed class LineReader : IDisposable
             {
                 var raw = available[..newline];
                 _start += newline + 1;
+                BytesConsumedToLastNewline = BytesRead - (_end - _start);
                 LineNumber++;
+                LineNumberAtLastNewline = LineNumber;
                 if (_skippingLongLine)
                 {
                     _skippingLongLine = false;

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using ImdsWatch.Alerts.Output;
+using ImdsWatch.Config;
+using ImdsWatch.Runner;
+using ImdsWatch.Store;
+
+namespace ImdsWatch.Cli.Commands;
+
+/// <summary>
+/// <c>imdswatch run</c>: the scheduled rule. Every --interval, evaluate every rule over --lookback of the live
+/// logs, raise at most --max-alerts new alerts, store them; --once for cron, --follow to keep going.
+/// </summary>
+public static class RunCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var paths = new Argument<string[]>("log") { Arity = ArgumentArity.OneOrMore, Description = "Live audit logs, e.g. /var/log/audit/audit.log (rotated files beside them are followed)" };
+        var interval = new Option<TimeSpan>("--interval") { Description = "How often to evaluate (with --follow)", DefaultValueFactory = _ => TimeSpan.FromMinutes(15), CustomParser = r => ParseDuration(r.Tokens.Single().Value) };
+        var lookback = new Option<TimeSpan>("--lookback") { Description = "How far back each evaluation looks", DefaultValueFactory = _ => TimeSpan.FromMinutes(45), CustomParser = r => ParseDuration(r.Tokens.Single().Value) };
+        var maxAlerts = new Option<int>("--max-alerts") { Description = "At most this many new alerts a run", DefaultValueFactory = _ => 100 };
+        var once = new Option<bool>("--once") { Description = "Evaluate once and exit (for cron or a systemd timer)" };
+        var follow = new Option<bool>("--follow") { Description = "Evaluate every --interval until stopped" };
+        var now = new Option<DateTimeOffset?>("--now") { Description = "Evaluate as if it were this time (replaying old logs)" };
+        var format = new Option<string>("--format") { Description = "ndjson | table | csv for the new alerts", DefaultValueFactory = _ => "ndjson" };
+        format.AcceptOnlyFromAmong("ndjson", "table", "csv");
+        var config = new Option<string?>("--config", "-c") { Description = "YAML configuration" };
+        var noLearn = new Option<bool>("--no-learn") { Description = "Do not add silent accesses (agents, known programs) to the baseline" };
+        var state = StateOption.Create();
+        var command = new Command("run", "Run the rules on a schedule over live audit logs (15 min interval, 45 min look-back, 100 alerts a run)")
+        {
+            paths, interval, lookback, maxAlerts, once, follow, now, format, config, noLearn, state,
+        };
+        command.SetAction(parse => BaselineCommand.Guard(stderr, () =>
+        {
+            if (parse.GetValue(once) == parse.GetValue(follow))
+                throw new InvalidDataException("say --once (cron, a timer) or --follow (keep running)");
+            if (parse.GetValue(maxAlerts) < 1)
+                throw new InvalidDataException("--max-alerts must be at least 1");
+            var cfg = parse.GetValue(config) is { } c ? ImdsWatchConfig.Load(c) : new ImdsWatchConfig();
+            var options = new RunOptions
+            {
+                Interval = parse.GetValue(interval), Lookback = parse.GetValue(lookback), MaxAlerts = parse.GetValue(maxAlerts),
+                Learn = !parse.GetValue(noLearn),
+            };
+            using var store = StateStore.Open(StateOption.PathOf(parse, state));
+            var runner = new ScheduledRunner(store, cfg.BuildRules(), cfg.AnomalyOptions(), options, cfg.Host);
+            var logs = (parse.GetValue(paths) ?? []).Select(Path.GetFullPath).ToList();
+            IAlertWriter writer = parse.GetValue(format) switch
+            {
+                "table" => new TableAlertWriter(TableConsole.For(stdout)),
+                "csv" => new CsvAlertWriter(),
+                _ => new NdjsonAlertWriter(),
+            };
+
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+            do
+            {
+                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, stop.Token);
+                writer.Write(report.Raised, stdout);
+                stdout.Flush();
+                Report(report, options, stderr);
+                if (parse.GetValue(once))
+                    break;
+                try
+                {
+                    Task.Delay(options.Interval, stop.Token).GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+            while (!stop.IsCancellationRequested);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static void Report(RunReport r, RunOptions o, TextWriter err)
+    {
+        err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"imdswatch run {r.Now:yyyy-MM-dd HH:mm:ss}Z: window {o.Lookback.TotalMinutes:0} min, read {r.Scan.Files.Count} segment(s), {r.Scan.Bytes / 1e6:0.0} MB; "
+            + $"{r.Raised.Count} new alert(s), {r.AlreadyRaised} raised by earlier runs, {r.Silenced} known and silent"));
+        foreach (var w in r.Warnings)
+            err.WriteLine($"imdswatch run: warning: {w}");
+        if (r.LearningHosts.Count > 0)
+            err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : h))}");
+        if (r.Scan.IssueCount > 0)
+            err.WriteLine($"imdswatch run: {r.Scan.IssueCount} line(s) could not be read, e.g. {r.Scan.Issues[0]}");
+    }
+
+    /// <summary>15m, 45m, 1h, 90s, 2d, or a TimeSpan such as 00:15:00.</summary>
+    internal static TimeSpan ParseDuration(string s)
+    {
+        if (s.Length > 1 && double.TryParse(s[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            switch (s[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'd': return TimeSpan.FromDays(n);
+            }
+        }
+        if (TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var t) && t > TimeSpan.Zero)
+            return t;
+        throw new FormatException($"'{s}' is not a duration (examples: 15m, 45m, 1h, 2d)");
+    }
+}

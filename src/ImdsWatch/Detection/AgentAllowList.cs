@@ -1,4 +1,3 @@
-using System.Reflection;
 using ImdsWatch.Events;
 using ImdsWatch.Indicators;
 
@@ -14,7 +13,7 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
 
     public IReadOnlyList<AgentRule> Rules => rules;
 
-    private static readonly Lazy<AgentAllowList> BuiltIn = new(() => new AgentAllowList(Parse(ReadResource())));
+    private static readonly Lazy<AgentAllowList> BuiltIn = new(() => new AgentAllowList(Parse(Config.EmbeddedData.Read("ImdsWatch.Detection.agents.yaml"))));
 
     public static AgentAllowList Default => BuiltIn.Value;
 
@@ -110,13 +109,6 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
 
     private static long? OwnerOf(ProcessSnapshot p, string path) =>
         p.Files.FirstOrDefault(f => f.Name == path || (f.Name.StartsWith('.') && path.EndsWith(f.Name.TrimStart('.'), StringComparison.Ordinal)))?.OwnerUid;
-
-    private static string ReadResource()
-    {
-        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("ImdsWatch.Detection.agents.yaml")
-            ?? throw new InvalidOperationException("embedded agents.yaml is missing from the build");
-        return new StreamReader(s).ReadToEnd();
-    }
 
     private sealed class Doc
     {

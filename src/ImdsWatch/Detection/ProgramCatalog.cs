@@ -1,4 +1,3 @@
-using System.Reflection;
 using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Detection;
@@ -16,7 +15,7 @@ public sealed class ProgramCatalog
     public required IReadOnlySet<string> MentionOptions { get; init; }
     public required IReadOnlyDictionary<string, WrapperSpec> Wrappers { get; init; }
 
-    private static readonly Lazy<ProgramCatalog> BuiltIn = new(() => Load(ReadResource()));
+    private static readonly Lazy<ProgramCatalog> BuiltIn = new(() => Load(Config.EmbeddedData.Read("ImdsWatch.Detection.programs.yaml")));
 
     public static ProgramCatalog Default => BuiltIn.Value;
 
@@ -51,13 +50,6 @@ public sealed class ProgramCatalog
 
     public bool IsWebServer(string? program) =>
         program is not null && WebServers.Any(w => Glob.Matches(w, program));
-
-    private static string ReadResource()
-    {
-        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("ImdsWatch.Detection.programs.yaml")
-            ?? throw new InvalidOperationException("embedded programs.yaml is missing from the build");
-        return new StreamReader(s).ReadToEnd();
-    }
 
     private sealed class Doc
     {

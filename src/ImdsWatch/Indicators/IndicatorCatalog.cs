@@ -1,5 +1,4 @@
 using System.Net;
-using System.Reflection;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -19,7 +18,7 @@ public sealed class IndicatorCatalog
     public IEnumerable<IPAddress> Addresses => _byAddress.Keys;
     public IEnumerable<string> Hostnames => _byHostname.Keys;
 
-    private static readonly Lazy<IndicatorCatalog> BuiltIn = new(() => Load(ReadResource("ImdsWatch.Indicators.catalog.yaml")));
+    private static readonly Lazy<IndicatorCatalog> BuiltIn = new(() => Load(Config.EmbeddedData.Read("ImdsWatch.Indicators.catalog.yaml")));
 
     public static IndicatorCatalog Default => BuiltIn.Value;
 
@@ -108,14 +107,6 @@ public sealed class IndicatorCatalog
         }
         // A prefix ends at a segment boundary: "/latest" matches "/latest/x" and "/latest", not "/latestx".
         return j == path.Length || path[j] is '/' or '?' or '#' || pattern[^1] == '/';
-    }
-
-    private static string ReadResource(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"embedded resource {name} is missing from the build");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     internal static IDeserializer Deserializer() => new DeserializerBuilder()

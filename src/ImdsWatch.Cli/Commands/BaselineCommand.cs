@@ -27,7 +27,7 @@ public static class BaselineCommand
             var sources = InputResolver.Resolve(parse.GetValue(paths) ?? [], out var errors);
             if (errors.Count > 0)
                 throw new InvalidDataException(string.Join("\n", errors));
-            var result = new AuditLogScanner(cfg.BuildRules(), parse.GetValue(host) ?? cfg.Host).Scan(sources);
+            var result = new LogScanner(cfg.BuildRules(), parse.GetValue(host) ?? cfg.Host).Scan(sources);
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var n = new BaselineRepository(store).Learn(result.Accesses);
             new SessionRepository(store).Add(result.Sessions);

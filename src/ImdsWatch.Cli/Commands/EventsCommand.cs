@@ -23,7 +23,7 @@ public static class EventsCommand
             var issues = new List<ParseIssue>();
             foreach (var source in sources)
             {
-                foreach (var e in AuditLogScanner.ReadEvents(source, issues: issues))
+                foreach (var e in LogScanner.ReadEvents(source, issues: issues))
                     stdout.WriteLine(JsonSerializer.Serialize(Describe(e)));
             }
             foreach (var issue in issues)

@@ -30,12 +30,13 @@ public static class ScanCommand
         var minSeverity = new Option<string?>("--min-severity") { Description = "Report only alerts at or above: low | medium | high | critical" };
         minSeverity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
         var verbose = new Option<bool>("--verbose", "-v") { Description = "List every parse issue and ignored mention on standard error" };
+        var awsRanges = new Option<string?>("--aws-ip-ranges") { Description = "AWS ip-ranges.json: instance credentials used from outside AWS are exfiltration (GuardDuty's OutsideAWS)" };
         var state = StateOption.Create();
         var noBaseline = new Option<bool>("--no-baseline") { Description = "Ignore the baseline in the state database" };
 
         var command = new Command("scan", "Find every metadata-service access recorded in Linux audit logs")
         {
-            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline,
+            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline, awsRanges,
         };
         command.SetAction(parse =>
         {
@@ -44,6 +45,7 @@ public static class ScanCommand
                 parse.GetValue(quiet), parse.GetValue(host), parse.GetValue(minSeverity), parse.GetValue(verbose))
             {
                 StatePath = parse.GetValue(noBaseline) ? null : StateOption.PathOf(parse, state),
+                AwsIpRanges = parse.GetValue(awsRanges),
             };
             return Run(options, stdout, stderr);
         });
@@ -55,18 +57,22 @@ public static class ScanCommand
     {
         /// <summary>The state database whose baseline the scan consults, when it exists.</summary>
         public string? StatePath { get; init; }
+
+        public string? AwsIpRanges { get; init; }
     }
 
     public static int Run(ScanOptions o, TextWriter stdout, TextWriter stderr)
     {
         ImdsWatchConfig config;
+        Detection.Cloud.CloudTrailOptions cloud;
         try
         {
             config = o.Config is null ? new ImdsWatchConfig() : ImdsWatchConfig.Load(o.Config);
             if (o.MinSeverity is not null)
                 config.MinSeverity = o.MinSeverity;
+            cloud = config.CloudTrailOptions(o.AwsIpRanges);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
         {
             stderr.WriteLine($"imdswatch: {e.Message}");
             return ExitCodes.Usage;
@@ -78,7 +84,7 @@ public static class ScanCommand
         if (errors.Count > 0)
             return ExitCodes.Usage;
         if (!o.Quiet && notLogs.Count > 0)
-            stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) that are not audit logs: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
+            stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) in no format imdswatch reads: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
         var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         var rules = config.BuildRules();
@@ -89,8 +95,8 @@ public static class ScanCommand
             var total = sources.Sum(s => s.Length ?? 0);
             var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
             result = showProgress
-                ? ScanWithProgress(progress => new AuditLogScanner(rules, host) { Progress = progress }, sources, total, errConsole)
-                : new AuditLogScanner(rules, host).Scan(sources);
+                ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress }, sources, total, errConsole)
+                : new LogScanner(rules, host, cloud).Scan(sources);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
@@ -133,7 +139,7 @@ public static class ScanCommand
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 
-    private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, AuditLogScanner> scanner,
+    private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, LogScanner> scanner,
         IReadOnlyList<InputSource> sources, long total, IAnsiConsole console)
     {
         ScanResult? result = null;

@@ -25,8 +25,8 @@ public static class CaptureJudge
         CancellationToken cancellation = default)
     {
         var source = new InputSource(capture, capture);
-        var scan = new AuditLogScanner(DetectionRules.Default).Scan([source], cancellation);
-        var events = AuditLogScanner.ReadEvents(source);
+        var scan = new LogScanner(DetectionRules.Default).Scan([source], cancellation);
+        var events = LogScanner.ReadEvents(source);
         var windows = Windows(events);
 
         var verdicts = new List<TestVerdict>();

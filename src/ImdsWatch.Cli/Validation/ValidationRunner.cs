@@ -80,7 +80,7 @@ internal sealed class ValidationRunner(ValidationLab lab, TextWriter log)
         {
             lab.CollectCapture();
             if (File.Exists(lab.CaptureFile)
-                && AuditLogScanner.ReadEvents(new InputSource(lab.CaptureFile, lab.CaptureFile)).OfType<ProcessExec>().Any(e => CaptureJudge.IsMarker(e, EndMarker, id)))
+                && LogScanner.ReadEvents(new InputSource(lab.CaptureFile, lab.CaptureFile)).OfType<ProcessExec>().Any(e => CaptureJudge.IsMarker(e, EndMarker, id)))
                 return;
             Thread.Sleep(250);
         }

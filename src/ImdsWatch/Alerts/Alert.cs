@@ -44,6 +44,12 @@ public sealed record Alert
     /// <summary>For anomaly alerts: the one-sentence reason, with the numbers behind the score.</summary>
     public string? Explanation { get; init; }
 
+    /// <summary>For alerts from cloud logs: the identity and calls behind them.</summary>
+    public CloudContext? Cloud { get; init; }
+
+    /// <summary>For alerts from web logs: the client that sent the request.</summary>
+    public string? Source { get; init; }
+
     /// <summary>For anomaly alerts: how rare, 0-100.</summary>
     public int? AnomalyScore { get; init; }
     public required string Summary { get; init; }

@@ -18,6 +18,32 @@ public sealed class ImdsWatchConfig
     public IndicatorsSection? Indicators { get; set; }
     public ProgramsSection Programs { get; set; } = new();
     public AnomalySection Anomaly { get; set; } = new();
+    public CloudTrailSection CloudTrail { get; set; } = new();
+
+    /// <summary>CloudTrail options from the config, with --aws-ip-ranges taking precedence over the config's file.</summary>
+    public Detection.Cloud.CloudTrailOptions CloudTrailOptions(string? awsIpRanges = null)
+    {
+        var rangesPath = awsIpRanges ?? CloudTrail.AwsIpRanges;
+        var trusted = new List<System.Net.IPNetwork>();
+        foreach (var cidr in CloudTrail.TrustedCidrs)
+        {
+            if (!System.Net.IPNetwork.TryParse(cidr, out var network))
+                throw new InvalidDataException($"cloudtrail.trusted_cidrs: '{cidr}' is not a CIDR block");
+            trusted.Add(network);
+        }
+        var instances = new Dictionary<string, IReadOnlyList<System.Net.IPAddress>>(StringComparer.Ordinal);
+        foreach (var (instance, addresses) in CloudTrail.InstanceAddresses)
+        {
+            instances[instance] = addresses.Select(a => System.Net.IPAddress.TryParse(a, out var ip) ? ip
+                : throw new InvalidDataException($"cloudtrail.instance_addresses.{instance}: '{a}' is not an IP address")).ToList();
+        }
+        return new Detection.Cloud.CloudTrailOptions
+        {
+            AwsRanges = rangesPath is null ? null : Detection.Cloud.AwsIpRanges.Load(rangesPath),
+            TrustedNetworks = trusted,
+            InstanceAddresses = instances,
+        };
+    }
 
     public Anomaly.AnomalyOptions AnomalyOptions() => new()
     {
@@ -106,6 +132,13 @@ public sealed class ImdsWatchConfig
         public List<Dictionary<string, object>> Endpoints { get; set; } = [];
         public List<Dictionary<string, object>> Paths { get; set; } = [];
         public List<Dictionary<string, object>> Headers { get; set; } = [];
+    }
+
+    public sealed class CloudTrailSection
+    {
+        public string? AwsIpRanges { get; set; }
+        public List<string> TrustedCidrs { get; set; } = [];
+        public Dictionary<string, List<string>> InstanceAddresses { get; set; } = [];
     }
 
     public sealed class AnomalySection

@@ -3,6 +3,11 @@ namespace ImdsWatch.Events;
 /// <summary>What a record tells of the process at that moment.</summary>
 public sealed record ProcessSnapshot
 {
+    /// <summary>No process: the alert comes from a log that does not name one (CloudTrail, a web log).</summary>
+    public static ProcessSnapshot None { get; } = new() { Pid = 0 };
+
+    public bool IsNone => Pid <= 0 && Executable is null && Args.Count == 0;
+
     public required int Pid { get; init; }
     public int? ParentPid { get; init; }
     public string? Executable { get; init; }

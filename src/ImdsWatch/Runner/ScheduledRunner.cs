@@ -20,7 +20,7 @@ public sealed class ScheduledRunner(StateStore store, DetectionRules rules, Anom
         var windowStart = now - options.Lookback;
         var segments = paths.SelectMany(p => reader.Plan(p, windowStart - options.Context, warnings).Select(s => (Live: p, Source: s))).ToList();
 
-        var scanner = new AuditLogScanner(rules, defaultHost);
+        var scanner = new LogScanner(rules, defaultHost);
         var scan = scanner.Scan(segments.Select(s => s.Source).ToList(), cancellation);
 
         var baselines = new BaselineRepository(store);

@@ -12,6 +12,9 @@ public sealed record ScanResult
     public required IReadOnlyList<ParseIssue> Issues { get; init; }
     public required long IssueCount { get; init; }
     public required IReadOnlyList<string> Files { get; init; }
+    public IReadOnlyDictionary<ImdsWatch.Sources.Input.LogFormat, int> Formats { get; init; } = new Dictionary<ImdsWatch.Sources.Input.LogFormat, int>();
+    public int ApiCalls { get; init; }
+    public int HttpRequests { get; init; }
     public required long Lines { get; init; }
     public required long Records { get; init; }
     public required long Events { get; init; }

@@ -38,7 +38,7 @@ public sealed class CorpusTests
     public void Every_corpus_file_parses_without_a_crash(string relative)
     {
         var path = Path.Combine(Repo.Corpora, "auditd", relative);
-        var result = new AuditLogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
+        var result = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
         Assert.True(result.Records > 0, $"{relative}: no audit record read");
         Assert.All(result.Issues, i => Assert.False(string.IsNullOrEmpty(i.Reason)));
     }
@@ -88,7 +88,7 @@ public sealed class CorpusTests
             var input = Path.ChangeExtension(json, ".txt");
             if (!File.Exists(input))
                 continue;
-            var execs = AuditLogScanner.ReadEvents(new InputSource(input, input)).OfType<ProcessExec>().ToDictionary(e => e.Sequence);
+            var execs = LogScanner.ReadEvents(new InputSource(input, input)).OfType<ProcessExec>().ToDictionary(e => e.Sequence);
             foreach (var line in File.ReadLines(json).Where(l => l.TrimStart().StartsWith('{')))
             {
                 using var doc = JsonDocument.Parse(line);
@@ -120,7 +120,7 @@ public sealed class CorpusTests
         var sources = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
             .Where(f => !f.EndsWith(".golden", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal))
             .Select(f => new InputSource(f, f)).ToList();
-        var result = new AuditLogScanner(DetectionRules.Default).Scan(sources);
+        var result = new LogScanner(DetectionRules.Default).Scan(sources);
         Assert.NotEmpty(result.Alerts);
         Assert.All(result.Alerts, a =>
         {

@@ -29,7 +29,7 @@ public sealed class ParserFuzzTests
         gen.Array[1, 12].Sample(lines =>
         {
             var path = Audit.WriteTemp(string.Join('\n', lines));
-            _ = new AuditLogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
+            _ = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
         }, iter: 300);
     }
 

@@ -20,13 +20,13 @@ public static class Audit
     public static List<HostEvent> Events(string text, List<ParseIssue>? issues = null)
     {
         var path = WriteTemp(text);
-        return AuditLogScanner.ReadEvents(new InputSource(path, path), issues: issues);
+        return LogScanner.ReadEvents(new InputSource(path, path), issues: issues);
     }
 
     public static ScanResult Scan(string text, DetectionRules? rules = null)
     {
         var path = WriteTemp(text);
-        return new AuditLogScanner(rules ?? DetectionRules.Default).Scan([new InputSource(path, path)]);
+        return new LogScanner(rules ?? DetectionRules.Default).Scan([new InputSource(path, path)]);
     }
 
     public static IReadOnlyList<Alert> AlertsOf(string text, DetectionRules? rules = null) => Scan(text, rules).Alerts;

@@ -26,7 +26,8 @@ public sealed class NdjsonAlertWriter : IAlertWriter
             w.WriteString("@timestamp", a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
             w.WriteStartObject("event");
             w.WriteString("kind", "alert");
-            w.WriteString("id", a.Id);
+            // For alerts from cloud logs, event.id is the CloudTrail eventID of the first record (all are in evidence).
+            w.WriteString("id", a.Cloud?.EventIds.Count > 0 ? a.Cloud.EventIds[0] : a.Id);
             w.WriteStartArray("category");
             w.WriteStringValue("network");
             w.WriteStringValue("process");
@@ -45,6 +46,7 @@ public sealed class NdjsonAlertWriter : IAlertWriter
             w.WriteEndObject();
 
             w.WriteStartObject("imds");
+            w.WriteString("alert_id", a.Id);
             w.WriteString("alert_type", a.AlertType);
             w.WriteString("access", a.Access.ToWire());
             WriteStrings(w, "layers", a.Layers);
@@ -80,22 +82,35 @@ public sealed class NdjsonAlertWriter : IAlertWriter
             w.WriteString("message", a.Summary);
             WriteStrings(w, "tags", a.Tags);
 
-            w.WriteStartObject("host");
-            w.WriteString("name", a.Host);
-            w.WriteEndObject();
+            if (a.Host is not null)
+            {
+                w.WriteStartObject("host");
+                w.WriteString("name", a.Host);
+                w.WriteEndObject();
+            }
 
-            WriteUser(w, a.Process.User);
-            w.WriteStartObject("auditd");
-            w.WriteStartObject("data");
-            WriteOptional(w, "auid", a.Process.User.AuditUid);
-            WriteOptional(w, "auid_name", a.Process.User.AuditName);
-            WriteOptional(w, "euid", a.Process.User.EffectiveUid);
-            WriteOptional(w, "tty", a.Process.Tty);
-            WriteOptional(w, "ses", a.Process.Session);
-            w.WriteEndObject();
-            w.WriteEndObject();
-
-            WriteProcess(w, a.Process, a.Parent);
+            if (!a.Process.IsNone)
+            {
+                WriteUser(w, a.Process.User);
+                w.WriteStartObject("auditd");
+                w.WriteStartObject("data");
+                WriteOptional(w, "auid", a.Process.User.AuditUid);
+                WriteOptional(w, "auid_name", a.Process.User.AuditName);
+                WriteOptional(w, "euid", a.Process.User.EffectiveUid);
+                WriteOptional(w, "tty", a.Process.Tty);
+                WriteOptional(w, "ses", a.Process.Session);
+                w.WriteEndObject();
+                w.WriteEndObject();
+                WriteProcess(w, a.Process, a.Parent);
+            }
+            if (a.Cloud is { } cloud)
+                WriteCloud(w, cloud);
+            if (a.Source is { } source)
+            {
+                w.WriteStartObject("source");
+                w.WriteString("ip", source);
+                w.WriteEndObject();
+            }
 
             if (a.DestinationIp is not null || a.DestinationPort is not null)
             {
@@ -111,10 +126,23 @@ public sealed class NdjsonAlertWriter : IAlertWriter
                 w.WriteString("original", a.Url);
                 w.WriteEndObject();
             }
-            if (a.CloudProvider is not null)
+            if (a.CloudProvider is not null || a.Cloud is not null)
             {
                 w.WriteStartObject("cloud");
-                w.WriteString("provider", a.CloudProvider);
+                WriteOptional(w, "provider", a.CloudProvider);
+                if (a.Cloud?.AccountId is { } account)
+                {
+                    w.WriteStartObject("account");
+                    w.WriteString("id", account);
+                    w.WriteEndObject();
+                }
+                WriteOptional(w, "region", a.Cloud?.Region);
+                if (a.Cloud?.InstanceId is { } instance)
+                {
+                    w.WriteStartObject("instance");
+                    w.WriteString("id", instance);
+                    w.WriteEndObject();
+                }
                 w.WriteEndObject();
             }
 
@@ -149,6 +177,34 @@ public sealed class NdjsonAlertWriter : IAlertWriter
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteCloud(Utf8JsonWriter w, CloudContext c)
+    {
+        if (c.SourceIp is not null)
+        {
+            w.WriteStartObject("source");
+            w.WriteString("ip", c.SourceIp);
+            w.WriteEndObject();
+        }
+        if (c.UserAgent is not null)
+        {
+            w.WriteStartObject("user_agent");
+            w.WriteString("original", c.UserAgent);
+            w.WriteEndObject();
+        }
+        w.WriteStartObject("user");
+        WriteOptional(w, "name", c.PrincipalArn);
+        w.WriteEndObject();
+        w.WriteStartObject("aws");
+        w.WriteStartObject("cloudtrail");
+        WriteStrings(w, "event_ids", c.EventIds);
+        WriteStrings(w, "event_names", c.EventNames);
+        WriteOptional(w, "access_key_id", c.AccessKeyId);
+        WriteOptional(w, "ec2_role_delivery", c.Delivery);
+        w.WriteEndObject();
+        WriteOptional(w, "role_name", c.RoleName);
+        w.WriteEndObject();
     }
 
     private static void WriteUser(Utf8JsonWriter w, UserIdentity u)

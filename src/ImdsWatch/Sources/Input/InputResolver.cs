@@ -12,7 +12,7 @@ public static partial class InputResolver
     public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors) =>
         Resolve(specs, out errors, out _);
 
-    /// <summary>Files found in a directory are read only when they look like audit logs; the rest are listed in <paramref name="skipped"/>.</summary>
+    /// <summary>Files found in a directory are read only when they look like a log imdswatch reads; the rest are listed in <paramref name="skipped"/>.</summary>
     public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors, out IReadOnlyList<string> skipped)
     {
         var passedOver = new List<string>();
@@ -33,7 +33,7 @@ public static partial class InputResolver
             else if (Directory.Exists(spec))
             {
                 var all = Directory.EnumerateFiles(spec, "*", SearchOption.AllDirectories).Where(IsLogFileName).ToList();
-                var logs = all.Where(f => AuditLogSniffer.LooksLikeAuditLog(new InputSource(f, f))).ToList();
+                var logs = all.Where(f => FormatDetector.Detect(new InputSource(f, f)) != LogFormat.Unknown).ToList();
                 passedOver.AddRange(all.Except(logs));
                 files = OrderRotated(logs);
             }

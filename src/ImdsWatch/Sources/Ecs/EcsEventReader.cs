@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using ImdsWatch.Events;
+using ImdsWatch.Scanning;
+
+namespace ImdsWatch.Sources.Ecs;
+
+/// <summary>
+/// Elastic Common Schema events, one JSON object a line (Elastic Defend, Auditbeat, Auditd Manager, Filebeat
+/// exports): process starts (process.args / process.command_line) and network events (destination.ip) become the
+/// same exec and connect events the audit reader makes, so every detection layer and baseline applies.
+/// </summary>
+public static class EcsEventReader
+{
+    public static bool LooksLikeEcs(string line) =>
+        line.TrimStart().StartsWith('{') && line.Contains("\"@timestamp\"", StringComparison.Ordinal)
+        && (line.Contains("\"process\"", StringComparison.Ordinal) || line.Contains("\"destination\"", StringComparison.Ordinal) || line.Contains("\"event\"", StringComparison.Ordinal));
+
+    public static HostEvent? Parse(string line, string file, long lineNumber, List<ParseIssue> issues)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            issues.Add(new ParseIssue(file, lineNumber, $"not valid JSON: {e.Message}"));
+            return null;
+        }
+        using (doc)
+        {
+            var r = doc.RootElement;
+            if (Str(r, "@timestamp") is not { } time || !DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var timestamp))
+            {
+                issues.Add(new ParseIssue(file, lineNumber, "ECS event without a valid @timestamp"));
+                return null;
+            }
+            var categories = Strings(r, "event", "category");
+            var types = Strings(r, "event", "type");
+            var action = Str(r, "event", "action") ?? "";
+            var process = Process(r);
+            var host = Str(r, "host", "name") ?? Str(r, "host", "hostname");
+            var evidence = new EvidenceRef(file, lineNumber, Str(r, "event", "id") is { } id ? $"ecs:{id}" : $"ecs:{lineNumber}");
+            var sequence = (ulong)Math.Max(lineNumber, 0);
+
+            if (Str(r, "destination", "ip") is { } dest && IPAddress.TryParse(dest, out var destination))
+            {
+                return new NetworkConnect
+                {
+                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "ecs",
+                    Syscall = Str(r, "auditd", "data", "syscall") ?? action, Destination = destination,
+                    Port = (int?)Num(r, "destination", "port"),
+                    Outcome = Str(r, "event", "outcome") == "failure" ? ConnectOutcome.Failure : ConnectOutcome.Success,
+                };
+            }
+            var isStart = categories.Contains("process") && (types.Contains("start") || action is "exec" or "executed" or "process_started" or "execution");
+            if (isStart && process.Args.Count > 0)
+            {
+                return new ProcessExec
+                {
+                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "ecs",
+                    Syscall = "execve", Success = Str(r, "event", "outcome") != "failure",
+                };
+            }
+            return null;
+        }
+    }
+
+    private static ProcessSnapshot Process(JsonElement r)
+    {
+        var args = Strings(r, "process", "args");
+        if (args.Count == 0 && Str(r, "process", "command_line") is { } cmd)
+            args = [.. Detection.ShellWords.SplitCommands(cmd).FirstOrDefault() ?? []];
+        var uid = Str(r, "user", "id") is { } u && long.TryParse(u, out var parsedUid) ? parsedUid : (long?)null;
+        return new ProcessSnapshot
+        {
+            Pid = (int)(Num(r, "process", "pid") ?? -1),
+            ParentPid = (int?)Num(r, "process", "parent", "pid"),
+            Executable = Str(r, "process", "executable"),
+            Name = Str(r, "process", "name"),
+            Args = args,
+            WorkingDirectory = Str(r, "process", "working_directory"),
+            Tty = Str(r, "process", "tty", "char_device", "name") ?? (r.TryGetProperty("process", out var p) && p.TryGetProperty("tty", out _) ? "tty" : null),
+            User = new UserIdentity(uid, Str(r, "user", "name"), Str(r, "user", "audit", "id") is { } a && long.TryParse(a, out var auid) ? auid : null,
+                Str(r, "user", "audit", "name"), null, Str(r, "user", "effective", "name")),
+        };
+    }
+
+    private static JsonElement? Walk(JsonElement e, string[] path)
+    {
+        foreach (var p in path)
+        {
+            if (e.ValueKind != JsonValueKind.Object)
+                return null;
+            if (!e.TryGetProperty(p, out var next))
+            {
+                // Flattened exports write "process.pid": 1 at the top level.
+                return e.TryGetProperty(string.Join('.', path), out var flat) ? flat : null;
+            }
+            e = next;
+        }
+        return e;
+    }
+
+    private static string? Str(JsonElement e, params string[] path) => Walk(e, path) switch
+    {
+        { ValueKind: JsonValueKind.String } v => v.GetString(),
+        { ValueKind: JsonValueKind.Number } n => n.GetRawText(),
+        _ => null,
+    };
+
+    private static long? Num(JsonElement e, params string[] path) => Walk(e, path) switch
+    {
+        { ValueKind: JsonValueKind.Number } v => v.GetInt64(),
+        { ValueKind: JsonValueKind.String } s when long.TryParse(s.GetString(), out var n) => n,
+        _ => null,
+    };
+
+    private static List<string> Strings(JsonElement e, params string[] path) => Walk(e, path) switch
+    {
+        { ValueKind: JsonValueKind.Array } a => a.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList(),
+        { ValueKind: JsonValueKind.String } s => [s.GetString()!],
+        _ => [],
+    };
+}

@@ -1,0 +1,11 @@
+namespace ImdsWatch.Sources.Input;
+
+public enum LogFormat
+{
+    Unknown,
+    Auditd,
+    Syslog,
+    CloudTrail,
+    Ecs,
+    WebAccess,
+}

@@ -14,7 +14,7 @@ internal static class ScanSummary
         err.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"imdswatch: {r.Files.Count} file(s), {mb:0.0} MB, {r.Lines} lines, {r.Records} records, {r.Events} events in {seconds:0.00}s ({mb / seconds:0.0} MB/s)"));
         if (r.Formats.Count > 1 || r.Formats.Keys.Any(f => f != Sources.Input.LogFormat.Auditd))
-            err.WriteLine($"imdswatch: formats: {string.Join(", ", r.Formats.Select(kv => $"{kv.Value} {kv.Key.ToString().ToLowerInvariant()}"))}"
+            err.WriteLine($"imdswatch: formats: {string.Join(", ", r.Formats.OrderBy(kv => kv.Key).Select(kv => $"{kv.Value} {kv.Key.ToString().ToLowerInvariant()}"))}"
                 + (r.ApiCalls > 0 ? $"; {r.ApiCalls} CloudTrail call(s)" : "") + (r.HttpRequests > 0 ? $"; {r.HttpRequests} web request(s)" : ""));
         var bySeverity = string.Join(", ", Enum.GetValues<Severity>().Reverse()
             .Select(s => (s, n: reported.Count(a => a.Severity == s))).Where(x => x.n > 0)

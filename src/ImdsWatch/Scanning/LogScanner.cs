@@ -185,11 +185,12 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 Report(new ParseIssueArgs(sourceId, lineNumber, "not a syslog line (RFC 3164, RFC 5424 or ISO timestamp)"));
                 return;
             }
-            var typeAt = s.Message.IndexOf("type=", StringComparison.Ordinal);
-            if (typeAt >= 0 && s.Message.Contains("audit(", StringComparison.Ordinal))
+            if (s.Message.Contains("type=", StringComparison.Ordinal) && s.Message.Contains("audit(", StringComparison.Ordinal))
             {
                 // A kernel audit record relayed through syslog (kernel: audit: …, audisp-syslog): the audit reader takes it.
-                var relayed = s.Message.Contains("node=", StringComparison.Ordinal) ? s.Message : $"node={s.Host} {s.Message[typeAt..]}";
+                // rsyslog escapes the ENRICHED separator 0x1D as "#035".
+                var message = s.Message.Replace("#035", "\u001d", StringComparison.Ordinal);
+                var relayed = message.Contains("node=", StringComparison.Ordinal) ? message : $"node={s.Host} {message[message.IndexOf("type=", StringComparison.Ordinal)..]}";
                 if (parser.TryParse(Encoding.UTF8.GetBytes(relayed), sourceId, lineNumber, out var record, out var error))
                     assembler.Add(record!);
                 else

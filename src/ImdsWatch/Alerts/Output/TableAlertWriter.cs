@@ -25,12 +25,15 @@ public sealed class TableAlertWriter(IAnsiConsole console) : IAlertWriter
             var user = a.Process.User.Name ?? a.Process.User.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?";
             if (a.Process.User.AuditName is { } login && login != "unset" && login != user)
                 user += $" (login {login})";
-            var process = $"{Path.GetFileName(a.Process.Executable ?? a.Process.Name ?? "?")} [{a.Process.Pid}]";
-            var reached = $"{a.Access.ToWire()}\n{a.DestinationIp?.ToString() ?? "?"}{(a.DestinationPort is { } p ? ":" + p : "")}{(a.CloudProvider is { } cp ? " " + cp : "")}";
-            var command = a.Process.CommandLine;
+            var process = a.Process.IsNone
+                ? a.Cloud?.RoleName is { } role ? $"role {role}" : a.Source is { } client ? $"client {client}" : "-"
+                : $"{Path.GetFileName(a.Process.Executable ?? a.Process.Name ?? "?")} [{a.Process.Pid}]";
+            var where = a.Cloud?.SourceIp is { } from ? $"from {from}" : $"{a.DestinationIp?.ToString() ?? "?"}{(a.DestinationPort is { } p ? ":" + p : "")}";
+            var reached = $"{a.Access.ToWire()}\n{where}{(a.CloudProvider is { } cp ? " " + cp : "")}";
+            var command = a.Process.IsNone ? a.Summary : a.Process.CommandLine;
             if (command.Length > 120)
                 command = command[..120] + "…";
-            var where = a.Evidence.Count > 0 ? $"{a.Evidence[0].File}:{a.Evidence[0].Line}" : "";
+            var pointer = a.Evidence.Count > 0 ? $"{a.Evidence[0].File}:{a.Evidence[0].Line}" : "";
             table.AddRow(
                 new Text(a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)),
                 SeverityMarkup(a),
@@ -39,7 +42,7 @@ public sealed class TableAlertWriter(IAnsiConsole console) : IAlertWriter
                 new Text(user),
                 new Text(process),
                 new Text(reached),
-                new Text($"{command}\n{string.Join(' ', a.Tags.Where(t => t != "first-seen"))} {where}".TrimEnd()));
+                new Text($"{command}\n{string.Join(' ', a.Tags.Where(t => t != "first-seen" && !t.StartsWith("includes:", StringComparison.Ordinal)))} {pointer}".TrimEnd()));
         }
         console.Write(table);
     }

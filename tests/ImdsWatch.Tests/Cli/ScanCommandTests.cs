@@ -151,3 +151,23 @@ public sealed class ScanCommandTests
         Assert.DoesNotContain("\n-a always,exit -F arch=b64 -S connect -F success=1", output, StringComparison.Ordinal);
     }
 }
+
+public sealed class StdinTests
+{
+    [Fact]
+    public void Standard_input_is_format_detected_and_scanned_whole()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "imdswatch.dll"), "scan", "-", "--format", "ndjson", "--no-baseline" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Write(File.ReadAllText(Path.Combine(Repo.Samples, "web", "access.log")));
+        p.StandardInput.Close();
+        var output = p.StandardOutput.ReadToEnd();
+        var err = p.StandardError.ReadToEnd();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.Equal(0, p.ExitCode);
+        Assert.Contains("MetadataSSRFAttempt", output, StringComparison.Ordinal);
+        Assert.Contains("8 web request(s)", err, StringComparison.Ordinal);
+    }
+}

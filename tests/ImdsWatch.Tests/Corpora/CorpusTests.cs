@@ -131,3 +131,27 @@ public sealed class CorpusTests
         });
     }
 }
+
+/// <summary>ECS-style events written by Elastic's own parser (go-libaudit aucoalesce, as Auditbeat), read by the ECS reader.</summary>
+public sealed class EcsCorpusTests
+{
+    [CorpusFact]
+    public void Elastic_parser_output_is_read_and_the_gce_agent_connect_is_found()
+    {
+        var lines = new List<string>();
+        foreach (var golden in Directory.EnumerateFiles(Path.Combine(Repo.Corpora, "auditd", "go-libaudit-coalesce"), "*.json.golden"))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(golden));
+            lines.AddRange(doc.RootElement.EnumerateArray().Select(t => JsonSerializer.Serialize(t.GetProperty("event"))));
+        }
+        var path = Audit.WriteTemp(string.Join('\n', lines), "auditbeat.ndjson");
+        Assert.Equal(ImdsWatch.Sources.Input.LogFormat.Ecs, ImdsWatch.Sources.Input.FormatDetector.Detect(new InputSource(path, path)));
+        var result = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
+        Assert.Equal(lines.Count, result.Records);
+        var alert = Assert.Single(result.Alerts);
+        Assert.Equal("/usr/bin/python3.5", alert.Process.Executable);
+        Assert.Equal(IPAddress.Parse("169.254.169.254"), alert.DestinationIp);
+        Assert.Equal("attempt", alert.Outcome);
+        Assert.True(result.Detection.Execs > 0, "no exec read from the ECS events");
+    }
+}

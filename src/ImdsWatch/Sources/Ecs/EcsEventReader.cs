@@ -37,9 +37,10 @@ public static class EcsEventReader
                 issues.Add(new ParseIssue(file, lineNumber, "ECS event without a valid @timestamp"));
                 return null;
             }
-            var categories = Strings(r, "event", "category");
-            var types = Strings(r, "event", "type");
-            var action = Str(r, "event", "action") ?? "";
+            // Auditbeat 6.x and go-libaudit keep the ECS categorisation under "ecs.event".
+            var categories = Strings(r, "event", "category") is { Count: > 0 } c ? c : Strings(r, "ecs", "event", "category");
+            var types = Strings(r, "event", "type") is { Count: > 0 } t ? t : Strings(r, "ecs", "event", "type");
+            var action = Str(r, "event", "action") ?? Str(r, "summary", "action") ?? "";
             var process = Process(r);
             var host = Str(r, "host", "name") ?? Str(r, "host", "hostname");
             var evidence = new EvidenceRef(file, lineNumber, Str(r, "event", "id") is { } id ? $"ecs:{id}" : $"ecs:{lineNumber}");
@@ -50,9 +51,11 @@ public static class EcsEventReader
                 return new NetworkConnect
                 {
                     Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "ecs",
-                    Syscall = Str(r, "auditd", "data", "syscall") ?? action, Destination = destination,
+                    Syscall = Str(r, "auditd", "data", "syscall") ?? Str(r, "data", "syscall") ?? action, Destination = destination,
                     Port = (int?)Num(r, "destination", "port"),
-                    Outcome = Str(r, "event", "outcome") == "failure" ? ConnectOutcome.Failure : ConnectOutcome.Success,
+                    Outcome = (Str(r, "event", "outcome") ?? Str(r, "result")) is "failure" or "fail"
+                        ? Str(r, "data", "exit") == "EINPROGRESS" ? ConnectOutcome.InProgress : ConnectOutcome.Failure
+                        : ConnectOutcome.Success,
                 };
             }
             var isStart = categories.Contains("process") && (types.Contains("start") || action is "exec" or "executed" or "process_started" or "execution");
@@ -73,12 +76,12 @@ public static class EcsEventReader
         var args = Strings(r, "process", "args");
         if (args.Count == 0 && Str(r, "process", "command_line") is { } cmd)
             args = [.. Detection.ShellWords.SplitCommands(cmd).FirstOrDefault() ?? []];
-        var uid = Str(r, "user", "id") is { } u && long.TryParse(u, out var parsedUid) ? parsedUid : (long?)null;
+        var uid = (Str(r, "user", "id") ?? Str(r, "user", "ids", "uid")) is { } u && long.TryParse(u, out var parsedUid) ? parsedUid : (long?)null;
         return new ProcessSnapshot
         {
             Pid = (int)(Num(r, "process", "pid") ?? -1),
-            ParentPid = (int?)Num(r, "process", "parent", "pid"),
-            Executable = Str(r, "process", "executable"),
+            ParentPid = (int?)(Num(r, "process", "parent", "pid") ?? Num(r, "process", "ppid")),
+            Executable = Str(r, "process", "executable") ?? Str(r, "process", "exe"),
             Name = Str(r, "process", "name"),
             Args = args,
             WorkingDirectory = Str(r, "process", "working_directory"),

@@ -10,7 +10,31 @@ public sealed record InputSource(string Name, string? Path)
 
     public long FirstLineNumber { get; init; } = 1;
 
-    public static InputSource StandardInput { get; } = new("<stdin>", null);
+    /// <summary>
+    /// Standard input, spooled to a temporary file on first use: format detection and the scan both read it,
+    /// and a pipe can be read only once.
+    /// </summary>
+    public static InputSource StandardInput => new("<stdin>", SpoolStandardInput());
+
+    private static string? _spooled;
+    private static readonly Lock SpoolLock = new();
+
+    private static string SpoolStandardInput()
+    {
+        lock (SpoolLock)
+        {
+            if (_spooled is null)
+            {
+                var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"imdswatch-stdin-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                using (var stdin = Console.OpenStandardInput())
+                    stdin.CopyTo(file);
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
+                _spooled = path;
+            }
+            return _spooled;
+        }
+    }
 
     public long? Length => Path is null ? null : new FileInfo(Path).Length;
 

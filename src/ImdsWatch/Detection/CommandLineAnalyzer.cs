@@ -258,6 +258,8 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         var found = new List<HeaderIndicator>();
         foreach (var a in args)
         {
+            if (!a.Contains(':', StringComparison.Ordinal))
+                continue; // a header is "Name: value"
             foreach (var h in catalog.Headers)
             {
                 var at = a.IndexOf(h.Name + ":", StringComparison.OrdinalIgnoreCase);

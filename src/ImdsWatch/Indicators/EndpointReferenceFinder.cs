@@ -11,8 +11,20 @@ namespace ImdsWatch.Indicators;
 /// and Unicode compatibility encodings. Paths after a host are normalized (dot segments, doubled slashes)
 /// and classified by the catalog.
 /// </summary>
-public sealed class EndpointReferenceFinder(IndicatorCatalog catalog)
+public sealed class EndpointReferenceFinder
 {
+    private readonly IndicatorCatalog catalog;
+
+    /// <summary>The literal part of every strong path, searched for in one pass (OrdinalIgnoreCase).</summary>
+    private readonly SearchValues<string> _strongPaths;
+
+    public EndpointReferenceFinder(IndicatorCatalog catalog)
+    {
+        this.catalog = catalog;
+        var literals = catalog.Paths.Where(p => p.Strong).Select(p => p.Prefix.Split('*')[0]).Where(l => l.Length > 0).Distinct().ToArray();
+        _strongPaths = SearchValues.Create(literals.Length > 0 ? literals : ["\u0000never"], StringComparison.OrdinalIgnoreCase);
+    }
+
     private static readonly SearchValues<char> HostChars =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]");
 
@@ -195,6 +207,8 @@ public sealed class EndpointReferenceFinder(IndicatorCatalog catalog)
 
     private void ScanStrongPaths(string s, List<EndpointReference> results)
     {
+        if (s.AsSpan().IndexOfAny(_strongPaths) < 0)
+            return;
         foreach (var p in catalog.Paths)
         {
             if (!p.Strong)
@@ -236,7 +250,8 @@ public sealed class EndpointReferenceFinder(IndicatorCatalog catalog)
     /// <summary>nip.io-style names: 169.254.169.254.nip.io, 169-254-169-254.sslip.io, a9fea9fe.nip.io.</summary>
     private static IPAddress? AliasedAddress(ReadOnlySpan<char> host)
     {
-        if (host.IndexOf('.') < 0)
+        // An alias embeds the address in labels: a dot, and four decimal numbers or eight hex digits.
+        if (host.IndexOf('.') < 0 || host.Length < 9 || (CountDigits(host, hex: false) < 4 && CountDigits(host, hex: true) < 8))
             return null;
         var labels = host.ToString().Split('.');
         for (var i = 0; i + 4 <= labels.Length; i++)
@@ -260,6 +275,17 @@ public sealed class EndpointReferenceFinder(IndicatorCatalog catalog)
                 return AddressSpelling.FromUInt32(hex);
         }
         return null;
+    }
+
+    private static int CountDigits(ReadOnlySpan<char> s, bool hex)
+    {
+        var n = 0;
+        foreach (var c in s)
+        {
+            if (hex ? char.IsAsciiHexDigit(c) : char.IsAsciiDigit(c))
+                n++;
+        }
+        return n;
     }
 
     private static int? ParsePort(ReadOnlySpan<char> s)

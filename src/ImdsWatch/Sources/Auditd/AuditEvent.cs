@@ -13,6 +13,8 @@ public sealed class AuditEvent(string? node, ulong serial, long epochMillisecond
 
     internal long LastTouched { get; set; }
 
+    internal bool IsOpen { get; set; } = true;
+
     public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(EpochMilliseconds);
 
     public AuditRecord? First(int type)

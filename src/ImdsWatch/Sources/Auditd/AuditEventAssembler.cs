@@ -21,17 +21,35 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     private long _counter;
     private long _latestMilliseconds;
 
+    // Fast paths: most records belong to the event of the record before them, and node names are interned by
+    // the parser, so a reference comparison finds them without hashing.
+    private AuditEvent? _last;
+    private string? _lastNode = "\0";
+    private ulong _lastNodeLatest;
+    private bool _lastNodeKnown;
+
     /// <summary>Records that arrived after their event was completed; each is still emitted as a fragment.</summary>
     public long LateRecords { get; private set; }
 
     public void Add(AuditRecord record)
     {
         _counter++;
-        var key = (record.Node, record.Serial);
         if (record.EpochMilliseconds > _latestMilliseconds)
             _latestMilliseconds = record.EpochMilliseconds;
-        NoteSerial(record.Node, record.Serial);
+        var isNewest = NoteSerial(record.Node, record.Serial);
 
+        if (_last is { IsOpen: true } last && last.Serial == record.Serial && ReferenceEquals(last.Node, record.Node))
+        {
+            last.LastTouched = _counter;
+            if (record.Type == AuditRecordType.Eoe)
+                Complete(last);
+            else
+                last.Records.Add(record);
+            MaybeCompleteDue();
+            return;
+        }
+
+        var key = (record.Node, record.Serial);
         if (_open.TryGetValue(key, out var open))
         {
             open.LastTouched = _counter;
@@ -44,7 +62,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         {
             // EOE for an event that is already complete, or an empty one: nothing to add.
         }
-        else if (_recentlyCompleted.Contains(key))
+        else if (!isNewest && _recentlyCompleted.Contains(key))
         {
             LateRecords++;
             var fragment = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { IsLateFragment = true };
@@ -62,9 +80,14 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             var created = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { LastTouched = _counter };
             created.Records.Add(record);
             _open[key] = created;
+            _last = created;
         }
+        MaybeCompleteDue();
+    }
 
-        if ((_counter & 63) == 0 || _open.Count > MaxOpenEvents)
+    private void MaybeCompleteDue()
+    {
+        if ((_counter & 255) == 0 || _open.Count > MaxOpenEvents)
             CompleteDue(force: _open.Count > MaxOpenEvents);
     }
 
@@ -81,13 +104,29 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         _completedOrder.Clear();
         _latestSerial.Clear();
         _latestMilliseconds = 0;
+        _last = null;
+        _lastNodeKnown = false;
     }
 
-    private void NoteSerial(string? node, ulong serial)
+    /// <summary>Records the newest serial of the node; true when this serial is newer than any seen before.</summary>
+    private bool NoteSerial(string? node, ulong serial)
     {
+        if (_lastNodeKnown && ReferenceEquals(node, _lastNode))
+        {
+            if (!IsLater(serial, _lastNodeLatest))
+                return false;
+            _lastNodeLatest = serial;
+            _latestSerial[node ?? ""] = serial;
+            return true;
+        }
         var k = node ?? "";
-        if (!_latestSerial.TryGetValue(k, out var latest) || IsLater(serial, latest))
+        var newest = !_latestSerial.TryGetValue(k, out var latest) || IsLater(serial, latest);
+        if (newest)
             _latestSerial[k] = serial;
+        _lastNode = node;
+        _lastNodeLatest = newest ? serial : latest;
+        _lastNodeKnown = true;
+        return newest;
     }
 
     private void CompleteDue(bool force)
@@ -118,6 +157,9 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
 
     private void Complete(AuditEvent e, bool wasOpen = true)
     {
+        e.IsOpen = false;
+        if (ReferenceEquals(e, _last))
+            _last = null;
         if (wasOpen)
             _open.Remove((e.Node, e.Serial));
         var key = (e.Node, e.Serial);

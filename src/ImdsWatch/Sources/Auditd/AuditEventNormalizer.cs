@@ -32,6 +32,13 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         if (head is null)
             yield break;
 
+        // Only an exec (it has an EXECVE record) or an inet/inet6 destination can matter: decide that from the
+        // raw bytes before decoding any field, since most events are neither.
+        var execve = e.First(AuditRecordType.Execve);
+        var sockRecord = e.First(AuditRecordType.SockAddr);
+        if (execve is null && (sockRecord is null || !MayBeInet(sockRecord.Body)))
+            yield break;
+
         var sys = head.ReadFields();
         var arch = (uint)(sys.GetHexUInt64("arch") ?? 0);
         var number = (int)(sys.GetInt64("syscall") ?? -1);
@@ -39,8 +46,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
             ? "io_uring:" + (sys.GetString("uring_op") ?? "?")
             : sys.GetInterpreted("SYSCALL") ?? SyscallTable.Name(arch, number) ?? (number >= 0 ? number.ToString() : null);
 
-        var isExec = SyscallTable.IsExec(syscall) || e.First(AuditRecordType.Execve) is not null;
-        var sockRecord = e.First(AuditRecordType.SockAddr);
+        var isExec = SyscallTable.IsExec(syscall) || execve is not null;
         var isOutbound = sockRecord is not null && (SyscallTable.IsOutbound(syscall) || uring is not null);
         if (!isExec && !isOutbound)
             yield break;
@@ -85,6 +91,21 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
                 Outcome = Outcome(success, exit),
             };
         }
+    }
+
+    /// <summary>
+    /// saddr= starts with the family in either byte order: 0200/0002 (AF_INET) or 0A00/000A (AF_INET6). Anything
+    /// else (AF_UNIX, netlink) can never be a metadata address. Errs toward true.
+    /// </summary>
+    private static bool MayBeInet(ReadOnlySpan<byte> body)
+    {
+        var at = body.IndexOf("saddr="u8);
+        if (at < 0 || body.Length < at + 10)
+            return true;
+        var family = body.Slice(at + 6, 4);
+        return family.SequenceEqual("0200"u8) || family.SequenceEqual("0002"u8)
+            || family.SequenceEqual("0A00"u8) || family.SequenceEqual("000A"u8)
+            || family.SequenceEqual("0a00"u8) || family.SequenceEqual("000a"u8);
     }
 
     private SessionEvent Session(AuditEvent e, string kind)

@@ -5,27 +5,36 @@ namespace ImdsWatch.Sources.Auditd;
 /// <summary>
 /// The key=value fields of a record body. Raw fields come first; in the ENRICHED format the kernel's
 /// fields are followed by a 0x1D separator and auditd's interpreted fields (upper-case keys: UID="root").
-/// User-space records nest their fields in msg='...'; those are merged in.
+/// User-space records nest their fields in msg='...'; those are merged in. Parsing only indexes the body:
+/// strings are made for the fields that are asked for.
 /// </summary>
 public sealed class AuditFields
 {
     private const byte EnrichedSeparator = 0x1D;
-    private readonly List<AuditField> _fields = [];
-    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private readonly byte[] _body;
+    private readonly List<Slot> _slots = [];
+    private List<AuditField>? _all;
 
-    public IReadOnlyList<AuditField> All => _fields;
+    private readonly record struct Slot(int KeyStart, int KeyLength, int ValueStart, int ValueLength, bool Quoted, bool Interpreted);
 
-    public static AuditFields Parse(ReadOnlySpan<byte> body)
+    private AuditFields(byte[] body) => _body = body;
+
+    public IReadOnlyList<AuditField> All => _all ??= _slots.Select(Materialize).ToList();
+
+    public static AuditFields Parse(ReadOnlySpan<byte> body) => Parse(body.ToArray());
+
+    public static AuditFields Parse(byte[] body)
     {
-        var fields = new AuditFields();
-        fields.ParseInto(body, interpreted: false);
+        var fields = new AuditFields(body);
+        fields.Index(0, body.Length, interpreted: false);
         return fields;
     }
 
-    private void ParseInto(ReadOnlySpan<byte> s, bool interpreted)
+    private void Index(int from, int to, bool interpreted)
     {
-        var i = 0;
-        while (i < s.Length)
+        var s = _body.AsSpan(0, to);
+        var i = from;
+        while (i < to)
         {
             var c = s[i];
             if (c == EnrichedSeparator)
@@ -40,81 +49,106 @@ public sealed class AuditFields
                 continue;
             }
             var keyStart = i;
-            while (i < s.Length && s[i] is not (byte)'=' and not (byte)' ' and not EnrichedSeparator)
+            while (i < to && s[i] is not (byte)'=' and not (byte)' ' and not EnrichedSeparator)
                 i++;
-            if (i >= s.Length || s[i] != (byte)'=')
+            if (i >= to || s[i] != (byte)'=')
                 continue; // a bare word such as "family" in "SADDR=unknown family": not a field
-            var key = Encoding.UTF8.GetString(s[keyStart..i]);
+            var keyLength = i - keyStart;
             i++;
-            var (valueStart, valueEnd, next, quote) = ScanValue(s, i);
+            var (valueStart, valueEnd, next, quote) = ScanValue(s, i, to);
             i = next;
-            var raw = s[valueStart..valueEnd];
-            if (quote == (byte)'\'' && key == "msg")
+            if (quote == (byte)'\'' && s.Slice(keyStart, keyLength).SequenceEqual("msg"u8))
             {
-                ParseInto(raw, interpreted);
+                Index(valueStart, valueEnd, interpreted);
                 continue;
             }
-            Add(new AuditField(key, Encoding.UTF8.GetString(raw), quote == (byte)'"', interpreted));
+            _slots.Add(new Slot(keyStart, keyLength, valueStart, valueEnd - valueStart, quote == (byte)'"', interpreted));
         }
     }
 
-    private static (int Start, int End, int Next, byte Quote) ScanValue(ReadOnlySpan<byte> s, int i)
+    private static (int Start, int End, int Next, byte Quote) ScanValue(ReadOnlySpan<byte> s, int i, int to)
     {
-        if (i >= s.Length)
+        if (i >= to)
             return (i, i, i, 0);
         var open = s[i];
         var close = open switch { (byte)'"' => (byte)'"', (byte)'\'' => (byte)'\'', (byte)'{' => (byte)'}', _ => (byte)0 };
         if (close != 0)
         {
-            var end = s[(i + 1)..].IndexOf(close);
+            var end = s[(i + 1)..to].IndexOf(close);
             if (end < 0)
-                return (i + 1, s.Length, s.Length, open);
+                return (i + 1, to, to, open);
             var stop = i + 1 + end;
             return open == (byte)'{' ? (i, stop + 1, stop + 1, open) : (i + 1, stop, stop + 1, open);
         }
         var j = i;
-        while (j < s.Length && s[j] is not (byte)' ' and not EnrichedSeparator)
+        while (j < to && s[j] is not (byte)' ' and not EnrichedSeparator)
             j++;
         return (i, j, j, 0);
     }
 
-    private void Add(AuditField field)
+    private AuditField Materialize(Slot slot) => new(
+        Encoding.UTF8.GetString(_body, slot.KeyStart, slot.KeyLength),
+        Encoding.UTF8.GetString(_body, slot.ValueStart, slot.ValueLength),
+        slot.Quoted, slot.Interpreted);
+
+    /// <summary>The last field of that key (raw, not interpreted), as the kernel's later value wins.</summary>
+    public AuditField? Get(string key) => Find(key, interpreted: false) is { } slot ? Materialize(slot) : null;
+
+    private Slot? Find(string key, bool interpreted)
     {
-        _index[field.Interpreted ? "\u001d" + field.Key : field.Key] = _fields.Count;
-        _fields.Add(field);
+        for (var n = _slots.Count - 1; n >= 0; n--)
+        {
+            var slot = _slots[n];
+            if (slot.Interpreted == interpreted && slot.KeyLength == key.Length && KeyEquals(slot, key))
+                return slot;
+        }
+        return null;
     }
 
-    public AuditField? Get(string key) => _index.TryGetValue(key, out var at) ? _fields[at] : null;
+    private bool KeyEquals(Slot slot, string key)
+    {
+        for (var k = 0; k < key.Length; k++)
+        {
+            if (_body[slot.KeyStart + k] != key[k])
+                return false;
+        }
+        return true;
+    }
+
+    private ReadOnlySpan<byte> ValueBytes(Slot slot) => _body.AsSpan(slot.ValueStart, slot.ValueLength);
 
     /// <summary>An interpreted (ENRICHED) field, such as UID="root".</summary>
-    public string? GetInterpreted(string key) =>
-        _index.TryGetValue("\u001d" + key, out var at) ? _fields[at].Value : null;
+    public string? GetInterpreted(string key) => Find(key, interpreted: true) is { } slot ? Encoding.UTF8.GetString(ValueBytes(slot)) : null;
 
     /// <summary>The plain value: quotes removed, "(null)" and "?" as null.</summary>
     public string? GetString(string key)
     {
-        var f = Get(key);
-        return f is null || f.Value is "(null)" or "?" ? null : f.Value;
+        if (Find(key, interpreted: false) is not { } slot)
+            return null;
+        var v = ValueBytes(slot);
+        return v.SequenceEqual("(null)"u8) || v.SequenceEqual("?"u8) ? null : Encoding.UTF8.GetString(v);
     }
 
     /// <summary>A field the kernel prints quoted or hex-encoded (comm, exe, cwd, name, proctitle, aN, key).</summary>
-    public string? GetUntrusted(string key) => Get(key)?.DecodeUntrusted();
+    public string? GetUntrusted(string key) => Find(key, interpreted: false) is { } slot ? DecodeUntrusted(ValueBytes(slot), slot.Quoted) : null;
 
-    public long? GetInt64(string key) => long.TryParse(GetString(key), out var v) ? v : null;
+    internal static string? DecodeUntrusted(ReadOnlySpan<byte> v, bool quoted)
+    {
+        if (quoted)
+            return Encoding.UTF8.GetString(v);
+        if (v.IsEmpty || v.SequenceEqual("(null)"u8) || v.SequenceEqual("?"u8))
+            return null;
+        return HexField.LooksLikeHex(v) ? HexField.DecodeToString(v) ?? Encoding.UTF8.GetString(v) : Encoding.UTF8.GetString(v);
+    }
+
+    public long? GetInt64(string key) =>
+        Find(key, interpreted: false) is { } slot && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(slot), out long v, out var used) && used == slot.ValueLength ? v : null;
 
     public ulong? GetHexUInt64(string key) =>
-        ulong.TryParse(GetString(key), System.Globalization.NumberStyles.HexNumber, null, out var v) ? v : null;
+        Find(key, interpreted: false) is { } slot && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(slot), out ulong v, out var used, 'x') && used == slot.ValueLength ? v : null;
 }
 
 public sealed record AuditField(string Key, string Value, bool Quoted, bool Interpreted)
 {
-    public string? DecodeUntrusted()
-    {
-        if (Quoted)
-            return Value;
-        if (Value is "(null)" or "?" or "")
-            return null;
-        var bytes = Encoding.UTF8.GetBytes(Value);
-        return HexField.LooksLikeHex(bytes) ? HexField.DecodeToString(bytes) ?? Value : Value;
-    }
+    public string? DecodeUntrusted() => AuditFields.DecodeUntrusted(Encoding.UTF8.GetBytes(Value), Quoted);
 }

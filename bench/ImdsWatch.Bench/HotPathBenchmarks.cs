@@ -1,0 +1,68 @@
+using System.IO.Compression;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+using ImdsWatch.Detection;
+using ImdsWatch.Scanning;
+using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Input;
+
+if (args is ["stages", var file])
+{
+    PipelineStages.Run(file);
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(HotPathBenchmarks).Assembly).Run(args);
+
+/// <summary>The hot parts of a scan, on the bundled kernel capture: dotnet run -c Release --project bench/ImdsWatch.Bench -- --filter '*'</summary>
+[MemoryDiagnoser]
+public class HotPathBenchmarks
+{
+    private byte[][] _lines = [];
+    private byte[] _execveBody = [];
+    private byte[] _saddr = [];
+    private string _capture = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ImdsWatch.slnx")))
+            root = root.Parent;
+        _capture = Path.Combine(root?.FullName ?? throw new InvalidOperationException("run inside the repository"), "samples", "audit-enriched.log");
+        _lines = File.ReadAllLines(_capture).Select(Encoding.UTF8.GetBytes).ToArray();
+        _execveBody = Encoding.UTF8.GetBytes("argc=5 a0=\"curl\" a1=\"-s\" a2=\"-m\" a3=\"2\" a4=\"http://169.254.169.254/latest/meta-data/iam/security-credentials/\"");
+        _saddr = "02000050A9FEA9FE0000000000000000"u8.ToArray();
+    }
+
+    [Benchmark(Description = "record header parse, whole capture")]
+    public int ParseHeaders()
+    {
+        var parser = new AuditRecordParser();
+        var n = 0;
+        for (var i = 0; i < _lines.Length; i++)
+        {
+            if (parser.TryParse(_lines[i], 0, i, out _, out _))
+                n++;
+        }
+        return n;
+    }
+
+    [Benchmark(Description = "EXECVE fields")]
+    public int ExecveFields() => AuditFields.Parse(_execveBody).All.Count;
+
+    [Benchmark(Description = "SOCKADDR decode")]
+    public int SockAddrDecode() => SockAddr.DecodeHex(_saddr).Port ?? 0;
+
+    [Benchmark(Description = "hex decode 256 B")]
+    public int Hex() => HexField.DecodeToBytes(_saddr.Concat(_saddr).Concat(_saddr).Concat(_saddr).Concat(_saddr).Concat(_saddr).Concat(_saddr).Concat(_saddr).ToArray())!.Length;
+
+    [Benchmark(Description = "reference finder, one URL")]
+    public int Finder() => DetectionRules.Default.Finder.Find("http://169.254.169.254/latest/meta-data/iam/security-credentials/").Count;
+
+    [Benchmark(Description = "command-line analysis, curl")]
+    public bool Analyze() => DetectionRules.Default.Analyzer.Analyze(["curl", "-s", "-m", "2", "http://169.254.169.254/latest/meta-data/"]).IsAccess;
+
+    [Benchmark(Description = "whole scan of the capture (0.9 MB)")]
+    public int Scan() => new LogScanner(DetectionRules.Default).Scan([new InputSource(_capture, _capture)]).Alerts.Count;
+}

@@ -25,7 +25,7 @@ done
 
 # seconds for a command, best of 3 (warm cache)
 best() { local b=999999; for _ in 1 2 3; do local s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; local e=$(date +%s.%N); b=$(echo "if ($e-$s < $b) $e-$s else $b" | bc -l); done; echo "$b"; }
-laurel_run() { mkdir -p "$work/laurel"; printf '[auditlog]\nfile = "%s/laurel/out.log"\n[transform]\n' "$work" > "$work/laurel.toml"; laurel -c "$work/laurel.toml" < "$1"; }
+laurel_run() { rm -rf "$work/laurel"; mkdir -p "$work/laurel"; printf 'directory = "%s/laurel"\nuser = "root"\n[auditlog]\nfile = "out.log"\n' "$work" > "$work/laurel.toml"; laurel -c "$work/laurel.toml" < "$1"; }
 
 printf "%-8s %-10s %10s %10s\n" log tool seconds MB/s
 for kind in sparse dense; do

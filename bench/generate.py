@@ -7,6 +7,7 @@ import gzip, re, sys
 capture, out, megabytes, share = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 opener = gzip.open if capture.endswith(".gz") else open
 stamp = re.compile(rb"audit\((\d+)\.(\d+):(\d+)\)")
+pids = re.compile(rb"( p?pid=)(\d+)")
 events, order = {}, []
 with opener(capture, "rb") as f:
     for line in f:
@@ -21,6 +22,9 @@ with opener(capture, "rb") as f:
 
 def is_metadata(lines):
     text = b"".join(lines)
+    # hex-encoded values too (PROCTITLE, EXECVE): "169.254", "metadata", "0xA9", "100.100", "[fd00"
+    if any(h in text.upper() for h in (b"3136392E323534", b"6D65746164617461".upper(), b"30784139", b"3130302E313030", b"66643030")):
+        return True
     return (b"A9FEA9FE" in text or b"169.254" in text or b"0xA9FEA9FE" in text or b"2852039166" in text
             or b"metadata" in text.lower() or b"FD000EC2" in text or b"100.100.100.200" in text)
 
@@ -34,6 +38,9 @@ with open(out, "wb") as o:
     while written < target:
         use_hot = every and n_all % every == 0
         ev = hot[n_hot % len(hot)] if use_hot else cold[i % len(cold)]
+        # each pass over the capture is a different set of processes (parents and children keep their link)
+        round_ = (n_hot // len(hot)) if use_hot else (i // len(cold))
+        shift = (round_ * 7919) % 4_000_000
         if use_hot:
             n_hot += 1
         else:
@@ -44,6 +51,7 @@ with open(out, "wb") as o:
         sec, ms = int(t), int((t - int(t)) * 1000)
         for line in ev:
             line = stamp.sub(b"audit(%d.%03d:%d)" % (sec, ms, serial), line, count=1)
+            line = pids.sub(lambda m: m.group(1) + b"%d" % ((int(m.group(2)) + shift) % 4_194_304 or 1), line)
             o.write(line)
             written += len(line)
 print(f"{out}: {written / 1e6:.0f} MB, {n_all} events, {n_hot} metadata ({100.0 * n_hot / n_all:.2f} %)")

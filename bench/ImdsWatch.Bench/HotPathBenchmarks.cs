@@ -63,6 +63,18 @@ public class HotPathBenchmarks
     [Benchmark(Description = "command-line analysis, curl")]
     public bool Analyze() => DetectionRules.Default.Analyzer.Analyze(["curl", "-s", "-m", "2", "http://169.254.169.254/latest/meta-data/"]).IsAccess;
 
+    private static readonly ImdsWatch.Indicators.ReferenceCandidates Candidates = new(ImdsWatch.Indicators.IndicatorCatalog.Default);
+    private static readonly byte[] TypicalExecve = Encoding.UTF8.GetBytes("argc=7 a0=\"grep\" a1=\"-c\" a2=\"--color=auto\" a3=\"/etc/ssl/certs/ca-certificates.crt\" a4=\"-n\" a5=\"10\" a6=\"/var/log/app-2024.log\"");
+    private static readonly System.Buffers.SearchValues<string> Words = System.Buffers.SearchValues.Create(
+        ImdsWatch.Indicators.IndicatorCatalog.Default.Hostnames.Concat(ImdsWatch.Indicators.IndicatorCatalog.Default.Paths.Where(p => p.Strong).Select(p => p.Prefix.Split('*')[0])).Distinct().ToArray(),
+        StringComparison.OrdinalIgnoreCase);
+
+    [Benchmark(Description = "candidate check, typical EXECVE body")]
+    public bool Candidate() => Candidates.MayReference(TypicalExecve);
+
+    [Benchmark(Description = "word search only, typical EXECVE body")]
+    public int WordSearch() => Encoding.ASCII.GetString(TypicalExecve).AsSpan().IndexOfAny(Words);
+
     [Benchmark(Description = "whole scan of the capture (0.9 MB)")]
     public int Scan() => new LogScanner(DetectionRules.Default).Scan([new InputSource(_capture, _capture)]).Alerts.Count;
 }

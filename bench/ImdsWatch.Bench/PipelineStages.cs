@@ -9,6 +9,38 @@ public static class PipelineStages
     public static void Run(string file)
     {
         var mb = new FileInfo(file).Length / 1e6;
+        var execves = new List<byte[]>();
+        using (var r = new LineReader(File.OpenRead(file)))
+        {
+            while (r.TryReadLine(out var line))
+            {
+                if (AuditRecordParser.TryParseHeader(line, out var h, out _) && h.Type == AuditRecordType.Execve)
+                    execves.Add(line[h.BodyStart..].ToArray());
+            }
+        }
+        var candidates = new ImdsWatch.Indicators.ReferenceCandidates(ImdsWatch.Indicators.IndicatorCatalog.Default);
+        Time("headers only", mb, () =>
+        {
+            using var r = new LineReader(File.OpenRead(file));
+            long n = 0;
+            while (r.TryReadLine(out var line))
+            {
+                if (AuditRecordParser.TryParseHeader(line, out _, out _))
+                    n++;
+            }
+            return n;
+        });
+        Time($"candidate check of {execves.Count} EXECVE bodies", mb, () => execves.Count(b => candidates.MayReference(b)));
+        ImdsWatch.Scanning.Prefilter.PrefilterSelection? selection = null;
+        Time("prefilter pass 1 (select)", mb, () =>
+        {
+            selection = new ImdsWatch.Scanning.Prefilter.AuditPrefilter(new ImdsWatch.Indicators.ReferenceCandidates(ImdsWatch.Indicators.IndicatorCatalog.Default))
+                .Plan(new InputSource(file, file));
+            return selection.Events.Count;
+        });
+        Console.WriteLine($"  selected {selection!.Events.Count} events and {selection.Processes.Count} processes of {selection.Lines} lines");
+        Time("whole prefiltered scan", mb, () => new ImdsWatch.Scanning.LogScanner(DetectionRules.Default).Scan([new InputSource(file, file)]).Alerts.Count);
+        Time("whole full scan", mb, () => new ImdsWatch.Scanning.LogScanner(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(file, file)]).Alerts.Count);
         Time("read lines", mb, () =>
         {
             using var r = new LineReader(File.OpenRead(file));

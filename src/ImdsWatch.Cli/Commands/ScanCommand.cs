@@ -30,13 +30,14 @@ public static class ScanCommand
         var minSeverity = new Option<string?>("--min-severity") { Description = "Report only alerts at or above: low | medium | high | critical" };
         minSeverity.AcceptOnlyFromAmong("low", "medium", "high", "critical");
         var verbose = new Option<bool>("--verbose", "-v") { Description = "List every parse issue and ignored mention on standard error" };
+        var noPrefilter = new Option<bool>("--no-prefilter") { Description = "Parse every audit record fully (slower; the prefilter never changes the alerts)" };
         var awsRanges = new Option<string?>("--aws-ip-ranges") { Description = "AWS ip-ranges.json: instance credentials used from outside AWS are exfiltration (GuardDuty's OutsideAWS)" };
         var state = StateOption.Create();
         var noBaseline = new Option<bool>("--no-baseline") { Description = "Ignore the baseline in the state database" };
 
         var command = new Command("scan", "Find every metadata-service access recorded in Linux audit logs")
         {
-            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline, awsRanges,
+            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline, awsRanges, noPrefilter,
         };
         command.SetAction(parse =>
         {
@@ -46,6 +47,7 @@ public static class ScanCommand
             {
                 StatePath = parse.GetValue(noBaseline) ? null : StateOption.PathOf(parse, state),
                 AwsIpRanges = parse.GetValue(awsRanges),
+                Prefilter = !parse.GetValue(noPrefilter),
             };
             return Run(options, stdout, stderr);
         });
@@ -59,6 +61,8 @@ public static class ScanCommand
         public string? StatePath { get; init; }
 
         public string? AwsIpRanges { get; init; }
+
+        public bool Prefilter { get; init; } = true;
     }
 
     public static int Run(ScanOptions o, TextWriter stdout, TextWriter stderr)
@@ -95,8 +99,8 @@ public static class ScanCommand
             var total = sources.Sum(s => s.Length ?? 0);
             var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
             result = showProgress
-                ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress }, sources, total, errConsole)
-                : new LogScanner(rules, host, cloud).Scan(sources);
+                ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress, UsePrefilter = o.Prefilter }, sources, total, errConsole)
+                : new LogScanner(rules, host, cloud) { UsePrefilter = o.Prefilter }.Scan(sources);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {

@@ -5,6 +5,8 @@ using ImdsWatch.Detection;
 using ImdsWatch.Detection.Chain;
 using ImdsWatch.Detection.Cloud;
 using ImdsWatch.Detection.Web;
+using ImdsWatch.Indicators;
+using ImdsWatch.Scanning.Prefilter;
 using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Ecs;
 using ImdsWatch.Sources.Syslog;
@@ -32,6 +34,9 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
     /// the newest record — what the scheduled runner checkpoints.
     /// </summary>
     public Dictionary<int, (long Bytes, long LastLine, long NewestRecordMilliseconds)> Consumed { get; } = [];
+
+    /// <summary>Read audit logs in two passes, fully parsing only what can matter (<see cref="AuditPrefilter"/>).</summary>
+    public bool UsePrefilter { get; init; } = true;
 
     public ScanResult Scan(IReadOnlyList<InputSource> sources, CancellationToken cancellation = default)
     {
@@ -75,6 +80,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         });
         var parser = new AuditRecordParser();
         var found = new List<ParseIssue>();
+        ReferenceCandidates? candidates = null;
 
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
         {
@@ -93,6 +99,11 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             }
 
             var year = source.Path is null ? DateTime.UtcNow.Year : File.GetLastWriteTimeUtc(source.Path).Year;
+            var selection = UsePrefilter && format == LogFormat.Auditd && source.Path is not null
+                ? new AuditPrefilter(candidates ??= new ReferenceCandidates(rules.Catalog)).Plan(source)
+                : null;
+            var decisions = new Dictionary<(ulong, ulong), bool>();
+            var decisionOrder = new Queue<(ulong, ulong)>();
             using var reader = new LineReader(source.Open(), firstLineNumber: source.FirstLineNumber);
             long lastRecordMilliseconds = 0;
             long lastReport = 0;
@@ -103,6 +114,25 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                     continue;
                 switch (format)
                 {
+                    case LogFormat.Auditd when selection is not null:
+                        if (!AuditRecordParser.TryParseHeader(line, out var header, out var headerError))
+                        {
+                            Report(new ParseIssueArgs(sourceId, reader.LineNumber, headerError!));
+                            break;
+                        }
+                        records++;
+                        if (header.EpochMilliseconds > lastRecordMilliseconds)
+                            lastRecordMilliseconds = header.EpochMilliseconds;
+                        if (Selected(line, header, selection, decisions, decisionOrder))
+                        {
+                            parser.TryParse(line, sourceId, reader.LineNumber, out var selected, out _);
+                            assembler.Add(selected!);
+                        }
+                        else
+                        {
+                            assembler.Observe(parser.NodeOf(line, header), header.Serial, header.EpochMilliseconds);
+                        }
+                        break;
                     case LogFormat.Auditd:
                         if (parser.TryParse(line, sourceId, reader.LineNumber, out var record, out var error))
                         {
@@ -205,6 +235,30 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             else
                 syslogMentions.Observe(s, evidence);
         }
+    }
+
+    /// <summary>
+    /// Pass two of a prefiltered scan: a record is parsed when its event was selected, or it belongs to a selected
+    /// process (decided on the event's SYSCALL record), or nothing is known of its event yet (kept, to be safe).
+    /// </summary>
+    private static bool Selected(ReadOnlySpan<byte> line, in AuditRecordHeader h, PrefilterSelection selection,
+        Dictionary<(ulong, ulong), bool> decisions, Queue<(ulong, ulong)> order)
+    {
+        var node = AuditPrefilter.NodeHash(line, h);
+        var key = (node, h.Serial);
+        if (selection.Events.Contains(key))
+            return true;
+        if (decisions.TryGetValue(key, out var decided))
+            return decided;
+        if (h.Type != AuditRecordType.Syscall)
+            return true;
+        var pid = AuditPrefilter.PidOf(line[h.BodyStart..]);
+        var keep = pid is not { } p || selection.Processes.Contains((node, p));
+        decisions[key] = keep;
+        order.Enqueue(key);
+        if (order.Count > 16384)
+            decisions.Remove(order.Dequeue());
+        return keep;
     }
 
     /// <summary>Normalized events of a log, for tests and tools that look below the alerts.</summary>

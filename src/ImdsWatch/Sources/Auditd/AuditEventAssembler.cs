@@ -85,6 +85,19 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         MaybeCompleteDue();
     }
 
+    /// <summary>
+    /// A record the caller chose not to add (a prefilter skipped it): it still moves the clock, the serials and the
+    /// record count that decide when open events complete, exactly as adding it would.
+    /// </summary>
+    public void Observe(string? node, ulong serial, long epochMilliseconds)
+    {
+        _counter++;
+        if (epochMilliseconds > _latestMilliseconds)
+            _latestMilliseconds = epochMilliseconds;
+        NoteSerial(node, serial);
+        MaybeCompleteDue();
+    }
+
     private void MaybeCompleteDue()
     {
         if ((_counter & 255) == 0 || _open.Count > MaxOpenEvents)

@@ -15,61 +15,100 @@ public sealed class AuditRecordParser
     public bool TryParse(ReadOnlySpan<byte> line, int sourceId, long lineNumber, out AuditRecord? record, out string? error)
     {
         record = null;
+        if (!TryParseHeader(line, out var header, out error))
+            return false;
+        var typeName = Intern(_typeNames, line.Slice(header.TypeStart, header.TypeLength));
+        record = new AuditRecord
+        {
+            Node = header.NodeLength > 0 ? Intern(_nodes, line.Slice(header.NodeStart, header.NodeLength)) : null,
+            Type = header.Type >= 0 ? header.Type : AuditRecordType.Parse(typeName),
+            TypeName = typeName,
+            EpochMilliseconds = header.EpochMilliseconds,
+            Serial = header.Serial,
+            Body = line[header.BodyStart..].TrimEnd("\r\n "u8).ToArray(),
+            SourceId = sourceId,
+            Line = lineNumber,
+        };
+        return true;
+    }
+
+    /// <summary>The interned node name of a header (allocates only the first time a node is seen).</summary>
+    public string? NodeOf(ReadOnlySpan<byte> line, in AuditRecordHeader header) =>
+        header.NodeLength > 0 ? Intern(_nodes, line.Slice(header.NodeStart, header.NodeLength)) : null;
+
+    /// <summary>Decodes the header without allocating; <see cref="AuditRecordHeader.Type"/> is -1 for names not in the fast table.</summary>
+    public static bool TryParseHeader(ReadOnlySpan<byte> line, out AuditRecordHeader header, out string? error)
+    {
+        header = default;
         var typeAt = line.IndexOf("type="u8);
         if (typeAt < 0)
         {
             error = "no type= field";
             return false;
         }
-
-        string? node = null;
+        int nodeStart = 0, nodeLength = 0;
         var nodeAt = line[..typeAt].LastIndexOf("node="u8);
         if (nodeAt >= 0)
         {
-            var nodeValue = line[(nodeAt + 5)..typeAt].TrimEnd((byte)' ');
-            node = Intern(_nodes, nodeValue);
+            nodeStart = nodeAt + 5;
+            nodeLength = line[nodeStart..typeAt].TrimEnd((byte)' ').Length;
         }
-
-        var rest = line[(typeAt + 5)..];
+        var typeStart = typeAt + 5;
+        var rest = line[typeStart..];
         var typeEnd = rest.IndexOf((byte)' ');
         if (typeEnd <= 0)
         {
             error = "type= has no value";
             return false;
         }
-        var typeName = Intern(_typeNames, rest[..typeEnd]);
-        rest = rest[typeEnd..].TrimStart((byte)' ');
+        var typeSpan = rest[..typeEnd];
+        var consumed = typeStart + typeEnd;
+        rest = rest[typeEnd..];
+        var trimmed = rest.TrimStart((byte)' ');
+        consumed += rest.Length - trimmed.Length;
+        rest = trimmed;
         if (rest.StartsWith("msg="u8))
+        {
             rest = rest[4..];
+            consumed += 4;
+        }
         if (!rest.StartsWith("audit("u8))
         {
             error = "no audit(...) stamp after type=";
             return false;
         }
         rest = rest[6..];
+        consumed += 6;
+        var before = rest.Length;
         if (!TryParseStamp(ref rest, out var millis, out var serial))
         {
             error = "malformed audit(seconds.millis:serial) stamp";
             return false;
         }
+        consumed += before - rest.Length;
         if (rest.Length > 0 && rest[0] == (byte)':')
-            rest = rest[1..];
-        rest = rest.TrimStart((byte)' ').TrimEnd("\r\n "u8);
-
-        record = new AuditRecord
         {
-            Node = node,
-            Type = AuditRecordType.Parse(typeName),
-            TypeName = typeName,
-            EpochMilliseconds = millis,
-            Serial = serial,
-            Body = rest.ToArray(),
-            SourceId = sourceId,
-            Line = lineNumber,
-        };
+            rest = rest[1..];
+            consumed++;
+        }
+        consumed += rest.Length - rest.TrimStart((byte)' ').Length;
+        header = new AuditRecordHeader(FastType(typeSpan), typeStart, typeEnd, nodeStart, nodeLength, millis, serial, consumed);
         error = null;
         return true;
     }
+
+    /// <summary>The record types the hot path decides on, without a string.</summary>
+    private static int FastType(ReadOnlySpan<byte> t) => t switch
+    {
+        _ when t.SequenceEqual("SYSCALL"u8) => AuditRecordType.Syscall,
+        _ when t.SequenceEqual("EXECVE"u8) => AuditRecordType.Execve,
+        _ when t.SequenceEqual("PROCTITLE"u8) => AuditRecordType.Proctitle,
+        _ when t.SequenceEqual("SOCKADDR"u8) => AuditRecordType.SockAddr,
+        _ when t.SequenceEqual("PATH"u8) => AuditRecordType.Path,
+        _ when t.SequenceEqual("CWD"u8) => AuditRecordType.Cwd,
+        _ when t.SequenceEqual("EOE"u8) => AuditRecordType.Eoe,
+        _ => -1,
+    };
 
     private static bool TryParseStamp(ref ReadOnlySpan<byte> s, out long millis, out ulong serial)
     {

@@ -1,0 +1,173 @@
+using System.Buffers;
+using System.Text;
+
+namespace ImdsWatch.Indicators;
+
+/// <summary>
+/// A fast, allocation-free test on raw bytes: could <see cref="EndpointReferenceFinder"/> find a reference here?
+/// It must never say no where the finder would say yes (the prefilter relies on it), so it errs toward yes:
+/// non-ASCII or percent-encoded text, any catalog host name or strong path, a run with two colons (IPv6), or a
+/// run of labels that spells a catalog address (1–4 labels by '.', 4 groups by '-', or 8 hex digits).
+/// </summary>
+public sealed class ReferenceCandidates
+{
+    private readonly HashSet<uint> _v4 = [];
+    private readonly List<byte[]> _v6 = [];
+    private readonly SearchValues<string> _words;
+    private readonly int _minimumWordLength;
+    private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:_[]"u8);
+
+    public ReferenceCandidates(IndicatorCatalog catalog)
+    {
+        foreach (var a in catalog.Addresses)
+        {
+            if (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+            {
+                var b = a.GetAddressBytes();
+                _v4.Add((uint)((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]));
+            }
+            else
+            {
+                _v6.Add(a.GetAddressBytes());
+            }
+        }
+        var words = catalog.Hostnames
+            .Concat(catalog.Paths.Where(p => p.Strong).Select(p => p.Prefix.Split('*')[0]))
+            .Where(w => w.Length > 0).Distinct().ToArray();
+        _words = SearchValues.Create(words.Length > 0 ? words : ["\u0000"], StringComparison.OrdinalIgnoreCase);
+        _minimumWordLength = words.Length > 0 ? words.Min(w => w.Length) : int.MaxValue;
+    }
+
+    /// <summary>True when the text might hold a reference; false only when it surely holds none.</summary>
+    public bool MayReference(ReadOnlySpan<byte> text)
+    {
+        if (text.Length < 2)
+            return text.Length == 1 && text[0] is >= (byte)'0' and <= (byte)'9' && MayReferenceSlow(text);
+        if (text.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 || text.IndexOf((byte)'%') >= 0)
+            return true;
+        return MayReferenceSlow(text);
+    }
+
+    private bool MayReferenceSlow(ReadOnlySpan<byte> text)
+    {
+        var hasDigit = text.IndexOfAnyInRange((byte)'0', (byte)'9') >= 0;
+        if (!hasDigit && text.Length < _minimumWordLength)
+            return false;
+        Span<char> chars = text.Length <= 1024 ? stackalloc char[text.Length] : new char[text.Length];
+        var n = Encoding.ASCII.GetChars(text, chars);
+        chars = chars[..n];
+        if (text.Length >= _minimumWordLength && chars.IndexOfAny(_words) >= 0)
+            return true;
+        if (!hasDigit)
+            return false; // every spelling of an address has a digit
+        var i = 0;
+        while (i < chars.Length)
+        {
+            var start = text[i..].IndexOfAny(TokenBytes);
+            if (start < 0)
+                return false;
+            start += i;
+            var length = text[start..].IndexOfAnyExcept(TokenBytes);
+            var end = length < 0 ? text.Length : start + length;
+            if (TokenMayReference(chars[start..end]))
+                return true;
+            i = end + 1;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Is this saddr= hex a metadata address (AF_INET, or AF_INET6 plain, IPv4-mapped, -compatible or NAT64)?
+    /// Both byte orders of the family are tried, so it never misses what the full decoder would find.
+    /// </summary>
+    public bool IsMetadataSockaddr(ReadOnlySpan<byte> hex)
+    {
+        Span<byte> b = stackalloc byte[32];
+        var n = Math.Min(hex.Length / 2, 32);
+        if (n < 8 || !Sources.Auditd.HexField.TryDecode(hex[..(n * 2)], b, out n))
+            return false;
+        var le = b[0] | (b[1] << 8);
+        var be = (b[0] << 8) | b[1];
+        if (le == 2 || be == 2)
+            return _v4.Contains((uint)((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]));
+        if ((le == 10 || be == 10) && n >= 24)
+        {
+            var a = b.Slice(8, 16);
+            foreach (var v6 in _v6)
+            {
+                if (a.SequenceEqual(v6))
+                    return true;
+            }
+            var v4 = (uint)((a[12] << 24) | (a[13] << 16) | (a[14] << 8) | a[15]);
+            var mapped = a[..10].IndexOfAnyExcept((byte)0) < 0 && ((a[10] == 0xff && a[11] == 0xff) || (a[10] == 0 && a[11] == 0));
+            var nat64 = a[0] == 0 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4..12].IndexOfAnyExcept((byte)0) < 0;
+            return (mapped || nat64) && _v4.Contains(v4);
+        }
+        return false;
+    }
+
+    private bool TokenMayReference(ReadOnlySpan<char> token)
+    {
+        // Every spelling of an address has a digit (0x…, a9fea9fe, 169…): a token without one only matters as a
+        // host name or path, which the word search has already looked for.
+        if (token.IndexOfAnyInRange('0', '9') < 0)
+            return false;
+        if (token.Count(':') >= 2)
+            return true; // an IPv6 literal, or host:port pieces: let the finder decide
+        var rest = token;
+        while (!rest.IsEmpty)
+        {
+            var cut = rest.IndexOfAny(':', '[', ']') is var c1 && c1 >= 0 ? c1 : rest.IndexOf('_');
+            var under = rest.IndexOf('_');
+            if (under >= 0 && (cut < 0 || under < cut))
+                cut = under;
+            var part = cut < 0 ? rest : rest[..cut];
+            rest = cut < 0 ? default : rest[(cut + 1)..];
+            if (part.Length == 0 || part.IndexOfAnyInRange('0', '9') < 0)
+                continue;
+            if (LabelsSpell(part, '.'))
+                return true;
+            foreach (var dotLabel in part.Split('.'))
+            {
+                var label = part[dotLabel];
+                if (label.Contains('-') && LabelsSpell(label, '-'))
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Any 1–4 consecutive labels (split by <paramref name="separator"/>) that read as a catalog address.</summary>
+    private bool LabelsSpell(ReadOnlySpan<char> part, char separator)
+    {
+        Span<Range> labels = stackalloc Range[16];
+        var count = part.Split(labels, separator);
+        if (count == 16)
+            return true; // very many labels: let the finder decide
+        for (var first = 0; first < count; first++)
+        {
+            var label = part[labels[first]];
+            if (label.Length == 8 && IsHex(label)
+                && uint.TryParse(label, System.Globalization.NumberStyles.HexNumber, null, out var hex) && _v4.Contains(hex))
+                return true;
+            for (var last = first; last < count && last < first + 4; last++)
+            {
+                var span = part[labels[first].Start..labels[last].End];
+                var dotted = separator == '.' ? span : span.ToString().Replace('-', '.');
+                if (AddressSpelling.TryParseIPv4(dotted, out var a) && _v4.Contains(a))
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool IsHex(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiHexDigit(c))
+                return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,90 @@
+using CsCheck;
+using ImdsWatch.Alerts.Output;
+using ImdsWatch.Detection;
+using ImdsWatch.Indicators;
+using ImdsWatch.Scanning;
+using ImdsWatch.Sources.Input;
+using ImdsWatch.Tests.Support;
+
+namespace ImdsWatch.Tests.Sources;
+
+/// <summary>The fast path may skip text only where no evidence can be: its alerts are the full parser's, to the byte.</summary>
+public sealed class PrefilterEquivalenceTests
+{
+    private static string Alerts(IReadOnlyList<InputSource> sources, bool prefilter) =>
+        string.Join('\n', new LogScanner(DetectionRules.Default) { UsePrefilter = prefilter }.Scan(sources).Alerts.Select(NdjsonAlertWriter.ToJson));
+
+    private static void AssertSame(IReadOnlyList<InputSource> sources)
+    {
+        var full = Alerts(sources, prefilter: false);
+        var fast = Alerts(sources, prefilter: true);
+        Assert.Equal(full, fast);
+    }
+
+    public static TheoryData<string> Samples() => new() { "audit-enriched.log", "audit-raw.log.gz", "syslog/syslog" };
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void Samples_give_identical_alerts(string sample)
+    {
+        var path = Path.Combine(Repo.Samples, sample);
+        var sources = new[] { new InputSource(path, path) };
+        Assert.NotEmpty(Alerts(sources, prefilter: true));
+        AssertSame(sources);
+    }
+
+    [CorpusFact]
+    public void Every_corpus_file_gives_identical_alerts_alone_and_together()
+    {
+        var files = Directory.EnumerateFiles(Path.Combine(Repo.Corpora, "auditd"), "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith(".golden", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).Select(f => new InputSource(f, f)).ToList();
+        foreach (var f in files)
+            AssertSame([f]);
+        AssertSame(files);
+    }
+
+    [Fact]
+    public void Synthetic_logs_with_wrappers_agents_ancestry_and_no_eoe_give_identical_alerts()
+    {
+        var text = Week.NormalUse(3)
+            + Week.Nodes(Audit.Exec(90_001, 8000, "/usr/bin/bash", ["bash", "-c", "sleep 1"], tty: "(none)", time: Week.Start + 5)
+            + Audit.Exec(90_002, 8001, "/usr/bin/sudo", ["sudo", "wget", "http://0xA9FEA9FE/latest/user-data"], ppid: 8000, time: Week.Start + 6)
+            + Audit.Exec(90_003, 8002, "/usr/bin/wget", ["wget", "http://0xA9FEA9FE/latest/user-data"], ppid: 8001, time: Week.Start + 6.1)
+            + Audit.Connect(90_004, 8002, "/usr/bin/wget", "169.254.169.254", ppid: 8001, time: Week.Start + 6.2)
+            + Audit.Exec(90_005, 8003, "/usr/bin/python3.11", ["python3", "/srv/x.py"], ppid: 8000, tty: "(none)", time: Week.Start + 7)
+            + Audit.Connect(90_006, 8003, "/usr/bin/python3.11", "::ffff:169.254.169.254", ppid: 8000, time: Week.Start + 7.1), "web-1")
+            .Replace("type=EOE", "type=EOE", StringComparison.Ordinal);
+        var noEoe = string.Join('\n', text.Split('\n').Where(l => !l.Contains("type=EOE", StringComparison.Ordinal)));
+        foreach (var variant in new[] { text, noEoe })
+        {
+            var path = Audit.WriteTemp(variant);
+            AssertSame([new InputSource(path, path)]);
+        }
+    }
+
+    [Fact]
+    public void The_candidate_check_never_says_no_where_the_finder_finds_a_reference()
+    {
+        var candidates = new ReferenceCandidates(IndicatorCatalog.Default);
+        var finder = DetectionRules.Default.Finder;
+        string[] spellings =
+        [
+            "169.254.169.254", "2852039166", "0xA9FEA9FE", "0xa9fea9fe", "025177524776", "0251.0376.0251.0376", "169.254.43518",
+            "169.16689662", "0xa9.254.0251.0xfe", "[fd00:ec2::254]", "fd00:ec2::254", "::ffff:169.254.169.254", "[::ffff:a9fe:a9fe]",
+            "64:ff9b::a9fe:a9fe", "169.254.169.254.nip.io", "169-254-169-254.sslip.io", "a9fea9fe.nip.io", "x.169.254.169.254.xip.io",
+            "metadata.google.internal", "METADATA.goog", "instance-data", "169.254.170.2", "100.100.100.200", "168.63.129.16",
+            "%31%36%39.254.169.254", "１６９.２５４.１６９.２５４", "192.0.0.192", "169.254.0.23", "metadata.tencentyun.com",
+        ];
+        string[] shapes = ["http://{0}/latest/meta-data/", "{0}", "Host: {0}", "TCP:{0}:80", "/dev/tcp/{0}/80", "user@{0}", "x={0}&y=1", "'{0}'", "u=http://a@{0}:8080/x"];
+        var gen = from spelling in Gen.OneOfConst(spellings)
+                  from shape in Gen.OneOfConst(shapes)
+                  from noise in Gen.String[Gen.Char["abc:./-_ 0123456789[]%"], 0, 12]
+                  select noise + string.Format(System.Globalization.CultureInfo.InvariantCulture, shape, spelling) + noise;
+        gen.Sample(text =>
+            finder.Find(text).Count == 0 || candidates.MayReference(System.Text.Encoding.UTF8.GetBytes(text)), iter: 5000);
+        Gen.String.Sample(text =>
+            finder.Find(text).Count == 0 || candidates.MayReference(System.Text.Encoding.UTF8.GetBytes(text)), iter: 5000);
+        Assert.False(candidates.MayReference("ls -la /tmp/build-1.2.3 --color=auto"u8));
+    }
+}

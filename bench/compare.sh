@@ -17,7 +17,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; fi
 fi
 
-dotnet publish src/ImdsWatch.Cli -c Release -o "$work/bin" >/dev/null
+dotnet publish src/ImdsWatch.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$work/bin" >/dev/null
 for kind in sparse dense; do
     share=$([ $kind = sparse ] && echo 0.0008 || echo 0.01)
     [ -f "$work/$kind.log" ] || python3 bench/generate.py samples/audit-enriched.log "$work/$kind.log" "$size" "$share"

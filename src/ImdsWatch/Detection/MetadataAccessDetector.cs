@@ -41,8 +41,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             return; // a failed execve (PATH search, ENOENT) starts no image
         Stats.Execs++;
         var analysis = rules.Analyzer.Analyze(exec.Process.Args);
-        var sameProcessBefore = _tracker.Current(exec.Host, exec.Process.Pid);
-        var parent = exec.Process.ParentPid is { } ppid ? _tracker.Current(exec.Host, ppid) : null;
+        var sameProcessBefore = _tracker.Current(exec.Host, exec.Process.Pid, exec.Sequence);
+        var parent = exec.Process.ParentPid is { } ppid ? _tracker.Current(exec.Host, ppid, exec.Sequence) : null;
         _tracker.Record(exec, analysis);
         if (analysis.References.Count == 0)
             return;
@@ -62,6 +62,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             _activities.Add(activity);
         }
         activity.AccessExecs.Add((exec, analysis));
+        activity.Ancestors = _tracker.Ancestors(exec.Host, exec.Process, exec.Sequence).ToList();
         _byImage[key] = activity;
     }
 
@@ -85,7 +86,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
         if (rules.Catalog.MatchAddress(connect.Destination) is not { } endpoint)
             return;
         Stats.MetadataConnects++;
-        var image = _tracker.Current(connect.Host, connect.Process.Pid);
+        var image = _tracker.Current(connect.Host, connect.Process.Pid, connect.Sequence);
         if (image is not null && connect.Process.Executable is { } exe && image.Exec.Process.Executable is { } imageExe && exe != imageExe)
             image = null; // the exec of this image was not logged
         var imageId = image?.Exec.Sequence ?? StableHash(connect.Process.Executable ?? connect.Process.Name ?? "");
@@ -96,6 +97,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             _byImage[key] = activity;
             _activities.Add(activity);
         }
+        if (activity.Connects.Count == 0 && activity.AccessExecs.Count == 0)
+            activity.Ancestors = _tracker.Ancestors(connect.Host, image?.Exec.Process ?? connect.Process, connect.Sequence).ToList();
         activity.Connects.Add((connect, endpoint));
     }
 
@@ -120,7 +123,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
         var context = analyses.Count > 0 ? analyses[^1]
             : a.Image?.Analysis ?? rules.Analyzer.Analyze(process.Args);
 
-        var ancestors = _tracker.Ancestors(a.Host, process).ToList();
+        var ancestors = a.Ancestors;
         var script = AgentAllowList.ScriptOf(process, context.ScriptPath);
         var verdict = rules.Agents.Evaluate(process, script, ancestors);
         var refs = analyses.SelectMany(x => x.References).ToList();
@@ -195,7 +198,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             RiskReasons = reasonList,
             Host = a.Host,
             Process = process,
-            Parent = process.ParentPid is { } ppid ? _tracker.Current(a.Host, ppid)?.Exec.Process : null,
+            Parent = ancestors.Count > 0 && ancestors[0].Pid == process.ParentPid ? ancestors[0] : null,
             DestinationIp = destination is null ? null : AddressSpelling.Fold(destination),
             DestinationPort = connect?.Port ?? best?.Port ?? (best?.IsUrl == true ? 80 : null),
             Url = best?.Url,

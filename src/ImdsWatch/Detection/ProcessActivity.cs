@@ -17,6 +17,9 @@ internal sealed class ProcessActivity(string? host, int pid)
 
     public List<(NetworkConnect Connect, MetadataEndpoint Endpoint)> Connects { get; } = [];
 
+    /// <summary>The process's parents as the log showed them when the activity happened (nearest first).</summary>
+    public List<ProcessSnapshot> Ancestors { get; set; } = [];
+
     public DateTimeOffset FirstSeen => Times().Min();
 
     public ulong FirstSequence => AccessExecs.Count > 0 ? AccessExecs[0].Exec.Sequence

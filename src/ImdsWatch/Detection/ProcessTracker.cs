@@ -3,44 +3,55 @@ using ImdsWatch.Events;
 namespace ImdsWatch.Detection;
 
 /// <summary>
-/// The latest exec seen for each (host, pid): the process image a later connect belongs to, and the
-/// chain of parents for ancestry. Bounded: the least recently used entries go first.
+/// The latest exec seen for each (host, pid): the process image a later connect belongs to, and the chain of
+/// parents for ancestry. An image is remembered for <see cref="Window"/> serials after its exec: the decision
+/// depends only on the two events' own serials, never on how many other processes were seen in between, so a
+/// scan that skipped unrelated events (the prefilter) remembers exactly what a full scan remembers.
 /// </summary>
-public sealed class ProcessTracker(int capacity = 65_536)
+public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
 {
+    public const ulong DefaultWindow = 65_536;
     private readonly Dictionary<(string? Host, int Pid), LinkedListNode<TrackedImage>> _byPid = [];
-    private readonly LinkedList<TrackedImage> _lru = new();
+    private readonly LinkedList<TrackedImage> _byAge = new();
+
+    public ulong Window => window;
 
     public void Record(ProcessExec exec, CommandAnalysis analysis)
     {
         var key = (exec.Host, exec.Process.Pid);
         if (_byPid.TryGetValue(key, out var old))
-            _lru.Remove(old);
-        var node = _lru.AddFirst(new TrackedImage(exec, analysis));
-        _byPid[key] = node;
-        if (_byPid.Count > capacity && _lru.Last is { } last)
+            _byAge.Remove(old);
+        _byPid[key] = _byAge.AddLast(new TrackedImage(exec, analysis));
+        // Forget what no later event can reach any more (events arrive in serial order, give or take the
+        // assembler's slack, which is far inside the window).
+        while (_byAge.First is { } oldest && !Within(oldest.Value.Exec.Sequence, exec.Sequence))
         {
-            _lru.RemoveLast();
-            _byPid.Remove((last.Value.Exec.Host, last.Value.Exec.Process.Pid));
+            _byAge.RemoveFirst();
+            _byPid.Remove((oldest.Value.Exec.Host, oldest.Value.Exec.Process.Pid));
         }
     }
 
-    public TrackedImage? Current(string? host, int pid) =>
-        _byPid.TryGetValue((host, pid), out var node) ? node.Value : null;
+    /// <summary>The image of (host, pid) as an event with serial <paramref name="at"/> sees it.</summary>
+    public TrackedImage? Current(string? host, int pid, ulong at) =>
+        _byPid.TryGetValue((host, pid), out var node) && Within(node.Value.Exec.Sequence, at) ? node.Value : null;
 
     /// <summary>Parents, nearest first, as far as the log shows them (at most <paramref name="depth"/>).</summary>
-    public IEnumerable<ProcessSnapshot> Ancestors(string? host, ProcessSnapshot process, int depth = 8)
+    public IEnumerable<ProcessSnapshot> Ancestors(string? host, ProcessSnapshot process, ulong at, int depth = 8)
     {
         var ppid = process.ParentPid;
         var seen = new HashSet<int> { process.Pid };
         for (var i = 0; i < depth && ppid is { } p && p > 0 && seen.Add(p); i++)
         {
-            if (Current(host, p) is not { } parent)
+            if (Current(host, p, at) is not { } parent)
                 yield break;
             yield return parent.Exec.Process;
             ppid = parent.Exec.Process.ParentPid;
         }
     }
+
+    /// <summary>True when <paramref name="exec"/> is no more than the window before (or shortly after) <paramref name="at"/>.</summary>
+    private bool Within(ulong exec, ulong at) =>
+        at >= exec ? at - exec <= window : exec - at <= window; // out-of-order events by a few serials either way
 }
 
 public sealed record TrackedImage(ProcessExec Exec, CommandAnalysis Analysis);

@@ -81,6 +81,8 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         var parser = new AuditRecordParser();
         var found = new List<ParseIssue>();
         ReferenceCandidates? candidates = null;
+        var prefilterTime = TimeSpan.Zero;
+        long parsed = 0;
 
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
         {
@@ -99,11 +101,17 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             }
 
             var year = source.Path is null ? DateTime.UtcNow.Year : File.GetLastWriteTimeUtc(source.Path).Year;
+            var planning = Stopwatch.StartNew();
             var selection = UsePrefilter && format == LogFormat.Auditd && source.Path is not null
                 ? new AuditPrefilter(candidates ??= new ReferenceCandidates(rules.Catalog)).Plan(source)
                 : null;
+            prefilterTime += planning.Elapsed;
             var decisions = new Dictionary<(ulong, ulong), bool>();
             var decisionOrder = new Queue<(ulong, ulong)>();
+            byte[] lastNodeBytes = [0xFF];
+            string? lastNode = null;
+            ulong lastNodeHash = 0, lastSerial = ulong.MaxValue;
+            var lastDecision = true;
             using var reader = new LineReader(source.Open(), firstLineNumber: source.FirstLineNumber);
             long lastRecordMilliseconds = 0;
             long lastReport = 0;
@@ -123,14 +131,29 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                         records++;
                         if (header.EpochMilliseconds > lastRecordMilliseconds)
                             lastRecordMilliseconds = header.EpochMilliseconds;
-                        if (Selected(line, header, selection, decisions, decisionOrder))
+                        // Most lines belong to the event of the line before: reuse its node and its decision.
+                        var nodeBytes = line.Slice(header.NodeStart, header.NodeLength);
+                        if (!nodeBytes.SequenceEqual(lastNodeBytes))
                         {
+                            lastNodeBytes = nodeBytes.ToArray();
+                            lastNode = parser.NodeOf(line, header);
+                            lastNodeHash = AuditPrefilter.NodeHash(line, header);
+                            lastSerial = ulong.MaxValue;
+                        }
+                        if (header.Serial != lastSerial)
+                        {
+                            lastSerial = header.Serial;
+                            lastDecision = Selected(line, header, lastNodeHash, selection, decisions, decisionOrder);
+                        }
+                        if (lastDecision)
+                        {
+                            parsed++;
                             parser.TryParse(line, sourceId, reader.LineNumber, out var selected, out _);
                             assembler.Add(selected!);
                         }
                         else
                         {
-                            assembler.Observe(parser.NodeOf(line, header), header.Serial, header.EpochMilliseconds);
+                            assembler.Observe(lastNode, header.Serial, header.EpochMilliseconds);
                         }
                         break;
                     case LogFormat.Auditd:
@@ -205,6 +228,8 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             Bytes = bytes,
             LateRecords = assembler.LateRecords,
             Elapsed = clock.Elapsed,
+            PrefilterElapsed = prefilterTime,
+            RecordsParsed = parsed,
         };
 
         void ReadSyslogLine(string text, int sourceId, long lineNumber, int year)
@@ -241,10 +266,9 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
     /// Pass two of a prefiltered scan: a record is parsed when its event was selected, or it belongs to a selected
     /// process (decided on the event's SYSCALL record), or nothing is known of its event yet (kept, to be safe).
     /// </summary>
-    private static bool Selected(ReadOnlySpan<byte> line, in AuditRecordHeader h, PrefilterSelection selection,
+    private static bool Selected(ReadOnlySpan<byte> line, in AuditRecordHeader h, ulong node, PrefilterSelection selection,
         Dictionary<(ulong, ulong), bool> decisions, Queue<(ulong, ulong)> order)
     {
-        var node = AuditPrefilter.NodeHash(line, h);
         var key = (node, h.Serial);
         if (selection.Events.Contains(key))
             return true;

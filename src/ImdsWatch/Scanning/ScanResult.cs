@@ -21,4 +21,10 @@ public sealed record ScanResult
     public required long Bytes { get; init; }
     public required long LateRecords { get; init; }
     public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Time spent selecting what to parse (the prefilter's first pass), part of <see cref="Elapsed"/>.</summary>
+    public TimeSpan PrefilterElapsed { get; init; }
+
+    /// <summary>Audit records the prefilter let through to the full parser, of <see cref="Records"/>.</summary>
+    public long RecordsParsed { get; init; }
 }

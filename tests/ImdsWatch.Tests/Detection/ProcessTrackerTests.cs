@@ -1,0 +1,29 @@
+using ImdsWatch.Detection;
+using ImdsWatch.Events;
+
+namespace ImdsWatch.Tests.Detection;
+
+public sealed class ProcessTrackerTests
+{
+    private static ProcessExec Exec(int pid, ulong serial) => new()
+    {
+        Timestamp = DateTimeOffset.UnixEpoch, Host = "h", Sequence = serial, Source = "test",
+        Process = new ProcessSnapshot { Pid = pid, Executable = "/bin/x" }, Evidence = new EvidenceRef("f", 1, "r"),
+    };
+
+    [Fact]
+    public void An_image_is_visible_within_the_window_whatever_else_was_seen_in_between()
+    {
+        var busy = new ProcessTracker(window: 100);
+        var quiet = new ProcessTracker(window: 100);
+        var analysis = CommandAnalysis.Empty("x");
+        busy.Record(Exec(1, 1000), analysis);
+        quiet.Record(Exec(1, 1000), analysis);
+        for (var i = 0; i < 5000; i++)
+            busy.Record(Exec(10 + i, 1001 + (ulong)(i % 50)), analysis); // many other processes, all inside the window
+        Assert.NotNull(busy.Current("h", 1, 1090));
+        Assert.NotNull(quiet.Current("h", 1, 1090));
+        Assert.Null(busy.Current("h", 1, 1101));
+        Assert.Null(quiet.Current("h", 1, 1101));
+    }
+}

@@ -131,77 +131,68 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
         risk = Math.Min(risk, 100);
         var finding = GuardDutyName(outsideAws);
         var summary = $"credentials of {instance}{(role is null ? "" : $" (role {role})")} used from {ip}: {calls.Count} call(s), {string.Join(", ", calls.Select(c => c.EventName).Distinct().Take(6))}";
-        return new Alert
+        return CloudAlert(calls.Take(200), c => $"{c.EventName} from {c.SourceIp} ({c.UserAgent})", Context(calls, instance, role, ip)) with
         {
             Id = MetadataAccessDetector.AlertId(instance, 0, 0, $"{Exfiltration}|{role}|{ip}"),
-            Timestamp = first.Timestamp,
             RuleId = "imds.cloudtrail.instance-credential-exfiltration",
             RuleName = "EC2 instance credentials used away from the instance",
             AlertType = Exfiltration,
-            Access = AccessClass.Credentials,
             Severity = Detection.RiskModel.SeverityOf(risk),
             RiskScore = risk,
             RiskReasons = [.. riskReasons, .. reasons.Select(r => "evidence: " + r), "basis: " + basis],
-            Host = null,
-            Process = ProcessSnapshot.None,
-            CloudProvider = "aws",
-            Layers = ["cloud"],
-            Evidence = calls.Take(200).Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, $"{c.EventName} from {c.SourceIp} ({c.UserAgent})")).ToList(),
             Tags = [finding],
             Summary = summary,
             Explanation = string.Join("; ", reasons) + $" ({basis})",
-            Cloud = Context(calls, instance, role, ip),
         };
     }
 
     private static string GuardDutyName(bool outsideAws) =>
         "guardduty:UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration." + (outsideAws ? "OutsideAWS" : "InsideAWS-or-unknown");
 
-    private static Alert ImdsV1Alert(List<ApiCall> calls, string instance, string? role) => new()
-    {
-        Id = MetadataAccessDetector.AlertId(instance, 0, 0, $"{ImdsV1Delivery}|{role}"),
-        Timestamp = calls[0].Timestamp,
-        RuleId = "imds.cloudtrail.imdsv1-delivery",
-        RuleName = "Instance credentials delivered by IMDSv1",
-        AlertType = ImdsV1Delivery,
-        Access = AccessClass.Credentials,
-        Severity = Severity.Low,
-        RiskScore = 30,
-        RiskReasons = ["+30 credentials came from IMDSv1 (ec2RoleDelivery 1.0): any SSRF can fetch them; require IMDSv2"],
-        Host = null,
-        Process = ProcessSnapshot.None,
-        CloudProvider = "aws",
-        Layers = ["cloud"],
-        Evidence = calls.Take(50).Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, $"{c.EventName} ec2RoleDelivery {c.Ec2RoleDelivery}")).ToList(),
-        Tags = ["hardening"],
-        Summary = $"{instance}{(role is null ? "" : $" (role {role})")} uses credentials delivered by IMDSv1 ({calls.Count} call(s)): require IMDSv2 (HttpTokens=required)",
-        Cloud = Context(calls, instance, role, null),
-    };
+    private static Alert ImdsV1Alert(List<ApiCall> calls, string instance, string? role) =>
+        CloudAlert(calls.Take(50), c => $"{c.EventName} ec2RoleDelivery {c.Ec2RoleDelivery}", Context(calls, instance, role, null)) with
+        {
+            Id = MetadataAccessDetector.AlertId(instance, 0, 0, $"{ImdsV1Delivery}|{role}"),
+            RuleId = "imds.cloudtrail.imdsv1-delivery",
+            RuleName = "Instance credentials delivered by IMDSv1",
+            AlertType = ImdsV1Delivery,
+            Severity = Severity.Low,
+            RiskScore = 30,
+            RiskReasons = ["+30 credentials came from IMDSv1 (ec2RoleDelivery 1.0): any SSRF can fetch them; require IMDSv2"],
+            Tags = ["hardening"],
+            Summary = $"{instance}{(role is null ? "" : $" (role {role})")} uses credentials delivered by IMDSv1 ({calls.Count} call(s)): require IMDSv2 (HttpTokens=required)",
+        };
 
     private static IEnumerable<Alert> SeedRule(IReadOnlyList<ApiCall> calls)
     {
         foreach (var c in calls.Where(c => c.RequestRoleArn is not null && c.EventName == "GetSessionToken" && c.IdentityType == "AWSService" && c.SourceIp == "169.254.169.254"))
         {
-            yield return new Alert
+            yield return CloudAlert([c], x => $"{x.EventName} roleArn {x.RequestRoleArn}", Context([c], c.InstanceId, c.RoleName, c.SourceIp)) with
             {
                 Id = MetadataAccessDetector.AlertId(c.EventId, 0, 0, MetadataCredentialsUsed),
-                Timestamp = c.Timestamp,
                 RuleId = "imds.cloudtrail.metadata-credentials-used",
                 RuleName = "Credentials used from the metadata service address (seed rule)",
                 AlertType = MetadataCredentialsUsed,
-                Access = AccessClass.Credentials,
                 Severity = Severity.Medium,
                 RiskScore = 50,
                 RiskReasons = ["+50 GetSessionToken by an AWS service from 169.254.169.254 with a roleArn (the seed's condition)"],
-                Host = null,
-                Process = ProcessSnapshot.None,
-                CloudProvider = "aws",
-                Layers = ["cloud"],
-                Evidence = [new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, $"{c.EventName} roleArn {c.RequestRoleArn}")],
                 Summary = $"{c.EventName} for {c.RequestRoleArn} from 169.254.169.254",
-                Cloud = Context([c], c.InstanceId, c.RoleName, c.SourceIp),
             };
         }
+    }
+
+    /// <summary>What every CloudTrail alert shares: no host process, the calls as evidence, the cloud context.</summary>
+    private static Alert CloudAlert(IEnumerable<ApiCall> evidence, Func<ApiCall, string> detail, CloudContext cloud)
+    {
+        var calls = evidence.ToList();
+        return new Alert
+        {
+            Id = "", RuleId = "", RuleName = "", AlertType = "", Summary = "",
+            Timestamp = calls.Min(c => c.Timestamp),
+            Access = AccessClass.Credentials, Severity = Severity.Low, RiskScore = 0, Host = null,
+            Process = ProcessSnapshot.None, CloudProvider = "aws", Layers = ["cloud"], Cloud = cloud,
+            Evidence = calls.Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, detail(c))).ToList(),
+        };
     }
 
     private static CloudContext Context(IReadOnlyList<ApiCall> calls, string? instance, string? role, string? ip) => new()

@@ -22,7 +22,7 @@ public static class AlertsCommand
         var host = new Option<string?>("--host") { Description = "Only this host" };
         var limit = new Option<int>("--limit") { Description = "At most this many", DefaultValueFactory = _ => 50 };
         var list = new Command("list", "List stored alerts, newest first") { state, all, host, limit };
-        list.SetAction(parse => BaselineCommand.Guard(stderr, () =>
+        list.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var alerts = new AlertRepository(store).List(parse.GetValue(all), parse.GetValue(limit), parse.GetValue(host));
@@ -42,7 +42,7 @@ public static class AlertsCommand
 
         var showId = new Argument<string>("id") { Description = "Alert id (or a unique prefix)" };
         var show = new Command("show", "Investigation notes for one alert: who, logins, process tree, what was requested, response steps") { showId, state };
-        show.SetAction(parse => BaselineCommand.Guard(stderr, () =>
+        show.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var alert = Find(store, parse.GetValue(showId)!);
@@ -54,7 +54,7 @@ public static class AlertsCommand
         var note = new Option<string?>("--note") { Description = "Why it was closed" };
         var learn = new Option<bool>("--learn") { Description = "It was legitimate: add its user and program to the baseline" };
         var ack = new Command("ack", "Acknowledge an alert") { ackId, note, learn, state };
-        ack.SetAction(parse => BaselineCommand.Guard(stderr, () =>
+        ack.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var alert = Find(store, parse.GetValue(ackId)!);

@@ -21,7 +21,7 @@ public static class BaselineCommand
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration (agents, host name)" };
         var host = new Option<string?>("--host") { Description = "Host name for records without node=" };
         var learn = new Command("learn", "Learn from logs known to be normal") { paths, config, host, state };
-        learn.SetAction(parse => Guard(stderr, () =>
+        learn.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             var cfg = parse.GetValue(config) is { } c ? ImdsWatchConfig.Load(c) : new ImdsWatchConfig();
             var sources = InputResolver.Resolve(parse.GetValue(paths) ?? [], out var errors);
@@ -39,7 +39,7 @@ public static class BaselineCommand
 
         var showHost = new Option<string?>("--host") { Description = "Only this host" };
         var show = new Command("show", "Show the baseline: per host, the users and programs that reach the metadata service") { state, showHost };
-        show.SetAction(parse => Guard(stderr, () =>
+        show.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var repo = new BaselineRepository(store);
@@ -66,7 +66,7 @@ public static class BaselineCommand
         var forgetUser = new Option<string?>("--user") { Description = "A user, by uid or name" };
         var forgetProgram = new Option<string?>("--program") { Description = "A program: its executable or its full key" };
         var forget = new Command("forget", "Forget a user, a program or a host") { state, forgetHost, forgetUser, forgetProgram };
-        forget.SetAction(parse => Guard(stderr, () =>
+        forget.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             var (h, u, p) = (parse.GetValue(forgetHost), parse.GetValue(forgetUser), parse.GetValue(forgetProgram));
             if (h is null && u is null && p is null)
@@ -79,7 +79,7 @@ public static class BaselineCommand
 
         var exportFile = new Argument<string>("file") { Description = "JSON file to write (- for standard output)" };
         var export = new Command("export", "Write the baseline as JSON, to merge into another host's or a fleet's") { exportFile, state };
-        export.SetAction(parse => Guard(stderr, () =>
+        export.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var json = new BaselineRepository(store).Export();
@@ -93,7 +93,7 @@ public static class BaselineCommand
 
         var importFile = new Argument<string>("file") { Description = "JSON file written by baseline export (- for standard input)" };
         var import = new Command("import", "Merge an exported baseline into this one (counts add up)") { importFile, state };
-        import.SetAction(parse => Guard(stderr, () =>
+        import.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             var file = parse.GetValue(importFile)!;
             var json = file == "-" ? Console.In.ReadToEnd() : File.ReadAllText(file);
@@ -109,19 +109,5 @@ public static class BaselineCommand
         command.Add(export);
         command.Add(import);
         return command;
-    }
-
-    /// <summary>Turns the errors a user can act on into a message and exit 2.</summary>
-    internal static int Guard(TextWriter stderr, Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException or KeyNotFoundException or FormatException)
-        {
-            stderr.WriteLine($"imdswatch: {e.Message}");
-            return ExitCodes.Usage;
-        }
     }
 }

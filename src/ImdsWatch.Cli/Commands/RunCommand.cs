@@ -32,7 +32,7 @@ public static class RunCommand
         {
             paths, interval, lookback, maxAlerts, once, follow, now, format, config, noLearn, state,
         };
-        command.SetAction(parse => BaselineCommand.Guard(stderr, () =>
+        command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             if (parse.GetValue(once) == parse.GetValue(follow))
                 throw new InvalidDataException("say --once (cron, a timer) or --follow (keep running)");
@@ -47,12 +47,7 @@ public static class RunCommand
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var runner = new ScheduledRunner(store, cfg.BuildRules(), cfg.AnomalyOptions(), options, cfg.Host);
             var logs = (parse.GetValue(paths) ?? []).Select(Path.GetFullPath).ToList();
-            IAlertWriter writer = parse.GetValue(format) switch
-            {
-                "table" => new TableAlertWriter(TableConsole.For(stdout)),
-                "csv" => new CsvAlertWriter(),
-                _ => new NdjsonAlertWriter(),
-            };
+            var writer = AlertWriters.For(parse.GetValue(format), stdout);
 
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });

@@ -126,12 +126,7 @@ public static class ScanCommand
 
         var alerts = result.Alerts.Where(a => a.Severity >= config.MinimumSeverity).ToList();
         var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
-        IAlertWriter writer = format switch
-        {
-            "csv" => new CsvAlertWriter(),
-            "table" => new TableAlertWriter(TableConsole.For(stdout)),
-            _ => new NdjsonAlertWriter(),
-        };
+        var writer = AlertWriters.For(format, stdout);
         writer.Write(alerts, stdout);
         stdout.Flush();
         if (!o.Quiet)

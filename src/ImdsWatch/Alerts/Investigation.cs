@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Store;
+using static ImdsWatch.Sources.JsonFields;
 
 namespace ImdsWatch.Alerts;
 
@@ -160,20 +161,4 @@ public static partial class Investigation
 
     [GeneratedRegex(@"(?:security-credentials|service-accounts)/([^/?#]+)")]
     private static partial Regex RolePattern();
-
-    private static JsonElement? Walk(JsonElement e, string[] path)
-    {
-        foreach (var p in path)
-        {
-            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(p, out e))
-                return null;
-        }
-        return e;
-    }
-
-    private static string? Str(JsonElement e, params string[] path) =>
-        Walk(e, path) is { ValueKind: JsonValueKind.String } v ? v.GetString() : Walk(e, path) is { ValueKind: JsonValueKind.Number } n ? n.GetRawText() : null;
-
-    private static long? Num(JsonElement e, params string[] path) =>
-        Walk(e, path) is { ValueKind: JsonValueKind.Number } v ? v.GetInt64() : null;
 }

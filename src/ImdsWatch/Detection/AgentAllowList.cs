@@ -99,12 +99,7 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
     {
         if (path.EndsWith(" (deleted)", StringComparison.Ordinal) || path.Contains(';', StringComparison.Ordinal))
             return $"{path} was deleted or replaced after it started";
-        foreach (var prefix in WritablePrefixes)
-        {
-            if (path.StartsWith(prefix, StringComparison.Ordinal))
-                return $"{path} is in a user-writable directory";
-        }
-        return null;
+        return WritableLocation(path);
     }
 
     private static long? OwnerOf(ProcessSnapshot p, string path) =>

@@ -13,14 +13,14 @@ namespace ImdsWatch.Indicators;
 /// </summary>
 public sealed class EndpointReferenceFinder
 {
-    private readonly IndicatorCatalog catalog;
+    private readonly IndicatorCatalog _catalog;
 
     /// <summary>The literal part of every strong path, searched for in one pass (OrdinalIgnoreCase).</summary>
     private readonly SearchValues<string> _strongPaths;
 
     public EndpointReferenceFinder(IndicatorCatalog catalog)
     {
-        this.catalog = catalog;
+        _catalog = catalog;
         var literals = catalog.Paths.Where(p => p.Strong).Select(p => p.Prefix.Split('*')[0]).Where(l => l.Length > 0).Distinct().ToArray();
         _strongPaths = SearchValues.Create(literals.Length > 0 ? literals : ["\u0000never"], StringComparison.OrdinalIgnoreCase);
     }
@@ -154,26 +154,26 @@ public sealed class EndpointReferenceFinder
         if (AddressSpelling.TryParseIPv4(host, out var v4))
         {
             var ip = AddressSpelling.FromUInt32(v4);
-            if (catalog.MatchAddress(ip) is { } endpoint)
+            if (_catalog.MatchAddress(ip) is { } endpoint)
             {
                 var how = AddressSpelling.IsCanonicalIPv4(host, v4) ? ObfuscationKind.None : ObfuscationKind.NumericSpelling;
                 Add(s, endpoint, host.ToString(), port, allowPath ? after : -1, context, encoded, how, results);
             }
             return;
         }
-        if (catalog.MatchHostname(host, context.IsUrlHost) is { } named)
+        if (_catalog.MatchHostname(host, context.IsUrlHost) is { } named)
         {
             Add(s, named, host.ToString(), port, allowPath ? after : -1, context, encoded, ObfuscationKind.None, results);
             return;
         }
-        if (AliasedAddress(host) is { } alias && catalog.MatchAddress(alias) is { } aliased)
+        if (AliasedAddress(host) is { } alias && _catalog.MatchAddress(alias) is { } aliased)
             Add(s, aliased, host.ToString(), port, allowPath ? after : -1, context, encoded, ObfuscationKind.DnsAlias, results);
     }
 
     private void AddAddress(string s, IPAddress v6, string hostText, int? port, int after, RunContext context, bool encoded,
         List<EndpointReference> results)
     {
-        if (catalog.MatchAddress(v6) is not { } endpoint)
+        if (_catalog.MatchAddress(v6) is not { } endpoint)
             return;
         var folded = AddressSpelling.Fold(v6);
         var how = folded.AddressFamily == AddressFamily.InterNetwork ? ObfuscationKind.IPv6Embedding : ObfuscationKind.None;
@@ -194,7 +194,7 @@ public sealed class EndpointReferenceFinder
         if (context.IsDevTcp && after >= 0 && after < s.Length && s[after] == '/')
             port = ParsePort(s.AsSpan(after + 1).TrimEnd(" \"'`;)&|".AsSpan()));
 
-        var indicator = path is null ? null : catalog.ClassifyPath(path);
+        var indicator = path is null ? null : _catalog.ClassifyPath(path);
         var isUrl = context.IsUrlHost && !context.IsDevTcp;
         var cls = indicator?.Class ?? (isUrl ? AccessClass.Metadata : AccessClass.Connect);
         var provider = endpoint.SoleProvider ?? indicator?.Provider;
@@ -209,7 +209,7 @@ public sealed class EndpointReferenceFinder
     {
         if (s.AsSpan().IndexOfAny(_strongPaths) < 0)
             return;
-        foreach (var p in catalog.Paths)
+        foreach (var p in _catalog.Paths)
         {
             if (!p.Strong)
                 continue;
@@ -219,7 +219,7 @@ public sealed class EndpointReferenceFinder
                 continue;
             var stop = s.AsSpan(at).IndexOfAny(PathStop);
             var path = NormalizePath(stop < 0 ? s[at..] : s.Substring(at, stop));
-            var indicator = catalog.ClassifyPath(path) ?? p;
+            var indicator = _catalog.ClassifyPath(path) ?? p;
             results.Add(new EndpointReference(null, "", null, path, indicator.Class, indicator.Provider, IsUrl: s.Contains("://", StringComparison.Ordinal), ObfuscationKind.None));
             return;
         }

@@ -72,12 +72,9 @@ public sealed class AuditPrefilter(ReferenceCandidates candidates)
                         if (emptyArgv.Remove(key) && MayReference(Value(body, "proctitle="u8), ref buffer))
                             Select(selection, waiting, recent, key);
                         break;
-                    case AuditRecordType.Path or AuditRecordType.Cwd or AuditRecordType.Eoe:
-                        break;
                     default:
-                        // Every other record type is rare next to these: let the full parser see it.
-                        if (h.Type < 0 && AuditRecordType.IsStandalone(AuditRecordType.Parse(System.Text.Encoding.ASCII.GetString(line.Slice(h.TypeStart, h.TypeLength)))))
-                            selection.Events.Add(key);
+                        // Other records (PATH, CWD, user-space messages, …) select nothing by themselves: pass two
+                        // keeps every record of a selected event, and every record whose event has no SYSCALL.
                         break;
                 }
             }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using ImdsWatch.Events;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
+using static ImdsWatch.Sources.JsonFields;
 
 namespace ImdsWatch.Sources.CloudTrail;
 
@@ -110,6 +111,4 @@ public static class CloudTrailReader
         });
     }
 
-    private static string? Str(JsonElement e, string name) =>
-        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

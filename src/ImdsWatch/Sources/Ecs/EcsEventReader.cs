@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using ImdsWatch.Events;
 using ImdsWatch.Scanning;
+using static ImdsWatch.Sources.JsonFields;
 
 namespace ImdsWatch.Sources.Ecs;
 
@@ -90,41 +91,4 @@ public static class EcsEventReader
                 Str(r, "user", "audit", "name"), null, Str(r, "user", "effective", "name")),
         };
     }
-
-    private static JsonElement? Walk(JsonElement e, string[] path)
-    {
-        foreach (var p in path)
-        {
-            if (e.ValueKind != JsonValueKind.Object)
-                return null;
-            if (!e.TryGetProperty(p, out var next))
-            {
-                // Flattened exports write "process.pid": 1 at the top level.
-                return e.TryGetProperty(string.Join('.', path), out var flat) ? flat : null;
-            }
-            e = next;
-        }
-        return e;
-    }
-
-    private static string? Str(JsonElement e, params string[] path) => Walk(e, path) switch
-    {
-        { ValueKind: JsonValueKind.String } v => v.GetString(),
-        { ValueKind: JsonValueKind.Number } n => n.GetRawText(),
-        _ => null,
-    };
-
-    private static long? Num(JsonElement e, params string[] path) => Walk(e, path) switch
-    {
-        { ValueKind: JsonValueKind.Number } v => v.GetInt64(),
-        { ValueKind: JsonValueKind.String } s when long.TryParse(s.GetString(), out var n) => n,
-        _ => null,
-    };
-
-    private static List<string> Strings(JsonElement e, params string[] path) => Walk(e, path) switch
-    {
-        { ValueKind: JsonValueKind.Array } a => a.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList(),
-        { ValueKind: JsonValueKind.String } s => [s.GetString()!],
-        _ => [],
-    };
 }

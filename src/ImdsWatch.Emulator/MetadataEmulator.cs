@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -37,17 +37,17 @@ public sealed class MetadataEmulator : IAsyncDisposable
                 context.Response.Headers[k] = v;
             await context.Response.WriteAsync(response.Body);
 
-            var line = JsonSerializer.Serialize(new
+            var line = new JsonObject
             {
-                time = DateTimeOffset.UtcNow.ToString("O"),
-                local = $"{context.Connection.LocalIpAddress}:{context.Connection.LocalPort}",
-                remote = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}",
-                method = request.Method,
-                path = request.Path + context.Request.QueryString,
-                status = response.Status,
-                user_agent = request.Header("User-Agent"),
-                canary = response.Status == 200 && response.Body.Contains("CANARY", StringComparison.OrdinalIgnoreCase),
-            });
+                ["time"] = DateTimeOffset.UtcNow.ToString("O"),
+                ["local"] = $"{context.Connection.LocalIpAddress}:{context.Connection.LocalPort}",
+                ["remote"] = $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}",
+                ["method"] = request.Method,
+                ["path"] = request.Path + context.Request.QueryString,
+                ["status"] = response.Status,
+                ["user_agent"] = request.Header("User-Agent"),
+                ["canary"] = response.Status == 200 && response.Body.Contains("CANARY", StringComparison.OrdinalIgnoreCase),
+            }.ToJsonString();
             lock (_logLock)
                 _log?.WriteLine(line);
             onRequest?.Invoke(line);

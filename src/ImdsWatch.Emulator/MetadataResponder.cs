@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace ImdsWatch.Emulator;
 
@@ -65,7 +65,7 @@ public sealed class MetadataResponder(EmulatorOptions options, TimeProvider cloc
             "/latest/meta-data/iam" => Text(200, "info\nsecurity-credentials/\n"),
             "/latest/meta-data/iam/security-credentials" => Text(200, Canary.AwsRole),
             "/latest/meta-data/iam/security-credentials/" + Canary.AwsRole => Json(AwsCredentials(roleArn: false)),
-            "/latest/meta-data/iam/info" => Json(new { Code = "Success", InstanceProfileArn = $"arn:aws:iam::{Canary.AccountId}:instance-profile/{Canary.AwsRole}", InstanceProfileId = "AIPAIMDSWATCHCANARY" }),
+            "/latest/meta-data/iam/info" => Json(new JsonObject { ["Code"] = "Success", ["InstanceProfileArn"] = $"arn:aws:iam::{Canary.AccountId}:instance-profile/{Canary.AwsRole}", ["InstanceProfileId"] = "AIPAIMDSWATCHCANARY" }),
             "/latest/meta-data/instance-id" => Text(200, Canary.InstanceId),
             "/latest/meta-data/ami-id" => Text(200, "ami-0imdswatchcanary"),
             "/latest/meta-data/hostname" => Text(200, "ip-10-0-0-1.ec2.internal"),
@@ -73,15 +73,15 @@ public sealed class MetadataResponder(EmulatorOptions options, TimeProvider cloc
             "/latest/meta-data/local-ipv4" => Text(200, "10.0.0.1"),
             "/latest/meta-data/placement/region" => Text(200, "us-east-1"),
             "/latest/user-data" => Text(200, Canary.UserData),
-            "/latest/dynamic/instance-identity/document" => Json(new { accountId = Canary.AccountId, instanceId = Canary.InstanceId, region = "us-east-1", instanceType = "t3.micro", imageId = "ami-0imdswatchcanary" }),
+            "/latest/dynamic/instance-identity/document" => Json(new JsonObject { ["accountId"] = Canary.AccountId, ["instanceId"] = Canary.InstanceId, ["region"] = "us-east-1", ["instanceType"] = "t3.micro", ["imageId"] = "ami-0imdswatchcanary" }),
             _ => Text(404, "Not Found"),
         };
     }
 
-    private object AwsCredentials(bool roleArn)
+    private JsonObject AwsCredentials(bool roleArn)
     {
         var now = clock.GetUtcNow();
-        var common = new Dictionary<string, object?>
+        var common = new JsonObject
         {
             ["Code"] = "Success",
             ["LastUpdated"] = now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
@@ -99,13 +99,13 @@ public sealed class MetadataResponder(EmulatorOptions options, TimeProvider cloc
     private EmulatorResponse Alibaba(string path) => path.TrimEnd('/') switch
     {
         "/latest/meta-data/ram/security-credentials" => Text(200, Canary.AlibabaRole),
-        "/latest/meta-data/ram/security-credentials/" + Canary.AlibabaRole => Json(new
+        "/latest/meta-data/ram/security-credentials/" + Canary.AlibabaRole => Json(new JsonObject
         {
-            AccessKeyId = "STS.IMDSWATCHCANARY",
-            AccessKeySecret = "imdswatch-canary-alibaba-secret",
-            SecurityToken = Canary.SessionToken,
-            Expiration = clock.GetUtcNow().AddHours(6).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-            Code = "Success",
+            ["AccessKeyId"] = "STS.IMDSWATCHCANARY",
+            ["AccessKeySecret"] = "imdswatch-canary-alibaba-secret",
+            ["SecurityToken"] = Canary.SessionToken,
+            ["Expiration"] = clock.GetUtcNow().AddHours(6).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["Code"] = "Success",
         }),
         _ => Text(404, "Not Found"),
     };
@@ -113,23 +113,23 @@ public sealed class MetadataResponder(EmulatorOptions options, TimeProvider cloc
     private static EmulatorResponse Azure(EmulatorRequest r)
     {
         if (r.Header("X-Forwarded-For") is not null || !string.Equals(r.Header("Metadata"), "true", StringComparison.OrdinalIgnoreCase))
-            return Json(new { error = "Bad request. Required metadata header not specified" }, 400);
+            return Json(new JsonObject { ["error"] = "Bad request. Required metadata header not specified" }, 400);
         if (r.Path.StartsWith("/metadata/identity/oauth2/token", StringComparison.Ordinal))
         {
-            return Json(new
+            return Json(new JsonObject
             {
-                access_token = Canary.AzureToken,
-                client_id = "00000000-0000-0000-0000-000000000000",
-                expires_in = "86399",
-                expires_on = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                ext_expires_in = "86399",
-                not_before = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-                resource = r.Query("resource") ?? "https://management.azure.com/",
-                token_type = "Bearer",
+                ["access_token"] = Canary.AzureToken,
+                ["client_id"] = "00000000-0000-0000-0000-000000000000",
+                ["expires_in"] = "86399",
+                ["expires_on"] = DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+                ["ext_expires_in"] = "86399",
+                ["not_before"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+                ["resource"] = r.Query("resource") ?? "https://management.azure.com/",
+                ["token_type"] = "Bearer",
             });
         }
         if (r.Path.StartsWith("/metadata/instance", StringComparison.Ordinal))
-            return Json(new { compute = new { name = "imdswatch-canary-vm", vmId = "00000000-0000-0000-0000-imdswatch000", location = "eastus", userData = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Canary.UserData)) } });
+            return Json(new JsonObject { ["compute"] = new JsonObject { ["name"] = "imdswatch-canary-vm", ["vmId"] = "00000000-0000-0000-0000-imdswatch000", ["location"] = "eastus", ["userData"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Canary.UserData)) } });
         return Text(404, "Not Found");
     }
 
@@ -141,7 +141,7 @@ public sealed class MetadataResponder(EmulatorOptions options, TimeProvider cloc
         var response = p switch
         {
             _ when p.EndsWith("/token", StringComparison.Ordinal) && p.Contains("/service-accounts/", StringComparison.Ordinal) =>
-                Json(new { access_token = Canary.GcpToken, expires_in = 3599, token_type = "Bearer" }),
+                Json(new JsonObject { ["access_token"] = Canary.GcpToken, ["expires_in"] = 3599, ["token_type"] = "Bearer" }),
             _ when p.EndsWith("/identity", StringComparison.Ordinal) => Text(200, "eyJhbGciOiJub25lIn0.IMDSWATCH-CANARY-gcp-identity."),
             _ when p.EndsWith("/email", StringComparison.Ordinal) => Text(200, "imdswatch-canary@imdswatch-canary.iam.gserviceaccount.com"),
             "/computeMetadata/v1/project/project-id" => Text(200, "imdswatch-canary"),
@@ -157,17 +157,17 @@ public sealed class MetadataResponder(EmulatorOptions options, TimeProvider cloc
     private static EmulatorResponse Oracle(EmulatorRequest r)
     {
         if (r.Path.StartsWith("/opc/v2/", StringComparison.Ordinal) && r.Header("Authorization") != "Bearer Oracle")
-            return Json(new { code = "NotAuthenticated", message = "Authorization: Bearer Oracle header is required" }, 401);
+            return Json(new JsonObject { ["code"] = "NotAuthenticated", ["message"] = "Authorization: Bearer Oracle header is required" }, 401);
         if (r.Path.Contains("/identity/", StringComparison.Ordinal))
             return Text(200, "-----BEGIN CERTIFICATE-----\nIMDSWATCH-CANARY-oracle-instance-principal\n-----END CERTIFICATE-----\n");
         if (r.Path.StartsWith("/opc/v2/instance", StringComparison.Ordinal) || r.Path.StartsWith("/opc/v1/instance", StringComparison.Ordinal))
-            return Json(new { id = "ocid1.instance.oc1..imdswatchcanary", displayName = "imdswatch-canary", region = "iad" });
+            return Json(new JsonObject { ["id"] = "ocid1.instance.oc1..imdswatchcanary", ["displayName"] = "imdswatch-canary", ["region"] = "iad" });
         return Text(404, "Not Found");
     }
 
     private static EmulatorResponse Text(int status, string body) => new(status, "text/plain", body);
 
-    private static EmulatorResponse Json(object body, int status = 200) => new(status, "application/json", JsonSerializer.Serialize(body));
+    private static EmulatorResponse Json(JsonObject body, int status = 200) => new(status, "application/json", body.ToJsonString());
 }
 
 public sealed record EmulatorRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, IReadOnlyDictionary<string, string> QueryValues)

@@ -1,3 +1,5 @@
+using ImdsWatch.Alerts;
+using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Text.Json;
 using ImdsWatch.Events;
@@ -24,7 +26,7 @@ public static class EventsCommand
             foreach (var source in sources)
             {
                 foreach (var e in LogScanner.ReadEvents(source, issues: issues))
-                    stdout.WriteLine(JsonSerializer.Serialize(Describe(e)));
+                    stdout.WriteLine(Describe(e).ToJsonString());
             }
             foreach (var issue in issues)
                 stderr.WriteLine($"imdswatch: {issue}");
@@ -33,9 +35,9 @@ public static class EventsCommand
         return command;
     }
 
-    private static Dictionary<string, object?> Describe(HostEvent e)
+    private static JsonObject Describe(HostEvent e)
     {
-        var d = new Dictionary<string, object?>
+        var d = new JsonObject
         {
             ["time"] = e.Timestamp.UtcDateTime.ToString("O"),
             ["kind"] = e is ProcessExec ? "exec" : "connect",
@@ -49,7 +51,7 @@ public static class EventsCommand
             ["auid"] = e.Process.User.AuditUid,
             ["exe"] = e.Process.Executable,
             ["comm"] = e.Process.Name,
-            ["args"] = e.Process.Args,
+            ["args"] = JsonNodes.Array(e.Process.Args),
             ["cwd"] = e.Process.WorkingDirectory,
             ["where"] = $"{e.Evidence.File}:{e.Evidence.Line}",
         };

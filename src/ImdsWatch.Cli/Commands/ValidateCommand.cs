@@ -1,3 +1,5 @@
+using ImdsWatch.Alerts;
+using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -149,21 +151,21 @@ public static class ValidateCommand
 
     private static void WriteJson(IReadOnlyList<TestVerdict> verdicts, IReadOnlyList<string> leftovers, TextWriter stdout)
     {
-        var doc = new
+        var doc = new JsonObject
         {
-            tests = verdicts.Select(v => new
+            ["tests"] = JsonNodes.Array(verdicts.Select(v => new JsonObject
             {
-                id = v.Test.Id,
-                title = v.Test.Title,
-                expected_signal = v.Test.Signal,
-                observed = v.Observed,
-                alerts = v.Alerts.Select(a => new { id = a.Id, alert_type = a.AlertType, access = a.Access.ToWire(), severity = a.Severity.ToString().ToLowerInvariant(), risk_score = a.RiskScore, layers = a.Layers, tags = a.Tags, summary = a.Summary }),
-                verdict = v.Outcome.ToString().ToUpperInvariant(),
-                reason = v.Reason,
-                exit_code = v.ExitCode,
-            }),
-            not_restored = leftovers,
+                ["id"] = v.Test.Id,
+                ["title"] = v.Test.Title,
+                ["expected_signal"] = v.Test.Signal,
+                ["observed"] = JsonNodes.Array(v.Observed),
+                ["alerts"] = JsonNodes.Array(v.Alerts.Select(a => new JsonObject { ["id"] = a.Id, ["alert_type"] = a.AlertType, ["access"] = a.Access.ToWire(), ["severity"] = a.Severity.ToString().ToLowerInvariant(), ["risk_score"] = a.RiskScore, ["layers"] = JsonNodes.Array(a.Layers), ["tags"] = JsonNodes.Array(a.Tags), ["summary"] = a.Summary })),
+                ["verdict"] = v.Outcome.ToString().ToUpperInvariant(),
+                ["reason"] = v.Reason,
+                ["exit_code"] = v.ExitCode,
+            })),
+            ["not_restored"] = JsonNodes.Array(leftovers),
         };
-        stdout.WriteLine(JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+        stdout.WriteLine(doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -196,7 +196,7 @@ internal sealed class ValidationLab : IDisposable
     {
         var process = Environment.ProcessPath ?? throw new ValidationSetupException("cannot tell where imdswatch runs from");
         if (Path.GetFileNameWithoutExtension(process) == "dotnet")
-            return (process, [Assembly.GetEntryAssembly()!.Location]);
+            return (process, [Path.Combine(AppContext.BaseDirectory, "imdswatch.dll")]);
         return (process, []);
     }
 

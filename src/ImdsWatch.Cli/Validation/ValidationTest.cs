@@ -26,7 +26,7 @@ public sealed class ValidationTest
 
     public static List<ValidationTest> Parse(string yaml, string origin)
     {
-        var doc = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build()
+        var doc = new StaticDeserializerBuilder(new ValidationYaml()).WithNamingConvention(UnderscoredNamingConvention.Instance).Build()
             .Deserialize<Suite>(yaml) ?? new Suite();
         foreach (var t in doc.Tests)
         {
@@ -40,7 +40,7 @@ public sealed class ValidationTest
         return doc.Tests;
     }
 
-    private sealed class Suite
+    internal sealed class Suite
     {
         public List<ValidationTest> Tests { get; set; } = [];
     }
@@ -58,3 +58,10 @@ public sealed class ExpectedAlert
     public override string ToString() =>
         string.Join(' ', new[] { AlertType, Access, Layers.Count > 0 ? string.Join('+', Layers) : null, Process, Tags.Count > 0 ? string.Join(',', Tags) : null }.Where(x => x is not null));
 }
+
+/// <summary>The test suite's YAML, described at compile time (no reflection: the native build can read it).</summary>
+[YamlStaticContext]
+[YamlSerializable(typeof(ValidationTest.Suite))]
+[YamlSerializable(typeof(ValidationTest))]
+[YamlSerializable(typeof(ExpectedAlert))]
+public partial class ValidationYaml : StaticContext;

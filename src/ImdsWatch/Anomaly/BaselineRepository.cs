@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Globalization;
 using System.Text.Json;
 using ImdsWatch.Detection;
@@ -78,14 +79,18 @@ public sealed class BaselineRepository(StateStore store)
 
     public string Export()
     {
-        var doc = new
+        var doc = new JsonObject
         {
-            format = "imdswatch-baseline",
-            version = 1,
-            hosts = Hosts().Select(h => new { host = h.Key, first_seen = h.Value.First, last_seen = h.Value.Last }),
-            observations = Entries().Select(e => new { host = e.Host, kind = e.Kind, subject = e.Subject, label = e.Label, access = e.Access.ToWire(), count = e.Count, first_seen = e.FirstSeen, last_seen = e.LastSeen }),
+            ["format"] = "imdswatch-baseline",
+            ["version"] = 1,
+            ["hosts"] = new JsonArray([.. Hosts().Select(h => new JsonObject { ["host"] = h.Key, ["first_seen"] = h.Value.First, ["last_seen"] = h.Value.Last })]),
+            ["observations"] = new JsonArray([.. Entries().Select(e => new JsonObject
+            {
+                ["host"] = e.Host, ["kind"] = e.Kind, ["subject"] = e.Subject, ["label"] = e.Label, ["access"] = e.Access.ToWire(),
+                ["count"] = e.Count, ["first_seen"] = e.FirstSeen, ["last_seen"] = e.LastSeen,
+            })]),
         };
-        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
+        return doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
     /// <summary>Merges an exported baseline into this one: counts add up, first/last seen widen.</summary>

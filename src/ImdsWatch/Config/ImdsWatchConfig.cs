@@ -69,10 +69,7 @@ public sealed class ImdsWatchConfig
         }
         try
         {
-            var config = new DeserializerBuilder()
-                .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance)
-                .Build()
-                .Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig();
+            var config = YamlDocuments.Deserializer().Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig();
             _ = config.MinimumSeverity;
             return config;
         }
@@ -87,9 +84,7 @@ public sealed class ImdsWatchConfig
         var catalog = IndicatorCatalog.Default;
         if (Indicators is not null)
         {
-            var yaml = new SerializerBuilder()
-                .WithNamingConvention(YamlDotNet.Serialization.NamingConventions.UnderscoredNamingConvention.Instance)
-                .Build().Serialize(Indicators);
+            var yaml = YamlDocuments.Serializer().Serialize(Indicators);
             catalog = IndicatorCatalog.Load(yaml, extend: catalog);
         }
         var programs = ProgramCatalog.Default;

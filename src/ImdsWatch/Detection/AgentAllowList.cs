@@ -19,7 +19,7 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
 
     public static IReadOnlyList<AgentRule> Parse(string yaml)
     {
-        var doc = IndicatorCatalog.Deserializer().Deserialize<Doc>(yaml) ?? new Doc();
+        var doc = Config.YamlDocuments.Deserializer().Deserialize<Doc>(yaml) ?? new Doc();
         return doc.Agents.Select(a => new AgentRule(a.Name, a.Executables, a.Scripts, a.Descendants)).ToList();
     }
 
@@ -105,12 +105,12 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
     private static long? OwnerOf(ProcessSnapshot p, string path) =>
         p.Files.FirstOrDefault(f => f.Name == path || (f.Name.StartsWith('.') && path.EndsWith(f.Name.TrimStart('.'), StringComparison.Ordinal)))?.OwnerUid;
 
-    private sealed class Doc
+    internal sealed class Doc
     {
         public List<AgentDoc> Agents { get; set; } = [];
     }
 
-    private sealed class AgentDoc
+    internal sealed class AgentDoc
     {
         public string Name { get; set; } = "";
         public List<string> Executables { get; set; } = [];

@@ -21,7 +21,7 @@ public sealed class ProgramCatalog
 
     public static ProgramCatalog Load(string yaml)
     {
-        var doc = IndicatorCatalog.Deserializer().Deserialize<Doc>(yaml) ?? new Doc();
+        var doc = Config.YamlDocuments.Deserializer().Deserialize<Doc>(yaml) ?? new Doc();
         return new ProgramCatalog
         {
             FetchTools = doc.FetchTools.ToHashSet(StringComparer.Ordinal),
@@ -51,7 +51,7 @@ public sealed class ProgramCatalog
     public bool IsWebServer(string? program) =>
         program is not null && WebServers.Any(w => Glob.Matches(w, program));
 
-    private sealed class Doc
+    internal sealed class Doc
     {
         public List<string> FetchTools { get; set; } = [];
         public List<string> Shells { get; set; } = [];
@@ -64,13 +64,13 @@ public sealed class ProgramCatalog
         public List<WrapperDoc> Wrappers { get; set; } = [];
     }
 
-    private sealed class InterpreterDoc
+    internal sealed class InterpreterDoc
     {
         public string Pattern { get; set; } = "";
         public List<string> CodeFlags { get; set; } = [];
     }
 
-    private sealed class WrapperDoc
+    internal sealed class WrapperDoc
     {
         public string Name { get; set; } = "";
         public List<string> ValueOptions { get; set; } = [];

@@ -1,6 +1,4 @@
 using System.Net;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace ImdsWatch.Indicators;
 
@@ -24,7 +22,7 @@ public sealed class IndicatorCatalog
 
     public static IndicatorCatalog Load(string yaml, IndicatorCatalog? extend = null)
     {
-        var doc = Deserializer().Deserialize<CatalogDocument>(yaml) ?? new CatalogDocument();
+        var doc = Config.YamlDocuments.Deserializer().Deserialize<CatalogDocument>(yaml) ?? new CatalogDocument();
         var catalog = new IndicatorCatalog();
         if (extend is not null)
             catalog.AddFrom(extend);
@@ -109,18 +107,14 @@ public sealed class IndicatorCatalog
         return j == path.Length || path[j] is '/' or '?' or '#' || pattern[^1] == '/';
     }
 
-    internal static IDeserializer Deserializer() => new DeserializerBuilder()
-        .WithNamingConvention(UnderscoredNamingConvention.Instance)
-        .Build();
-
-    private sealed class CatalogDocument
+    internal sealed class CatalogDocument
     {
         public List<EndpointDoc> Endpoints { get; set; } = [];
         public List<PathDoc> Paths { get; set; } = [];
         public List<HeaderDoc> Headers { get; set; } = [];
     }
 
-    private sealed class EndpointDoc
+    internal sealed class EndpointDoc
     {
         public string Id { get; set; } = "";
         public string? Name { get; set; }
@@ -130,7 +124,7 @@ public sealed class IndicatorCatalog
         public bool UrlOnly { get; set; }
     }
 
-    private sealed class PathDoc
+    internal sealed class PathDoc
     {
         public string Prefix { get; set; } = "";
         public string? Class { get; set; }
@@ -138,7 +132,7 @@ public sealed class IndicatorCatalog
         public bool Strong { get; set; }
     }
 
-    private sealed class HeaderDoc
+    internal sealed class HeaderDoc
     {
         public string Name { get; set; } = "";
         public string? Value { get; set; }

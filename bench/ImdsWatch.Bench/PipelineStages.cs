@@ -31,14 +31,16 @@ public static class PipelineStages
             return n;
         });
         Time($"candidate check of {execves.Count} EXECVE bodies", mb, () => execves.Count(b => candidates.MayReference(b)));
-        ImdsWatch.Scanning.Prefilter.PrefilterSelection? selection = null;
-        Time("prefilter pass 1 (select)", mb, () =>
+        foreach (var workers in new[] { 1, 0 })
         {
-            selection = new ImdsWatch.Scanning.Prefilter.AuditPrefilter(new ImdsWatch.Indicators.ReferenceCandidates(ImdsWatch.Indicators.IndicatorCatalog.Default))
-                .Plan(new InputSource(file, file));
-            return selection.Events.Count;
-        });
-        Console.WriteLine($"  selected {selection!.Events.Count} events and {selection.Processes.Count} processes of {selection.Lines} lines");
+            Time($"pass one, classify blocks ({(workers == 0 ? "all cores" : "1 core")})", mb, () =>
+            {
+                long runs = 0;
+                using var handle = File.OpenHandle(file);
+                new ImdsWatch.Scanning.Prefilter.ParallelBlockPass(candidates, workers).Run(handle, 0, RandomAccess.GetLength(handle), b => runs += b.Runs.Count);
+                return runs;
+            });
+        }
         Time("whole prefiltered scan", mb, () => new ImdsWatch.Scanning.LogScanner(DetectionRules.Default).Scan([new InputSource(file, file)]).Alerts.Count);
         Time("whole full scan", mb, () => new ImdsWatch.Scanning.LogScanner(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(file, file)]).Alerts.Count);
         Time("read lines", mb, () =>

@@ -13,9 +13,9 @@ internal static class ScanSummary
         var mb = r.Bytes / 1e6;
         err.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"imdswatch: {r.Files.Count} file(s), {mb:0.0} MB, {r.Lines} lines, {r.Records} records, {r.Events} events in {seconds:0.00}s ({mb / seconds:0.0} MB/s)"));
-        if (verbose && r.PrefilterElapsed > TimeSpan.Zero)
+        if (verbose && r.RecordsParsed < r.Records)
             err.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"imdswatch: prefilter: {r.PrefilterElapsed.TotalSeconds:0.00}s selecting; {r.RecordsParsed} of {r.Records} audit records parsed fully"));
+                $"imdswatch: prefilter: {r.RecordsParsed} of {r.Records} audit records parsed fully, the rest ruled out by pass one"));
         if (r.Formats.Count > 1 || r.Formats.Keys.Any(f => f != Sources.Input.LogFormat.Auditd))
             err.WriteLine($"imdswatch: formats: {string.Join(", ", r.Formats.OrderBy(kv => kv.Key).Select(kv => $"{kv.Value} {kv.Key.ToString().ToLowerInvariant()}"))}"
                 + (r.ApiCalls > 0 ? $"; {r.ApiCalls} CloudTrail call(s)" : "") + (r.HttpRequests > 0 ? $"; {r.HttpRequests} web request(s)" : ""));

@@ -35,8 +35,11 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
     /// </summary>
     public Dictionary<int, (long Bytes, long LastLine, long NewestRecordMilliseconds)> Consumed { get; } = [];
 
-    /// <summary>Read audit logs in two passes, fully parsing only what can matter (<see cref="AuditPrefilter"/>).</summary>
+    /// <summary>Read plain audit logs in two passes, fully parsing only what can matter (<see cref="PrefilteredAuditScan"/>).</summary>
     public bool UsePrefilter { get; init; } = true;
+
+    /// <summary>Threads for pass one of a prefiltered scan (0: one per core).</summary>
+    public int Workers { get; init; }
 
     public ScanResult Scan(IReadOnlyList<InputSource> sources, CancellationToken cancellation = default)
     {
@@ -81,7 +84,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         var parser = new AuditRecordParser();
         var found = new List<ParseIssue>();
         ReferenceCandidates? candidates = null;
-        var prefilterTime = TimeSpan.Zero;
         long parsed = 0;
 
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
@@ -101,17 +103,26 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             }
 
             var year = source.Path is null ? DateTime.UtcNow.Year : File.GetLastWriteTimeUtc(source.Path).Year;
-            var planning = Stopwatch.StartNew();
-            var selection = UsePrefilter && format == LogFormat.Auditd && source.Path is not null
-                ? new AuditPrefilter(candidates ??= new ReferenceCandidates(rules.Catalog)).Plan(source)
-                : null;
-            prefilterTime += planning.Elapsed;
-            var decisions = new Dictionary<(ulong, ulong), bool>();
-            var decisionOrder = new Queue<(ulong, ulong)>();
-            byte[] lastNodeBytes = [0xFF];
-            string? lastNode = null;
-            ulong lastNodeHash = 0, lastSerial = ulong.MaxValue;
-            var lastDecision = true;
+            if (UsePrefilter && format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source))
+            {
+                var before = bytes;
+                var fast = new PrefilteredAuditScan(candidates ??= new ReferenceCandidates(rules.Catalog), parser, assembler)
+                {
+                    Workers = Workers,
+                    Progress = Progress is null ? null : read => Progress(before + read, source),
+                };
+                var id = sourceId;
+                fast.Scan(source, sourceId, (line, reason) => Report(new ParseIssueArgs(id, line, reason)), cancellation);
+                assembler.Flush();
+                Consumed[sourceId] = (fast.BytesConsumedToLastNewline, fast.LineNumberAtLastNewline, fast.NewestMilliseconds);
+                lines += fast.Lines;
+                records += fast.Records;
+                parsed += fast.RecordsParsed;
+                bytes += fast.BytesRead;
+                Progress?.Invoke(bytes, source);
+                continue;
+            }
+
             using var reader = new LineReader(source.Open(), firstLineNumber: source.FirstLineNumber);
             long lastRecordMilliseconds = 0;
             long lastReport = 0;
@@ -122,40 +133,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                     continue;
                 switch (format)
                 {
-                    case LogFormat.Auditd when selection is not null:
-                        if (!AuditRecordParser.TryParseHeader(line, out var header, out var headerError))
-                        {
-                            Report(new ParseIssueArgs(sourceId, reader.LineNumber, headerError!));
-                            break;
-                        }
-                        records++;
-                        if (header.EpochMilliseconds > lastRecordMilliseconds)
-                            lastRecordMilliseconds = header.EpochMilliseconds;
-                        // Most lines belong to the event of the line before: reuse its node and its decision.
-                        var nodeBytes = line.Slice(header.NodeStart, header.NodeLength);
-                        if (!nodeBytes.SequenceEqual(lastNodeBytes))
-                        {
-                            lastNodeBytes = nodeBytes.ToArray();
-                            lastNode = parser.NodeOf(line, header);
-                            lastNodeHash = AuditPrefilter.NodeHash(line, header);
-                            lastSerial = ulong.MaxValue;
-                        }
-                        if (header.Serial != lastSerial)
-                        {
-                            lastSerial = header.Serial;
-                            lastDecision = Selected(line, header, lastNodeHash, selection, decisions, decisionOrder);
-                        }
-                        if (lastDecision)
-                        {
-                            parsed++;
-                            parser.TryParse(line, sourceId, reader.LineNumber, out var selected, out _);
-                            assembler.Add(selected!);
-                        }
-                        else
-                        {
-                            assembler.Observe(lastNode, header.Serial, header.EpochMilliseconds);
-                        }
-                        break;
                     case LogFormat.Auditd:
                         if (parser.TryParse(line, sourceId, reader.LineNumber, out var record, out var error))
                         {
@@ -228,7 +205,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             Bytes = bytes,
             LateRecords = assembler.LateRecords,
             Elapsed = clock.Elapsed,
-            PrefilterElapsed = prefilterTime,
             RecordsParsed = parsed,
         };
 
@@ -260,29 +236,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             else
                 syslogMentions.Observe(s, evidence);
         }
-    }
-
-    /// <summary>
-    /// Pass two of a prefiltered scan: a record is parsed when its event was selected, or it belongs to a selected
-    /// process (decided on the event's SYSCALL record), or nothing is known of its event yet (kept, to be safe).
-    /// </summary>
-    private static bool Selected(ReadOnlySpan<byte> line, in AuditRecordHeader h, ulong node, PrefilterSelection selection,
-        Dictionary<(ulong, ulong), bool> decisions, Queue<(ulong, ulong)> order)
-    {
-        var key = (node, h.Serial);
-        if (selection.Events.Contains(key))
-            return true;
-        if (decisions.TryGetValue(key, out var decided))
-            return decided;
-        if (h.Type != AuditRecordType.Syscall)
-            return true;
-        var pid = AuditPrefilter.PidOf(line[h.BodyStart..]);
-        var keep = pid is not { } p || selection.Processes.Contains((node, p));
-        decisions[key] = keep;
-        order.Enqueue(key);
-        if (order.Count > 16384)
-            decisions.Remove(order.Dequeue());
-        return keep;
     }
 
     /// <summary>Normalized events of a log, for tests and tools that look below the alerts.</summary>

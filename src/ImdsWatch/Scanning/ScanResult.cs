@@ -23,7 +23,6 @@ public sealed record ScanResult
     public required TimeSpan Elapsed { get; init; }
 
     /// <summary>Time spent selecting what to parse (the prefilter's first pass), part of <see cref="Elapsed"/>.</summary>
-    public TimeSpan PrefilterElapsed { get; init; }
 
     /// <summary>Audit records the prefilter let through to the full parser, of <see cref="Records"/>.</summary>
     public long RecordsParsed { get; init; }

@@ -98,6 +98,31 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         MaybeCompleteDue();
     }
 
+    /// <summary>
+    /// A run of <paramref name="records"/> records of one event that the caller chose not to add: the same effect
+    /// on the clock, the serials and the record count as observing each of them, in one call.
+    /// </summary>
+    public void ObserveRun(string? node, ulong serial, long epochMilliseconds, int records)
+    {
+        if (epochMilliseconds > _latestMilliseconds)
+            _latestMilliseconds = epochMilliseconds;
+        NoteSerial(node, serial);
+        var end = _counter + records;
+        if (_open.Count > MaxOpenEvents)
+        {
+            _counter++;
+            CompleteDue(force: true);
+        }
+        // Completion is looked at every 256 records; the serial and time are the same for all of the run's records.
+        for (var boundary = (_counter | 255) + 1; boundary <= end; boundary += 256)
+        {
+            _counter = boundary;
+            if (_open.Count > 0)
+                CompleteDue(force: _open.Count > MaxOpenEvents);
+        }
+        _counter = end;
+    }
+
     private void MaybeCompleteDue()
     {
         if ((_counter & 255) == 0 || _open.Count > MaxOpenEvents)

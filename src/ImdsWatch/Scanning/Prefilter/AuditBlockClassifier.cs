@@ -1,0 +1,219 @@
+using System.Buffers.Text;
+using ImdsWatch.Indicators;
+using ImdsWatch.Sources.Auditd;
+
+namespace ImdsWatch.Scanning.Prefilter;
+
+/// <summary>
+/// Pass one over a block of an audit log, without allocating: splits it into runs of one event's records and
+/// notes in each what can make the event matter — a SOCKADDR naming a metadata address, an EXECVE or PROCTITLE
+/// that might reference an endpoint (hex values decoded; split arguments always kept), a SYSCALL without a pid —
+/// and the pid and ppid that tie it to its process. It may flag too much, never too little.
+/// </summary>
+public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
+{
+    private byte[] _decoded = new byte[16 * 1024];
+    private readonly HashSet<ulong> _knownNodes = [];
+
+    /// <summary>Classifies <paramref name="data"/>, whole lines that start at file offset <paramref name="offset"/>.</summary>
+    public void Classify(ReadOnlySpan<byte> data, long offset, BlockSummary summary)
+    {
+        var run = default(RecordRun);
+        var inRun = false;
+        var runNodeStart = 0;
+        var runNodeLength = 0;
+        var pos = 0;
+        var line = 0;
+        while (pos < data.Length)
+        {
+            var rest = data[pos..];
+            var newline = rest.IndexOf((byte)'\n');
+            var end = newline < 0 ? data.Length : pos + newline;
+            var next = newline < 0 ? data.Length : end + 1;
+            var text = data[pos..end];
+            if (newline >= 0)
+            {
+                summary.EndOfLastNewline = offset + next;
+                summary.LastNewlineLine = line;
+            }
+            if (text.Length > 0 && text[^1] == (byte)'\r')
+                text = text[..^1];
+            if (text.IsEmpty || text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)
+            {
+                // A blank line belongs to no record; inside a run it is skipped by pass two as by the full parser.
+            }
+            else if (!AuditRecordParser.TryParseHeader(text, out var h, out var error))
+            {
+                if (inRun)
+                    summary.Runs.Add(run);
+                inRun = false;
+                summary.Issues.Add((line, error!));
+            }
+            else
+            {
+                summary.Records++;
+                var node = text.Slice(h.NodeStart, h.NodeLength);
+                if (!inRun || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
+                {
+                    if (inRun)
+                        summary.Runs.Add(run);
+                    run = new RecordRun
+                    {
+                        Offset = offset + pos,
+                        FirstLine = line,
+                        Serial = h.Serial,
+                        Node = NodeHash(node),
+                        Milliseconds = h.EpochMilliseconds,
+                    };
+                    if (run.Node != 0 && _knownNodes.Add(run.Node))
+                        summary.NewNodes.Add((run.Node, System.Text.Encoding.UTF8.GetString(node)));
+                    runNodeStart = pos + h.NodeStart;
+                    runNodeLength = h.NodeLength;
+                    inRun = true;
+                }
+                run.Length = (int)(offset + end - run.Offset);
+                run.Records++;
+                if (h.EpochMilliseconds > run.Milliseconds)
+                    run.Milliseconds = h.EpochMilliseconds;
+                if (h.EpochMilliseconds > summary.NewestMilliseconds)
+                    summary.NewestMilliseconds = h.EpochMilliseconds;
+                Inspect(h.Type, text[h.BodyStart..], ref run);
+            }
+            pos = next;
+            line++;
+        }
+        if (inRun)
+            summary.Runs.Add(run);
+        summary.Lines = line;
+    }
+
+    private void Inspect(int type, ReadOnlySpan<byte> body, ref RecordRun run)
+    {
+        switch (type)
+        {
+            case AuditRecordType.Syscall:
+                run.Flags |= RunFlags.Syscall;
+                if (IntField(body, " pid="u8) is { } pid)
+                {
+                    run.Pid = pid;
+                    run.ParentPid = IntField(body, " ppid="u8) ?? 0;
+                }
+                else
+                {
+                    run.Flags |= RunFlags.NoPid;
+                }
+                break;
+            case AuditRecordType.SockAddr:
+                if (Value(body, "saddr="u8) is { IsEmpty: false } saddr && candidates.IsMetadataSockaddr(saddr))
+                    run.Flags |= RunFlags.Hot;
+                break;
+            case AuditRecordType.Execve:
+                run.Flags |= RunFlags.Execve;
+                if (body.StartsWith("argc=0"u8) && (body.Length == 6 || body[6] == (byte)' '))
+                    run.Flags |= RunFlags.EmptyArgv;
+                else if (body.IndexOf("_len="u8) >= 0 || ExecveMayReference(body))
+                    run.Flags |= RunFlags.Hot;
+                break;
+            case AuditRecordType.Proctitle:
+                // Detection reads PROCTITLE for an exec only when its argv is empty (else EXECVE), and for a connect
+                // only when the connect is to a metadata address (kept for its SOCKADDR).
+                if ((run.Flags & RunFlags.EmptyArgv) != 0)
+                {
+                    if (MayReference(Value(body, "proctitle="u8)))
+                        run.Flags |= RunFlags.ProctitleMayReference;
+                }
+                else if ((run.Flags & RunFlags.Execve) == 0)
+                {
+                    run.Flags |= RunFlags.ProctitleUnchecked;
+                }
+                break;
+        }
+    }
+
+    private bool ExecveMayReference(ReadOnlySpan<byte> body)
+    {
+        // a0="curl" a1=68747470… : each value quoted (as is) or hex (decoded), checked on its own as the finder does.
+        var i = 0;
+        while (i < body.Length)
+        {
+            var eq = body[i..].IndexOf((byte)'=');
+            if (eq < 0)
+                return false;
+            var start = i + eq + 1;
+            if (start >= body.Length)
+                return false;
+            int end;
+            if (body[start] == (byte)'"')
+            {
+                // A quoted value is the argument itself; only unquoted values are hex.
+                var close = body[(start + 1)..].IndexOf((byte)'"');
+                end = close < 0 ? body.Length : start + 1 + close + 1;
+                if (candidates.MayReference(body[(start + 1)..(close < 0 ? body.Length : start + 1 + close)]))
+                    return true;
+            }
+            else
+            {
+                var space = body[start..].IndexOfAny((byte)' ', (byte)0x1D);
+                end = space < 0 ? body.Length : start + space;
+                if (MayReference(body[start..end]))
+                    return true;
+            }
+            i = end;
+        }
+        return false;
+    }
+
+    /// <summary>An unquoted value: hex-encoded (decoded, and each NUL-separated part checked) or, failing that, as is.</summary>
+    private bool MayReference(ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty)
+            return false;
+        if (value[0] == (byte)'"')
+            return candidates.MayReference(value.Trim((byte)'"'));
+        if (HexField.LooksLikeHex(value))
+        {
+            if (_decoded.Length < value.Length / 2)
+                _decoded = new byte[value.Length];
+            if (HexField.TryDecode(value, _decoded, out var n))
+            {
+                // PROCTITLE is argv joined by NULs: the finder sees each argument alone.
+                var decoded = _decoded.AsSpan(0, n);
+                foreach (var part in decoded.Split((byte)0))
+                {
+                    if (candidates.MayReference(decoded[part]))
+                        return true;
+                }
+                return false;
+            }
+        }
+        return candidates.MayReference(value);
+    }
+
+    private static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key)
+    {
+        var at = body.IndexOf(key);
+        if (at < 0)
+            return default;
+        var v = body[(at + key.Length)..];
+        var end = v.IndexOfAny((byte)' ', (byte)0x1D);
+        return end < 0 ? v : v[..end];
+    }
+
+    /// <summary>A numeric field; the key carries its leading space (" pid=" is not the end of " ppid=").</summary>
+    private static int? IntField(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key)
+    {
+        var at = body.IndexOf(key);
+        return at >= 0 && Utf8Parser.TryParse(body[(at + key.Length)..], out int v, out _) ? v : null;
+    }
+
+    /// <summary>Nodes by a 64-bit FNV-1a hash of their bytes; 0 is "no node".</summary>
+    public static ulong NodeHash(ReadOnlySpan<byte> node)
+    {
+        if (node.IsEmpty)
+            return 0;
+        var hash = 14695981039346656037UL;
+        foreach (var b in node)
+            hash = (hash ^ b) * 1099511628211UL;
+        return hash | 1;
+    }
+}

@@ -1,0 +1,172 @@
+using ImdsWatch.Indicators;
+using ImdsWatch.Sources.Input;
+using Microsoft.Win32.SafeHandles;
+
+namespace ImdsWatch.Scanning.Prefilter;
+
+/// <summary>
+/// Pass one over a plain file on every core: the file is cut into fixed-size blocks, each worker reads the next
+/// block with its own positional read and classifies the lines that start in it, and the caller receives the
+/// blocks' summaries strictly in file order. Memory stays flat: a few blocks are in flight, whatever the size.
+/// </summary>
+public sealed class ParallelBlockPass(ReferenceCandidates candidates, int workers = 0, int blockSize = ParallelBlockPass.DefaultBlockSize)
+{
+    public const int DefaultBlockSize = 4 << 20;
+    private const int Overhang = 64 * 1024;
+
+    private readonly int _workers = workers > 0 ? workers : Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>Reads [<paramref name="start"/>, <paramref name="end"/>) of the file, calling <paramref name="onBlock"/> in order on this thread.</summary>
+    public void Run(SafeFileHandle file, long start, long end, Action<BlockSummary> onBlock, CancellationToken cancellation = default)
+    {
+        var blocks = end <= start ? 0 : (int)((end - start + blockSize - 1) / blockSize);
+        if (blocks == 0)
+            return;
+        var slots = _workers * 2 + 1;
+        var results = new BlockSummary?[slots];
+        var ready = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(0)).ToArray();
+        var free = new SemaphoreSlim(slots);
+        var pool = new System.Collections.Concurrent.ConcurrentBag<BlockSummary>();
+        var next = -1;
+        Exception? failure = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+
+        void Work()
+        {
+            var classifier = new AuditBlockClassifier(candidates);
+            var buffer = new byte[blockSize + Overhang + 1];
+            while (true)
+            {
+                try
+                {
+                    free.Wait(stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                var index = Interlocked.Increment(ref next);
+                if (index >= blocks)
+                {
+                    free.Release();
+                    return;
+                }
+                var summary = pool.TryTake(out var s) ? s : new BlockSummary();
+                summary.Reset(index);
+                try
+                {
+                    ReadBlock(file, start, end, index, ref buffer, classifier, summary);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+                {
+                    Interlocked.CompareExchange(ref failure, e, null);
+                    stop.Cancel();
+                }
+                results[index % slots] = summary;
+                ready[index % slots].Release();
+            }
+        }
+
+        var threads = Enumerable.Range(0, Math.Min(_workers, blocks)).Select(i => new Thread(Work) { IsBackground = true, Name = $"imdswatch-pass1-{i}" }).ToList();
+        threads.ForEach(t => t.Start());
+        try
+        {
+            for (var index = 0; index < blocks; index++)
+            {
+                ready[index % slots].Wait(stop.Token);
+                if (failure is not null)
+                    break;
+                var summary = results[index % slots]!;
+                results[index % slots] = null;
+                onBlock(summary);
+                pool.Add(summary);
+                free.Release();
+            }
+        }
+        catch (OperationCanceledException) when (failure is not null)
+        {
+        }
+        finally
+        {
+            stop.Cancel();
+            threads.ForEach(t => t.Join());
+        }
+        if (failure is not null)
+            throw failure;
+        cancellation.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// A block owns the lines that start inside it: it skips the partial line it begins in (read from one byte
+    /// before, to know) and reads past its end to finish its last line.
+    /// </summary>
+    private void ReadBlock(SafeFileHandle file, long start, long end, int index, ref byte[] buffer, AuditBlockClassifier classifier, BlockSummary summary)
+    {
+        var blockStart = start + (long)index * blockSize;
+        var blockEnd = Math.Min(end, blockStart + blockSize);
+        var readFrom = index == 0 ? blockStart : blockStart - 1;
+        var length = Read(file, buffer, 0, readFrom, (int)Math.Min(buffer.Length, end - readFrom));
+        summary.End = blockEnd;
+        var ownedUpTo = (int)(blockEnd - readFrom); // line starts before this index are ours
+        int first;
+        if (index == 0)
+        {
+            first = 0;
+        }
+        else
+        {
+            var nl = buffer.AsSpan(0, ownedUpTo - 1).IndexOf((byte)'\n');
+            if (nl < 0)
+                return; // the block lies inside one line, which an earlier block owns
+            first = nl + 1;
+        }
+
+        // The last line we own ends at the first newline at or after blockEnd - 1.
+        var searchFrom = ownedUpTo - 1;
+        int last;
+        while (true)
+        {
+            var nl = searchFrom < length ? buffer.AsSpan(searchFrom, length - searchFrom).IndexOf((byte)'\n') : -1;
+            if (nl >= 0)
+            {
+                last = searchFrom + nl + 1;
+                break;
+            }
+            if (readFrom + length >= end)
+            {
+                last = length; // the file's last line has no newline
+                break;
+            }
+            if (length - ownedUpTo > LineReader.MaxLineBytes)
+            {
+                // A line longer than the limit: keep the lines before it, report it, and let the next block skip it.
+                var cut = buffer.AsSpan(first, length - first).LastIndexOf((byte)'\n');
+                last = cut < 0 ? first : first + cut + 1;
+                classifier.Classify(buffer.AsSpan(first, last - first), readFrom + first, summary);
+                summary.Issues.Add((summary.Lines, $"line longer than {LineReader.MaxLineBytes} bytes skipped"));
+                summary.Lines++;
+                summary.End = end; // unknown end: nothing after it is ours (the next blocks find their own start)
+                return;
+            }
+            searchFrom = length;
+            if (length == buffer.Length)
+                Array.Resize(ref buffer, buffer.Length * 2);
+            length += Read(file, buffer, length, readFrom + length, (int)Math.Min(buffer.Length - length, end - readFrom - length));
+        }
+        summary.End = readFrom + last;
+        classifier.Classify(buffer.AsSpan(first, last - first), readFrom + first, summary);
+    }
+
+    private static int Read(SafeFileHandle file, byte[] buffer, int at, long offset, int count)
+    {
+        var total = 0;
+        while (total < count)
+        {
+            var n = RandomAccess.Read(file, buffer.AsSpan(at + total, count - total), offset + total);
+            if (n == 0)
+                break;
+            total += n;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,142 @@
+using ImdsWatch.Indicators;
+using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Input;
+using Microsoft.Win32.SafeHandles;
+
+namespace ImdsWatch.Scanning.Prefilter;
+
+/// <summary>
+/// A plain audit log read the fast way: pass one classifies blocks on every core (<see cref="ParallelBlockPass"/>),
+/// the <see cref="RunSelector"/> decides which events the full parser must see, and pass two parses just those
+/// runs' bytes — the rest only advance the assembler's clock — so detection sees what a full parse would show it.
+/// </summary>
+public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRecordParser parser, AuditEventAssembler assembler)
+{
+    private readonly Dictionary<ulong, string> _nodes = [];
+    private ulong _lastNodeHash;
+    private string? _lastNodeName;
+
+    public int Workers { get; init; }
+
+    /// <summary>Called after each block with the bytes read so far.</summary>
+    public Action<long>? Progress { get; init; }
+
+    public long Lines { get; private set; }
+    public long Records { get; private set; }
+    public long RecordsParsed { get; private set; }
+    public long NewestMilliseconds { get; private set; }
+    public long BytesConsumedToLastNewline { get; private set; }
+    public long LineNumberAtLastNewline { get; private set; }
+    public long BytesRead { get; private set; }
+
+    /// <summary>True when the source is a plain file this scan can read (gzip and other streams are parsed fully).</summary>
+    public static bool CanRead(InputSource source)
+    {
+        if (source.Path is null)
+            return false;
+        if (source.Offset > 0)
+            return true;
+        using var f = File.OpenHandle(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Span<byte> magic = stackalloc byte[2];
+        return RandomAccess.Read(f, magic, 0) < 2 || magic[0] != 0x1f || magic[1] != 0x8b;
+    }
+
+    public void Scan(InputSource source, int sourceId, Action<long, string> report, CancellationToken cancellation = default)
+    {
+        using var file = File.OpenHandle(source.Path!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var end = RandomAccess.GetLength(file);
+        var start = Math.Min(source.Offset, end);
+        var kept = new KeptRunReader(file);
+        var firstLine = source.FirstLineNumber;
+        BytesConsumedToLastNewline = start;
+        LineNumberAtLastNewline = firstLine - 1;
+
+        var selector = new RunSelector((run, line, keep) =>
+        {
+            if (keep)
+                Parse(kept.Bytes(run.Offset, run.Length), line, sourceId);
+            else
+                assembler.ObserveRun(NodeName(run.Node), run.Serial, run.Milliseconds, run.Records);
+        });
+        new ParallelBlockPass(candidates, Workers).Run(file, start, end, block =>
+        {
+            foreach (var (hash, name) in block.NewNodes)
+                _nodes.TryAdd(hash, name);
+            foreach (var (line, reason) in block.Issues)
+                report(firstLine + line, reason);
+            foreach (var run in block.Runs)
+                selector.Add(run, firstLine + run.FirstLine);
+            if (block.LastNewlineLine >= 0)
+            {
+                BytesConsumedToLastNewline = block.EndOfLastNewline;
+                LineNumberAtLastNewline = firstLine + block.LastNewlineLine;
+            }
+            firstLine += block.Lines;
+            Lines += block.Lines;
+            Records += block.Records;
+            NewestMilliseconds = Math.Max(NewestMilliseconds, block.NewestMilliseconds);
+            BytesRead = block.End - start;
+            Progress?.Invoke(BytesRead);
+        }, cancellation);
+        selector.Finish();
+        BytesRead = end - start;
+    }
+
+    private string? NodeName(ulong hash)
+    {
+        if (hash == 0)
+            return null;
+        if (hash != _lastNodeHash)
+        {
+            _lastNodeHash = hash;
+            _lastNodeName = _nodes[hash];
+        }
+        return _lastNodeName;
+    }
+
+    private void Parse(ReadOnlySpan<byte> bytes, long lineNumber, int sourceId)
+    {
+        foreach (var range in bytes.Split((byte)'\n'))
+        {
+            var line = bytes[range];
+            if (line.Length > 0 && line[^1] == (byte)'\r')
+                line = line[..^1];
+            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0 && parser.TryParse(line, sourceId, lineNumber, out var record, out _))
+            {
+                RecordsParsed++;
+                assembler.Add(record!);
+            }
+            lineNumber++;
+        }
+    }
+
+    /// <summary>The bytes of kept runs, read through a window: runs kept near each other cost one read.</summary>
+    private sealed class KeptRunReader(SafeFileHandle file)
+    {
+        private const int MinimumRead = 16 * 1024;
+        private byte[] _window = new byte[MinimumRead];
+        private long _windowStart = -1;
+        private int _windowLength;
+
+        public ReadOnlySpan<byte> Bytes(long offset, int length)
+        {
+            if (_windowStart < 0 || offset < _windowStart || offset + length > _windowStart + _windowLength)
+            {
+                if (_window.Length < length)
+                    _window = new byte[Math.Max(length, _window.Length * 2)];
+                _windowStart = offset;
+                _windowLength = 0;
+                var want = Math.Max(length, MinimumRead);
+                while (_windowLength < want)
+                {
+                    var n = RandomAccess.Read(file, _window.AsSpan(_windowLength, want - _windowLength), offset + _windowLength);
+                    if (n == 0)
+                        break;
+                    _windowLength += n;
+                }
+            }
+            var at = (int)(offset - _windowStart);
+            return _window.AsSpan(at, Math.Min(length, _windowLength - at));
+        }
+    }
+}

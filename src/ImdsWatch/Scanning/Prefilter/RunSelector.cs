@@ -1,0 +1,341 @@
+using ImdsWatch.Detection;
+
+namespace ImdsWatch.Scanning.Prefilter;
+
+/// <summary>
+/// Decides, run by run and in file order, which events the full parser must see: events that matter by themselves
+/// (<see cref="RunFlags.Hot"/>), events without a SYSCALL (user-space records), and every event of the process of a
+/// hot event and of its ancestors that the <see cref="ProcessTracker"/> could consult — within its serial window
+/// before the hot event and a little after. A run is decided once no later hot event can reach it any more, so the
+/// selector holds only a window of runs, whatever the file's size.
+/// </summary>
+public sealed class RunSelector(Action<RecordRun, long, bool> emit)
+{
+    /// <summary>How far back the tracker looks (serials).</summary>
+    public const long Window = (long)ProcessTracker.DefaultWindow;
+    /// <summary>Events this far after a hot event may complete before it and so be seen by it.</summary>
+    public const long Forward = 4096;
+    /// <summary>How far out of serial order a hot event may arrive.</summary>
+    public const long Margin = 4096;
+    private const int MaxDepth = 16;
+    private const int MaxPending = 1 << 19;
+    private const long SerialReset = 1 << 24;
+
+    private EventSlot[] _events = new EventSlot[1 << 14];
+    private long _eventTail;
+    private long _eventHead;
+    private PendingRun[] _runs = new PendingRun[1 << 14];
+    private long _runTail;
+    private long _runHead;
+    private readonly Dictionary<ulong, int> _nodes = [];
+    private readonly List<NodeState> _nodeStates = [];
+    private readonly Dictionary<long, PidState> _pids = [];
+    private ulong _lastNode;
+    private int _lastNodeIndex = -1;
+    private long _lastEvent = -1;
+    private long _sincePrune;
+
+    public long Kept { get; private set; }
+    public long Skipped { get; private set; }
+
+    public void Add(in RecordRun run, long firstLine)
+    {
+        var nodeIndex = NodeIndex(run.Node);
+        var node = _nodeStates[nodeIndex];
+        var newestBefore = node.Newest;
+        var serial = node.Position(run.Serial);
+        long ev;
+        if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.Node == run.Node && last.Serial == serial)
+            ev = _lastEvent;
+        else if (serial <= newestBefore && FindOpen(run.Node, serial) is var open and >= 0)
+            ev = open;
+        else
+            ev = NewEvent(run.Node, nodeIndex, serial);
+        _lastEvent = ev;
+
+        ref var e = ref Slot(ev);
+        e.Flags |= run.Flags;
+        if ((run.Flags & RunFlags.Syscall) != 0 && (run.Flags & RunFlags.NoPid) == 0 && e.Pid == 0)
+        {
+            e.Pid = run.Pid;
+            e.ParentPid = run.ParentPid;
+            var process = Process(run.Node, run.Pid);
+            e.PreviousOfProcess = process.Newest;
+            process.Newest = ev;
+            process.NoteParent(run.ParentPid, serial);
+            if (process.Wanted && serial >= process.Low && serial <= process.High)
+            {
+                e.Wanted = true;
+                Want(run.Node, run.ParentPid, process.High - Forward, 1);
+            }
+        }
+        if (IsHot(e.Flags))
+        {
+            e.Keep = true;
+            if (!e.Chained && e.Pid != 0)
+            {
+                e.Chained = true;
+                Want(run.Node, e.Pid, serial, 0);
+            }
+        }
+        e = ref Slot(ev); // Want may have grown the ring
+        e.PendingRuns++;
+        PushRun(run, firstLine, ev);
+        Drain(force: false);
+        if (++_sincePrune >= 1 << 16)
+            Prune();
+    }
+
+    /// <summary>The end of the file: every remaining run is decided now.</summary>
+    public void Finish()
+    {
+        Drain(force: true);
+        _pids.Clear();
+        _nodes.Clear();
+        _nodeStates.Clear();
+        _lastNodeIndex = -1;
+        _eventTail = _eventHead;
+        _lastEvent = -1;
+    }
+
+    private static bool IsHot(RunFlags f) =>
+        (f & (RunFlags.Hot | RunFlags.NoPid)) != 0
+        || ((f & RunFlags.EmptyArgv) != 0 && (f & (RunFlags.ProctitleMayReference | RunFlags.ProctitleUnchecked)) != 0);
+
+    /// <summary>
+    /// Keeps every event of (node, pid) in [at − Window, at + Forward] — those in the ring now and those still to
+    /// come — and does the same for the parents those events name, up the tree.
+    /// </summary>
+    private void Want(ulong node, int pid, long at, int depth)
+    {
+        if (pid <= 0 || depth > MaxDepth)
+            return;
+        var process = Process(node, pid);
+        if (process.Wanted && process.LastWant == at)
+            return;
+        var low = at - Window;
+        var high = at + Forward;
+        var covered = process.Wanted && process.Low <= low && process.High >= at;
+        if (!covered)
+        {
+            for (var ev = process.Newest; ev >= _eventTail; )
+            {
+                ref var e = ref Slot(ev);
+                if (e.Serial < low - Margin)
+                    break;
+                if (e.Serial >= low && e.Serial <= high)
+                    e.Wanted = true;
+                ev = e.PreviousOfProcess;
+            }
+        }
+        process.Low = process.Wanted && low <= process.High ? Math.Min(process.Low, low) : low;
+        process.High = process.Wanted ? Math.Max(process.High, high) : high;
+        process.Wanted = true;
+        process.LastWant = at;
+        for (var i = 0; i < process.Parents.Count; i++)
+        {
+            var (parent, seen) = process.Parents[i];
+            if (seen >= low)
+                Want(node, parent, at, depth + 1);
+        }
+    }
+
+    private void Drain(bool force)
+    {
+        while (_runTail < _runHead)
+        {
+            ref var pending = ref _runs[_runTail & (_runs.Length - 1)];
+            ref var e = ref Slot(pending.Event);
+            if (!e.Decided)
+            {
+                var crowded = _runHead - _runTail >= MaxPending || _eventHead - _eventTail >= MaxPending;
+                if (!force && !crowded && _nodeStates[e.NodeIndex].Newest - e.Serial <= Window + Margin)
+                    break;
+                e.Decided = true;
+                // Of a wanted process only its execs matter (the tracker records images); events without a SYSCALL
+                // are user-space records, kept whole.
+                e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || (e.Wanted && (e.Flags & RunFlags.Execve) != 0) || (crowded && !force);
+            }
+            if (e.Keep)
+                Kept++;
+            else
+                Skipped++;
+            emit(pending.Run, pending.FirstLine, e.Keep);
+            e.PendingRuns--;
+            _runTail++;
+            while (_eventTail < _eventHead && Slot(_eventTail) is { Decided: true, PendingRuns: 0 })
+                _eventTail++;
+        }
+    }
+
+    private long NewEvent(ulong node, int nodeIndex, long serial)
+    {
+        if (_eventHead - _eventTail == _events.Length)
+            _events = Grow(_events, _eventTail, _eventHead);
+        var ev = _eventHead++;
+        _events[ev & (_events.Length - 1)] = new EventSlot { Node = node, NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
+        return ev;
+    }
+
+    /// <summary>
+    /// The open event a run with an old serial continues: records of one event interleave with others' only
+    /// nearby, and the assembler itself treats anything later than its slack as a late fragment.
+    /// </summary>
+    private long FindOpen(ulong node, long serial)
+    {
+        var limit = Math.Max(_eventTail, _eventHead - 4096);
+        for (var ev = _eventHead - 1; ev >= limit; ev--)
+        {
+            ref var e = ref Slot(ev);
+            if (e.Node != node)
+                continue;
+            if (e.Serial == serial)
+                return e.Decided ? -1 : ev;
+            if (e.Serial < serial - Margin)
+                break;
+        }
+        return -1;
+    }
+
+    private void PushRun(in RecordRun run, long firstLine, long ev)
+    {
+        if (_runHead - _runTail == _runs.Length)
+            _runs = Grow(_runs, _runTail, _runHead);
+        _runs[_runHead++ & (_runs.Length - 1)] = new PendingRun { Run = run, FirstLine = firstLine, Event = ev };
+    }
+
+    private static T[] Grow<T>(T[] ring, long tail, long head)
+    {
+        var bigger = new T[ring.Length * 2];
+        for (var i = tail; i < head; i++)
+            bigger[i & (bigger.Length - 1)] = ring[i & (ring.Length - 1)];
+        return bigger;
+    }
+
+    private ref EventSlot Slot(long ev) => ref _events[ev & (_events.Length - 1)];
+
+    private int NodeIndex(ulong node)
+    {
+        if (node == _lastNode && _lastNodeIndex >= 0)
+            return _lastNodeIndex;
+        if (!_nodes.TryGetValue(node, out var index))
+        {
+            _nodes[node] = index = _nodeStates.Count;
+            _nodeStates.Add(new NodeState());
+        }
+        _lastNode = node;
+        _lastNodeIndex = index;
+        return index;
+    }
+
+    /// <summary>A process by node and pid. Two that share a key would only be kept together: more, never less.</summary>
+    private PidState Process(ulong node, int pid)
+    {
+        var key = unchecked((long)(node * 0x9E3779B97F4A7C15UL) ^ pid);
+        if (!_pids.TryGetValue(key, out var state))
+            _pids[key] = state = new PidState { Node = node };
+        return state;
+    }
+
+    /// <summary>Forgets processes with no event left in the ring and no want still open.</summary>
+    private void Prune()
+    {
+        _sincePrune = 0;
+        List<long>? gone = null;
+        foreach (var (key, p) in _pids)
+        {
+            var newest = _nodes.TryGetValue(p.Node, out var n) ? _nodeStates[n].Newest : long.MaxValue;
+            if (p.Newest < _eventTail && (!p.Wanted || p.High < newest - Margin))
+                (gone ??= []).Add(key);
+            else
+                p.Parents.RemoveAll(x => x.Serial < newest - Window - Margin);
+        }
+        gone?.ForEach(k => _pids.Remove(k));
+    }
+
+    private struct EventSlot
+    {
+        public ulong Node;
+        public int NodeIndex;
+        public long Serial;
+        public int Pid;
+        public int ParentPid;
+        public long PreviousOfProcess;
+        public int PendingRuns;
+        public RunFlags Flags;
+        public bool Keep;
+        /// <summary>A process the tracker may consult at a hot event owns it: kept if it is an exec.</summary>
+        public bool Wanted;
+        public bool Chained;
+        public bool Decided;
+    }
+
+    private struct PendingRun
+    {
+        public RecordRun Run;
+        public long FirstLine;
+        public long Event;
+    }
+
+    /// <summary>Serials of one node as a position that keeps growing across the 32-bit wrap and a reset.</summary>
+    private sealed class NodeState
+    {
+        private ulong _newestRaw;
+        private bool _any;
+
+        public long Newest { get; private set; }
+
+        public long Position(ulong raw)
+        {
+            if (!_any)
+            {
+                _any = true;
+                _newestRaw = raw;
+                Newest = (long)(raw & 0xFFFF_FFFF);
+                return Newest;
+            }
+            var delta = raw <= uint.MaxValue && _newestRaw <= uint.MaxValue ? (int)((uint)raw - (uint)_newestRaw) : (long)(raw - _newestRaw);
+            if (delta < -SerialReset)
+            {
+                // The kernel restarted its count (a reboot inside the file): start a region no earlier event can reach.
+                Newest += 2 * (Window + Margin + Forward);
+                _newestRaw = raw;
+                return Newest;
+            }
+            var position = Newest + delta;
+            if (delta > 0)
+            {
+                Newest = position;
+                _newestRaw = raw;
+            }
+            return position;
+        }
+    }
+
+    private sealed class PidState
+    {
+        public ulong Node;
+        public long Newest = -1;
+        public bool Wanted;
+        public long Low;
+        public long High;
+        public long LastWant = long.MinValue;
+        public List<(int Pid, long Serial)> Parents { get; } = [];
+
+        public void NoteParent(int parent, long serial)
+        {
+            if (parent <= 0)
+                return;
+            for (var i = 0; i < Parents.Count; i++)
+            {
+                if (Parents[i].Pid == parent)
+                {
+                    if (serial > Parents[i].Serial)
+                        Parents[i] = (parent, serial);
+                    return;
+                }
+            }
+            Parents.Add((parent, serial));
+        }
+    }
+}

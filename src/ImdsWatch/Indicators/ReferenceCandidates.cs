@@ -42,34 +42,54 @@ public sealed class ReferenceCandidates
     public bool MayReference(ReadOnlySpan<byte> text)
     {
         if (text.Length < 2)
-            return text.Length == 1 && text[0] is >= (byte)'0' and <= (byte)'9' && MayReferenceSlow(text);
-        if (text.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 || text.IndexOf((byte)'%') >= 0)
-            return true;
-        return MayReferenceSlow(text);
+            return text.Length == 1 && text[0] is >= (byte)'0' and <= (byte)'9' && MaySpellAddress(text);
+        return HasUnusualBytes(text) || HasWord(text) || MaySpellAddress(text);
     }
 
-    private bool MayReferenceSlow(ReadOnlySpan<byte> text)
+    /// <summary>Non-ASCII or percent-encoded text: the finder decodes it, so it may hide anything.</summary>
+    public static bool HasUnusualBytes(ReadOnlySpan<byte> text) =>
+        text.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 || text.IndexOf((byte)'%') >= 0;
+
+    /// <summary>Does the text contain a catalog host name or strong path (any case)?</summary>
+    public bool HasWord(ReadOnlySpan<byte> text)
     {
-        var hasDigit = text.IndexOfAnyInRange((byte)'0', (byte)'9') >= 0;
-        if (!hasDigit && text.Length < _minimumWordLength)
+        if (text.Length < _minimumWordLength)
             return false;
-        Span<char> chars = text.Length <= 1024 ? stackalloc char[text.Length] : new char[text.Length];
-        var n = Encoding.ASCII.GetChars(text, chars);
-        chars = chars[..n];
-        if (text.Length >= _minimumWordLength && chars.IndexOfAny(_words) >= 0)
-            return true;
-        if (!hasDigit)
-            return false; // every spelling of an address has a digit
-        var i = 0;
-        while (i < chars.Length)
+        char[]? rented = null;
+        Span<char> chars = text.Length <= 1024 ? stackalloc char[text.Length] : (rented = ArrayPool<char>.Shared.Rent(text.Length));
+        try
         {
-            var start = text[i..].IndexOfAny(TokenBytes);
-            if (start < 0)
-                return false;
-            start += i;
+            var n = Encoding.ASCII.GetChars(text, chars);
+            return chars[..n].IndexOfAny(_words) >= 0;
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Does a run of the text spell a catalog address (in any inet_aton form, IPv6, or as labels of a name)?</summary>
+    public bool MaySpellAddress(ReadOnlySpan<byte> text)
+    {
+        Span<char> buffer = stackalloc char[256];
+        var i = 0;
+        while (i < text.Length)
+        {
+            var digit = text[i..].IndexOfAnyInRange((byte)'0', (byte)'9');
+            if (digit < 0)
+                return false; // every spelling of an address has a digit
+            digit += i;
+            // The token around the digit: letters, digits and . - : _ [ ]
+            var before = text[..digit].LastIndexOfAnyExcept(TokenBytes);
+            var start = before + 1;
             var length = text[start..].IndexOfAnyExcept(TokenBytes);
             var end = length < 0 ? text.Length : start + length;
-            if (TokenMayReference(chars[start..end]))
+            var token = text[start..end];
+            var chars = token.Length <= buffer.Length ? buffer[..token.Length] : new char[token.Length];
+            for (var k = 0; k < token.Length; k++)
+                chars[k] = (char)token[k];
+            if (TokenMayReference(chars))
                 return true;
             i = end + 1;
         }

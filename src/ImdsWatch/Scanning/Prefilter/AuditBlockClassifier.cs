@@ -132,8 +132,14 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
 
     private bool ExecveMayReference(ReadOnlySpan<byte> body)
     {
-        // a0="curl" a1=68747470… : each value quoted (as is) or hex (decoded), checked on its own as the finder does.
-        var i = 0;
+        // a0="curl" a1=68747470… : quoted values are the arguments as they are, so the whole body is searched for
+        // host names, paths and unusual bytes at once (no name fits across `" a1="`, and hex digits spell none);
+        // then each value alone for address spellings, hex values decoded first.
+        if (ReferenceCandidates.HasUnusualBytes(body) || candidates.HasWord(body))
+            return true;
+        var i = body.StartsWith("argc="u8) ? body.IndexOf((byte)' ') : 0;
+        if (i < 0)
+            return false;
         while (i < body.Length)
         {
             var eq = body[i..].IndexOf((byte)'=');
@@ -145,10 +151,9 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             int end;
             if (body[start] == (byte)'"')
             {
-                // A quoted value is the argument itself; only unquoted values are hex.
                 var close = body[(start + 1)..].IndexOf((byte)'"');
                 end = close < 0 ? body.Length : start + 1 + close + 1;
-                if (candidates.MayReference(body[(start + 1)..(close < 0 ? body.Length : start + 1 + close)]))
+                if (candidates.MaySpellAddress(body[(start + 1)..(close < 0 ? body.Length : start + 1 + close)]))
                     return true;
             }
             else

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ImdsWatch.Detection;
 
 namespace ImdsWatch.Scanning.Prefilter;
@@ -29,7 +30,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
     private readonly List<NodeState> _nodeStates = [];
-    private readonly Dictionary<long, PidState> _pids = [];
+    private readonly Dictionary<long, ProcessEntry> _pids = [];
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
@@ -59,14 +60,14 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         {
             e.Pid = run.Pid;
             e.ParentPid = run.ParentPid;
-            var process = Process(run.Node, run.Pid);
+            ref var process = ref Process(run.Node, run.Pid);
             e.PreviousOfProcess = process.Newest;
             process.Newest = ev;
             process.NoteParent(run.ParentPid, serial);
             if (process.Wanted && serial >= process.Low && serial <= process.High)
             {
                 e.Wanted = true;
-                Want(run.Node, run.ParentPid, process.High - Forward, 1);
+                Want(run.Node, run.ParentPid, process.High - Forward, 1); // may move the entry: not used after
             }
         }
         if (IsHot(e.Flags))
@@ -110,13 +111,15 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     {
         if (pid <= 0 || depth > MaxDepth)
             return;
-        var process = Process(node, pid);
+        ref var process = ref Process(node, pid);
         if (process.Wanted && process.LastWant == at)
             return;
         var low = at - Window;
         var high = at + Forward;
         var covered = process.Wanted && process.Low <= low && process.High >= at;
-        if (!covered)
+        Span<int> parents = stackalloc int[ProcessEntry.MaxParents];
+        var count = 0;
+        if (!covered || process.ManyParents)
         {
             for (var ev = process.Newest; ev >= _eventTail; )
             {
@@ -124,20 +127,27 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
                 if (e.Serial < low - Margin)
                     break;
                 if (e.Serial >= low && e.Serial <= high)
+                {
                     e.Wanted = true;
+                    if (process.ManyParents && e.ParentPid > 0 && count < parents.Length && !parents[..count].Contains(e.ParentPid))
+                        parents[count++] = e.ParentPid;
+                }
                 ev = e.PreviousOfProcess;
             }
+        }
+        if (!process.ManyParents)
+        {
+            if (process.Parent1 > 0 && process.Seen1 >= low)
+                parents[count++] = process.Parent1;
+            if (process.Parent2 > 0 && process.Seen2 >= low)
+                parents[count++] = process.Parent2;
         }
         process.Low = process.Wanted && low <= process.High ? Math.Min(process.Low, low) : low;
         process.High = process.Wanted ? Math.Max(process.High, high) : high;
         process.Wanted = true;
         process.LastWant = at;
-        for (var i = 0; i < process.Parents.Count; i++)
-        {
-            var (parent, seen) = process.Parents[i];
-            if (seen >= low)
-                Want(node, parent, at, depth + 1);
-        }
+        foreach (var parent in parents[..count])
+            Want(node, parent, at, depth + 1); // the recursion may move entries: `process` is not used after
     }
 
     private void Drain(bool force)
@@ -228,29 +238,32 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         return index;
     }
 
-    /// <summary>A process by node and pid. Two that share a key would only be kept together: more, never less.</summary>
-    private PidState Process(ulong node, int pid)
+    /// <summary>
+    /// A process by node and pid (a reference into the table, valid until the next process is added). Two that
+    /// share a key would only be kept together: more, never less.
+    /// </summary>
+    private ref ProcessEntry Process(ulong node, int pid)
     {
         var key = unchecked((long)(node * 0x9E3779B97F4A7C15UL) ^ pid);
-        if (!_pids.TryGetValue(key, out var state))
-            _pids[key] = state = new PidState { Node = node };
-        return state;
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_pids, key, out var exists);
+        if (!exists)
+        {
+            entry.Node = node;
+            entry.Newest = -1;
+        }
+        return ref entry;
     }
 
     /// <summary>Forgets processes with no event left in the ring and no want still open.</summary>
     private void Prune()
     {
         _sincePrune = 0;
-        List<long>? gone = null;
         foreach (var (key, p) in _pids)
         {
             var newest = _nodes.TryGetValue(p.Node, out var n) ? _nodeStates[n].Newest : long.MaxValue;
             if (p.Newest < _eventTail && (!p.Wanted || p.High < newest - Margin))
-                (gone ??= []).Add(key);
-            else
-                p.Parents.RemoveAll(x => x.Serial < newest - Window - Margin);
+                _pids.Remove(key);
         }
-        gone?.ForEach(k => _pids.Remove(k));
     }
 
     private struct EventSlot
@@ -312,30 +325,41 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         }
     }
 
-    private sealed class PidState
+    /// <summary>A process: its newest event (the chain runs back through the events), what is wanted of it, and its parents.</summary>
+    private struct ProcessEntry
     {
+        public const int MaxParents = 16;
         public ulong Node;
-        public long Newest = -1;
+        public long Newest;
         public bool Wanted;
         public long Low;
         public long High;
-        public long LastWant = long.MinValue;
-        public List<(int Pid, long Serial)> Parents { get; } = [];
+        public long LastWant;
+        public int Parent1;
+        public long Seen1;
+        public int Parent2;
+        public long Seen2;
+        /// <summary>More than two parents (a pid reused): they are read from the events themselves.</summary>
+        public bool ManyParents;
 
         public void NoteParent(int parent, long serial)
         {
-            if (parent <= 0)
+            if (parent <= 0 || ManyParents)
                 return;
-            for (var i = 0; i < Parents.Count; i++)
+            if (Parent1 == 0 || Parent1 == parent)
             {
-                if (Parents[i].Pid == parent)
-                {
-                    if (serial > Parents[i].Serial)
-                        Parents[i] = (parent, serial);
-                    return;
-                }
+                Parent1 = parent;
+                Seen1 = Math.Max(Seen1, serial);
             }
-            Parents.Add((parent, serial));
+            else if (Parent2 == 0 || Parent2 == parent)
+            {
+                Parent2 = parent;
+                Seen2 = Math.Max(Seen2, serial);
+            }
+            else
+            {
+                ManyParents = true;
+            }
         }
     }
 }

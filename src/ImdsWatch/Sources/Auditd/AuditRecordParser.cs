@@ -39,7 +39,9 @@ public sealed class AuditRecordParser
     /// <summary>Decodes the header without allocating; <see cref="AuditRecordHeader.Type"/> is -1 for names not in the fast table.</summary>
     public static bool TryParseHeader(ReadOnlySpan<byte> line, out AuditRecordHeader header, out string? error)
     {
-        header = default;
+        error = null;
+        if (TryParseCommonHeader(line, out header))
+            return true;
         var typeAt = line.IndexOf("type="u8);
         if (typeAt < 0)
         {
@@ -97,16 +99,73 @@ public sealed class AuditRecordParser
         return true;
     }
 
-    /// <summary>The record types the hot path decides on, without a string.</summary>
-    private static int FastType(ReadOnlySpan<byte> t) => t switch
+    /// <summary>
+    /// The header as auditd and the kernel write it — [node=NAME ]type=TYPE msg=audit(SECONDS.MMM:SERIAL): — read
+    /// with plain loops; anything else (other spacing, prefixes, odd stamps) goes the general way, with the same result.
+    /// </summary>
+    private static bool TryParseCommonHeader(ReadOnlySpan<byte> line, out AuditRecordHeader header)
     {
-        _ when t.SequenceEqual("SYSCALL"u8) => AuditRecordType.Syscall,
-        _ when t.SequenceEqual("EXECVE"u8) => AuditRecordType.Execve,
-        _ when t.SequenceEqual("PROCTITLE"u8) => AuditRecordType.Proctitle,
-        _ when t.SequenceEqual("SOCKADDR"u8) => AuditRecordType.SockAddr,
-        _ when t.SequenceEqual("PATH"u8) => AuditRecordType.Path,
-        _ when t.SequenceEqual("CWD"u8) => AuditRecordType.Cwd,
-        _ when t.SequenceEqual("EOE"u8) => AuditRecordType.Eoe,
+        header = default;
+        int nodeStart = 0, nodeLength = 0, i = 0;
+        if (line.StartsWith("node="u8))
+        {
+            var space = line[5..].IndexOf((byte)' ');
+            if (space <= 0 || line.Slice(5, space).IndexOf("type="u8) >= 0)
+                return false;
+            nodeStart = 5;
+            nodeLength = space;
+            i = 5 + space + 1;
+        }
+        if (!line[i..].StartsWith("type="u8))
+            return false;
+        var typeStart = i + 5;
+        var typeLength = line[typeStart..].IndexOf((byte)' ');
+        if (typeLength <= 0)
+            return false;
+        var p = typeStart + typeLength;
+        if (!line[p..].StartsWith(" msg=audit("u8))
+            return false;
+        p += 11;
+        long seconds = 0;
+        var digits = 0;
+        while (p < line.Length && (uint)(line[p] - '0') <= 9 && digits < 15)
+        {
+            seconds = seconds * 10 + (line[p++] - '0');
+            digits++;
+        }
+        if (digits == 0 || p + 5 > line.Length || line[p] != (byte)'.' || line[p + 4] != (byte)':'
+            || (uint)(line[p + 1] - '0') > 9 || (uint)(line[p + 2] - '0') > 9 || (uint)(line[p + 3] - '0') > 9)
+            return false;
+        var millis = ((line[p + 1] - '0') * 100) + ((line[p + 2] - '0') * 10) + (line[p + 3] - '0');
+        p += 5;
+        ulong serial = 0;
+        digits = 0;
+        while (p < line.Length && (uint)(line[p] - '0') <= 9 && digits < 19)
+        {
+            serial = serial * 10 + (uint)(line[p++] - '0');
+            digits++;
+        }
+        if (digits == 0 || p >= line.Length || line[p] != (byte)')')
+            return false;
+        p++;
+        if (p < line.Length && line[p] == (byte)':')
+            p++;
+        while (p < line.Length && line[p] == (byte)' ')
+            p++;
+        header = new AuditRecordHeader(FastType(line.Slice(typeStart, typeLength)), typeStart, typeLength, nodeStart, nodeLength, (seconds * 1000) + millis, serial, p);
+        return true;
+    }
+
+    /// <summary>The record types the hot path decides on, without a string.</summary>
+    private static int FastType(ReadOnlySpan<byte> t) => t.Length switch
+    {
+        7 when t.SequenceEqual("SYSCALL"u8) => AuditRecordType.Syscall,
+        6 when t.SequenceEqual("EXECVE"u8) => AuditRecordType.Execve,
+        9 when t.SequenceEqual("PROCTITLE"u8) => AuditRecordType.Proctitle,
+        8 when t.SequenceEqual("SOCKADDR"u8) => AuditRecordType.SockAddr,
+        4 when t.SequenceEqual("PATH"u8) => AuditRecordType.Path,
+        3 when t.SequenceEqual("CWD"u8) => AuditRecordType.Cwd,
+        3 when t.SequenceEqual("EOE"u8) => AuditRecordType.Eoe,
         _ => -1,
     };
 

@@ -31,9 +31,11 @@ public sealed class ReferenceCandidates
                 _v6.Add(a.GetAddressBytes());
             }
         }
-        var words = catalog.Hostnames
+        var all = catalog.Hostnames
             .Concat(catalog.Paths.Where(p => p.Strong).Select(p => p.Prefix.Split('*')[0]))
-            .Where(w => w.Length > 0).Distinct().ToArray();
+            .Where(w => w.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        // Text that contains a word contains every shorter word inside it: keep only the shortest (fewer, faster).
+        var words = all.Where(w => !all.Any(o => o.Length < w.Length && w.Contains(o, StringComparison.OrdinalIgnoreCase))).ToArray();
         _words = SearchValues.Create(words.Length > 0 ? words : ["\u0000"], StringComparison.OrdinalIgnoreCase);
         _minimumWordLength = words.Length > 0 ? words.Min(w => w.Length) : int.MaxValue;
     }

@@ -22,6 +22,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         var inRun = false;
         var runNodeStart = 0;
         var runNodeLength = 0;
+        var previous = default(AuditRecordHeader);
+        var previousStart = 0;
         var pos = 0;
         var line = 0;
         while (pos < data.Length)
@@ -42,7 +44,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             {
                 // A blank line belongs to no record; inside a run it is skipped by pass two as by the full parser.
             }
-            else if (!AuditRecordParser.TryParseHeader(text, out var h, out var error))
+            else if (!(inRun && SameStamp(text, data.Slice(previousStart, previous.BodyStart), previous, out var h))
+                && !AuditRecordParser.TryParseHeader(text, out h, out var error))
             {
                 if (inRun)
                     summary.Runs.Add(run);
@@ -78,6 +81,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 if (h.EpochMilliseconds > summary.NewestMilliseconds)
                     summary.NewestMilliseconds = h.EpochMilliseconds;
                 Inspect(h.Type, text[h.BodyStart..], ref run);
+                previous = h;
+                previousStart = pos;
             }
             pos = next;
             line++;
@@ -85,6 +90,35 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         if (inRun)
             summary.Runs.Add(run);
         summary.Lines = line;
+    }
+
+    /// <summary>
+    /// Most records follow one of their own event: the same node before the type and the same stamp after it. Then
+    /// the header is the previous one with this line's type, found without reading a number.
+    /// </summary>
+    private static bool SameStamp(ReadOnlySpan<byte> line, ReadOnlySpan<byte> previousHead, in AuditRecordHeader previous, out AuditRecordHeader header)
+    {
+        header = default;
+        var typeStart = previous.TypeStart;
+        if (line.Length <= typeStart || !line[..typeStart].SequenceEqual(previousHead[..typeStart]))
+            return false;
+        var typeLength = line[typeStart..].IndexOf((byte)' ');
+        if (typeLength <= 0)
+            return false;
+        var stamp = previousHead[(typeStart + previous.TypeLength)..];
+        var at = typeStart + typeLength;
+        if (!line[at..].StartsWith(stamp))
+            return false;
+        var body = at + stamp.Length;
+        while (body < line.Length && line[body] == (byte)' ')
+            body++;
+        header = previous with
+        {
+            Type = AuditRecordParser.TypeOf(line.Slice(typeStart, typeLength)),
+            TypeLength = typeLength,
+            BodyStart = body,
+        };
+        return true;
     }
 
     private void Inspect(int type, ReadOnlySpan<byte> body, ref RecordRun run)

@@ -157,6 +157,8 @@ public sealed class AuditRecordParser
     }
 
     /// <summary>The record types the hot path decides on, without a string.</summary>
+    internal static int TypeOf(ReadOnlySpan<byte> t) => FastType(t);
+
     private static int FastType(ReadOnlySpan<byte> t) => t.Length switch
     {
         7 when t.SequenceEqual("SYSCALL"u8) => AuditRecordType.Syscall,

@@ -22,15 +22,15 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     private const int MaxPending = 1 << 19;
     private const long SerialReset = 1 << 24;
 
-    private EventSlot[] _events = new EventSlot[1 << 14];
+    private EventSlot[] _events = new EventSlot[1 << 17];
     private long _eventTail;
     private long _eventHead;
-    private PendingRun[] _runs = new PendingRun[1 << 14];
+    private PendingRun[] _runs = new PendingRun[1 << 17];
     private long _runTail;
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
     private readonly List<NodeState> _nodeStates = [];
-    private readonly Dictionary<long, ProcessEntry> _pids = [];
+    private readonly Dictionary<long, ProcessEntry> _pids = new(1 << 16);
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
@@ -60,14 +60,19 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         {
             e.Pid = run.Pid;
             e.ParentPid = run.ParentPid;
-            ref var process = ref Process(run.Node, run.Pid);
+        }
+        // Only execs make process images: they alone are chained per process, and kept when a hot event wants them.
+        if (!e.Linked && e.Pid != 0 && (e.Flags & RunFlags.Execve) != 0)
+        {
+            e.Linked = true;
+            ref var process = ref Process(run.Node, e.Pid);
             e.PreviousOfProcess = process.Newest;
             process.Newest = ev;
-            process.NoteParent(run.ParentPid, serial);
+            process.NoteParent(e.ParentPid, serial);
             if (process.Wanted && serial >= process.Low && serial <= process.High)
             {
                 e.Wanted = true;
-                Want(run.Node, run.ParentPid, process.High - Forward, 1); // may move the entry: not used after
+                Want(run.Node, e.ParentPid, process.High - Forward, 1); // may move the entry: not used after
             }
         }
         if (IsHot(e.Flags))
@@ -77,13 +82,14 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
             {
                 e.Chained = true;
                 Want(run.Node, e.Pid, serial, 0);
+                Want(run.Node, e.ParentPid, serial, 1); // a connect with no exec logged: its own parent
             }
         }
         e = ref Slot(ev); // Want may have grown the ring
         e.PendingRuns++;
         PushRun(run, firstLine, ev);
         Drain(force: false);
-        if (++_sincePrune >= 1 << 16)
+        if (++_sincePrune >= 1 << 14)
             Prune();
     }
 
@@ -162,9 +168,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
                 if (!force && !crowded && _nodeStates[e.NodeIndex].Newest - e.Serial <= Window + Margin)
                     break;
                 e.Decided = true;
-                // Of a wanted process only its execs matter (the tracker records images); events without a SYSCALL
-                // are user-space records, kept whole.
-                e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || (e.Wanted && (e.Flags & RunFlags.Execve) != 0) || (crowded && !force);
+                // Wanted events are execs of processes a hot event may consult; events without a SYSCALL are
+                // user-space records, kept whole.
+                e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || e.Wanted || (crowded && !force);
             }
             if (e.Keep)
                 Kept++;
@@ -280,6 +286,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         /// <summary>A process the tracker may consult at a hot event owns it: kept if it is an exec.</summary>
         public bool Wanted;
         public bool Chained;
+        public bool Linked;
         public bool Decided;
     }
 

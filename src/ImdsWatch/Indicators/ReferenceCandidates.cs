@@ -163,6 +163,7 @@ public sealed class ReferenceCandidates
     private bool LabelsSpell(ReadOnlySpan<char> part, char separator)
     {
         Span<Range> labels = stackalloc Range[16];
+        Span<char> dotted = stackalloc char[65];
         var count = part.Split(labels, separator);
         if (count == 16)
             return true; // very many labels: let the finder decide
@@ -175,8 +176,19 @@ public sealed class ReferenceCandidates
             for (var last = first; last < count && last < first + 4; last++)
             {
                 var span = part[labels[first].Start..labels[last].End];
-                var dotted = separator == '.' ? span : span.ToString().Replace('-', '.');
-                if (AddressSpelling.TryParseIPv4(dotted, out var a) && _v4.Contains(a))
+                if (span.Length > 64)
+                    break; // longer than any spelling the parser takes
+                scoped ReadOnlySpan<char> text;
+                if (separator == '.')
+                {
+                    text = span;
+                }
+                else
+                {
+                    span.Replace(dotted, separator, '.');
+                    text = dotted[..span.Length];
+                }
+                if (AddressSpelling.TryParseIPv4(text, out var a) && _v4.Contains(a))
                     return true;
             }
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ImdsWatch.Indicators;
@@ -49,10 +50,12 @@ public sealed class ReferenceCandidates
     }
 
     /// <summary>Non-ASCII or percent-encoded text: the finder decodes it, so it may hide anything.</summary>
-    public static bool HasUnusualBytes(ReadOnlySpan<byte> text) =>
-        text.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 || text.IndexOf((byte)'%') >= 0;
+    public static bool HasUnusualBytes(ReadOnlySpan<byte> text) => text.IndexOfAny(UnusualBytes) >= 0;
+
+    private static readonly SearchValues<byte> UnusualBytes = SearchValues.Create([(byte)'%', .. Enumerable.Range(0x80, 0x80).Select(b => (byte)b)]);
 
     /// <summary>Does the text contain a catalog host name or strong path (any case)?</summary>
+    [SkipLocalsInit] // scratch buffers are written before they are read
     public bool HasWord(ReadOnlySpan<byte> text)
     {
         if (text.Length < _minimumWordLength)
@@ -72,6 +75,7 @@ public sealed class ReferenceCandidates
     }
 
     /// <summary>Does a run of the text spell a catalog address (in any inet_aton form, IPv6, or as labels of a name)?</summary>
+    [SkipLocalsInit] // scratch buffers are written before they are read
     public bool MaySpellAddress(ReadOnlySpan<byte> text)
     {
         Span<char> buffer = stackalloc char[256];
@@ -102,6 +106,7 @@ public sealed class ReferenceCandidates
     /// Is this saddr= hex a metadata address (AF_INET, or AF_INET6 plain, IPv4-mapped, -compatible or NAT64)?
     /// Both byte orders of the family are tried, so it never misses what the full decoder would find.
     /// </summary>
+    [SkipLocalsInit] // scratch buffers are written before they are read
     public bool IsMetadataSockaddr(ReadOnlySpan<byte> hex)
     {
         Span<byte> b = stackalloc byte[32];
@@ -160,6 +165,7 @@ public sealed class ReferenceCandidates
     }
 
     /// <summary>Any 1–4 consecutive labels (split by <paramref name="separator"/>) that read as a catalog address.</summary>
+    [SkipLocalsInit] // scratch buffers are written before they are read
     private bool LabelsSpell(ReadOnlySpan<char> part, char separator)
     {
         Span<Range> labels = stackalloc Range[16];

@@ -127,10 +127,10 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         {
             case AuditRecordType.Syscall:
                 run.Flags |= RunFlags.Syscall;
-                if (IntField(body, " pid="u8) is { } pid)
+                if (ProcessIds(body, out var pid, out var ppid))
                 {
                     run.Pid = pid;
-                    run.ParentPid = IntField(body, " ppid="u8) ?? 0;
+                    run.ParentPid = ppid;
                 }
                 else
                 {
@@ -236,6 +236,24 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         var v = body[(at + key.Length)..];
         var end = v.IndexOfAny((byte)' ', (byte)0x1D);
         return end < 0 ? v : v[..end];
+    }
+
+    /// <summary>
+    /// pid and ppid of a SYSCALL record. The kernel writes "ppid=P pid=Q" side by side: one search finds both;
+    /// any other layout is searched field by field.
+    /// </summary>
+    private static bool ProcessIds(ReadOnlySpan<byte> body, out int pid, out int ppid)
+    {
+        var at = body.IndexOf(" ppid="u8);
+        if (at >= 0 && Utf8Parser.TryParse(body[(at + 6)..], out ppid, out var used))
+        {
+            var rest = body[(at + 6 + used)..];
+            if (rest.StartsWith(" pid="u8) && Utf8Parser.TryParse(rest[5..], out pid, out _))
+                return true;
+        }
+        ppid = IntField(body, " ppid="u8) ?? 0;
+        pid = IntField(body, " pid="u8) ?? 0;
+        return IntField(body, " pid="u8) is not null;
     }
 
     /// <summary>A numeric field; the key carries its leading space (" pid=" is not the end of " ppid=").</summary>

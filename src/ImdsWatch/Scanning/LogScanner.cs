@@ -41,6 +41,9 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
     /// <summary>Threads for pass one of a prefiltered scan (0: one per core).</summary>
     public int Workers { get; init; }
 
+    /// <summary>Block size of pass one (tests make it tiny, so that records and lines straddle blocks).</summary>
+    internal int PrefilterBlockSize { get; init; } = ParallelBlockPass.DefaultBlockSize;
+
     public ScanResult Scan(IReadOnlyList<InputSource> sources, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
@@ -109,6 +112,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 var fast = new PrefilteredAuditScan(candidates ??= new ReferenceCandidates(rules.Catalog), parser, assembler)
                 {
                     Workers = Workers,
+                    BlockSize = PrefilterBlockSize,
                     Progress = Progress is null ? null : read => Progress(before + read, source),
                 };
                 var id = sourceId;

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Scanning.Prefilter;
 
@@ -12,6 +13,8 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// </summary>
 public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
 {
+    public static readonly string LongLine = $"line longer than {LineReader.MaxLineBytes} bytes skipped";
+
     private byte[] _decoded = new byte[16 * 1024];
     private readonly HashSet<ulong> _knownNodes = [];
 
@@ -40,7 +43,15 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             }
             if (text.Length > 0 && text[^1] == (byte)'\r')
                 text = text[..^1];
-            if (text.IsEmpty || text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)
+            if (end - pos >= LineReader.MaxLineBytes)
+            {
+                if (inRun)
+                    summary.Runs.Add(run);
+                inRun = false;
+                summary.Issues.Add((line, LongLine));
+                summary.SkippedLongLines++;
+            }
+            else if (text.IsEmpty || text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)
             {
                 // A blank line belongs to no record; inside a run it is skipped by pass two as by the full parser.
             }

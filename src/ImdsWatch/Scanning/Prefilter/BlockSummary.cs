@@ -7,6 +7,8 @@ public sealed class BlockSummary
     /// <summary>File offset just past the block's last line (the next block's first line starts there).</summary>
     public long End { get; set; }
     public int Lines { get; set; }
+    /// <summary>Lines over <see cref="Sources.Input.LineReader.MaxLineBytes"/>: numbered, reported, not read (as the line reader does).</summary>
+    public int SkippedLongLines { get; set; }
     /// <summary>Offset just past the last newline, and the index of the last line that ended with one (-1: none).</summary>
     public long EndOfLastNewline { get; set; }
     public int LastNewlineLine { get; set; } = -1;
@@ -22,6 +24,7 @@ public sealed class BlockSummary
         Index = index;
         End = 0;
         Lines = 0;
+        SkippedLongLines = 0;
         EndOfLastNewline = 0;
         LastNewlineLine = -1;
         Records = 0;

@@ -123,6 +123,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
 
         // The last line we own ends at the first newline at or after blockEnd - 1.
         var searchFrom = ownedUpTo - 1;
+        var lastStart = first + buffer.AsSpan(first, ownedUpTo - first).LastIndexOf((byte)'\n') + 1;
         int last;
         while (true)
         {
@@ -137,15 +138,13 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
                 last = length; // the file's last line has no newline
                 break;
             }
-            if (length - ownedUpTo > LineReader.MaxLineBytes)
+            if (length - lastStart >= LineReader.MaxLineBytes)
             {
-                // A line longer than the limit: keep the lines before it, report it, and let the next block skip it.
-                var cut = buffer.AsSpan(first, length - first).LastIndexOf((byte)'\n');
-                last = cut < 0 ? first : first + cut + 1;
-                classifier.Classify(buffer.AsSpan(first, last - first), readFrom + first, summary);
-                summary.Issues.Add((summary.Lines, $"line longer than {LineReader.MaxLineBytes} bytes skipped"));
+                // A line over the limit: read the lines before it, report it, and let the blocks after skip the rest.
+                classifier.Classify(buffer.AsSpan(first, lastStart - first), readFrom + first, summary);
+                summary.Issues.Add((summary.Lines, AuditBlockClassifier.LongLine));
                 summary.Lines++;
-                summary.End = end; // unknown end: nothing after it is ours (the next blocks find their own start)
+                summary.SkippedLongLines++;
                 return;
             }
             searchFrom = length;

@@ -18,6 +18,8 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
 
     public int Workers { get; init; }
 
+    public int BlockSize { get; init; } = ParallelBlockPass.DefaultBlockSize;
+
     /// <summary>Called after each block with the bytes read so far.</summary>
     public Action<long>? Progress { get; init; }
 
@@ -48,7 +50,6 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         var start = Math.Min(source.Offset, end);
         var kept = new KeptRunReader(file);
         var firstLine = source.FirstLineNumber;
-        BytesConsumedToLastNewline = start;
         LineNumberAtLastNewline = firstLine - 1;
 
         var selector = new RunSelector((run, line, keep) =>
@@ -58,7 +59,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             else
                 assembler.ObserveRun(NodeName(run.Node), run.Serial, run.Milliseconds, run.Records);
         });
-        new ParallelBlockPass(candidates, Workers).Run(file, start, end, block =>
+        new ParallelBlockPass(candidates, Workers, BlockSize).Run(file, start, end, block =>
         {
             foreach (var (hash, name) in block.NewNodes)
                 _nodes.TryAdd(hash, name);
@@ -68,11 +69,11 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
                 selector.Add(run, firstLine + run.FirstLine);
             if (block.LastNewlineLine >= 0)
             {
-                BytesConsumedToLastNewline = block.EndOfLastNewline;
+                BytesConsumedToLastNewline = block.EndOfLastNewline - start;
                 LineNumberAtLastNewline = firstLine + block.LastNewlineLine;
             }
             firstLine += block.Lines;
-            Lines += block.Lines;
+            Lines += block.Lines - block.SkippedLongLines;
             Records += block.Records;
             NewestMilliseconds = Math.Max(NewestMilliseconds, block.NewestMilliseconds);
             BytesRead = block.End - start;

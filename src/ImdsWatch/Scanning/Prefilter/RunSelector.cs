@@ -68,8 +68,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
             ref var process = ref Process(run.Node, e.Pid);
             e.PreviousOfProcess = process.Newest;
             process.Newest = ev;
-            process.NoteParent(e.ParentPid, serial);
-            if (process.Wanted && serial >= process.Low && serial <= process.High)
+            if (process.Wanted && serial <= process.High)
             {
                 e.Wanted = true;
                 Want(run.Node, e.ParentPid, process.High - Forward, 1); // may move the entry: not used after
@@ -110,8 +109,10 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         || ((f & RunFlags.EmptyArgv) != 0 && (f & (RunFlags.ProctitleMayReference | RunFlags.ProctitleUnchecked)) != 0);
 
     /// <summary>
-    /// Keeps every event of (node, pid) in [at − Window, at + Forward] — those in the ring now and those still to
-    /// come — and does the same for the parents those events name, up the tree.
+    /// Keeps the execs of (node, pid) that may be its current image when the tracker looks at serial
+    /// <paramref name="at"/> — the newest up to at + Forward, and those within Margin of it, since events complete
+    /// a little out of order — including execs still to come in that range, and goes up to their parents. An image
+    /// older than the tracker's window is not current, so nothing before at − Window is kept.
     /// </summary>
     private void Want(ulong node, int pid, long at, int depth)
     {
@@ -122,33 +123,23 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
             return;
         var low = at - Window;
         var high = at + Forward;
-        var covered = process.Wanted && process.Low <= low && process.High >= at;
-        Span<int> parents = stackalloc int[ProcessEntry.MaxParents];
+        Span<int> parents = stackalloc int[8];
         var count = 0;
-        if (!covered || process.ManyParents)
+        var top = long.MinValue;
+        for (var ev = process.Newest; ev >= _eventTail; )
         {
-            for (var ev = process.Newest; ev >= _eventTail; )
-            {
-                ref var e = ref Slot(ev);
-                if (e.Serial < low - Margin)
-                    break;
-                if (e.Serial >= low && e.Serial <= high)
-                {
-                    e.Wanted = true;
-                    if (process.ManyParents && e.ParentPid > 0 && count < parents.Length && !parents[..count].Contains(e.ParentPid))
-                        parents[count++] = e.ParentPid;
-                }
-                ev = e.PreviousOfProcess;
-            }
+            ref var e = ref Slot(ev);
+            ev = e.PreviousOfProcess;
+            if (e.Serial > high)
+                continue;
+            if (top == long.MinValue)
+                top = e.Serial;
+            if (e.Serial < top - Margin || e.Serial < low)
+                break;
+            e.Wanted = true;
+            if (e.ParentPid > 0 && count < parents.Length && !parents[..count].Contains(e.ParentPid))
+                parents[count++] = e.ParentPid;
         }
-        if (!process.ManyParents)
-        {
-            if (process.Parent1 > 0 && process.Seen1 >= low)
-                parents[count++] = process.Parent1;
-            if (process.Parent2 > 0 && process.Seen2 >= low)
-                parents[count++] = process.Parent2;
-        }
-        process.Low = process.Wanted && low <= process.High ? Math.Min(process.Low, low) : low;
         process.High = process.Wanted ? Math.Max(process.High, high) : high;
         process.Wanted = true;
         process.LastWant = at;
@@ -332,41 +323,13 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         }
     }
 
-    /// <summary>A process: its newest event (the chain runs back through the events), what is wanted of it, and its parents.</summary>
+    /// <summary>A process: its newest exec (the chain runs back through the events) and what is wanted of it.</summary>
     private struct ProcessEntry
     {
-        public const int MaxParents = 16;
         public ulong Node;
         public long Newest;
         public bool Wanted;
-        public long Low;
         public long High;
         public long LastWant;
-        public int Parent1;
-        public long Seen1;
-        public int Parent2;
-        public long Seen2;
-        /// <summary>More than two parents (a pid reused): they are read from the events themselves.</summary>
-        public bool ManyParents;
-
-        public void NoteParent(int parent, long serial)
-        {
-            if (parent <= 0 || ManyParents)
-                return;
-            if (Parent1 == 0 || Parent1 == parent)
-            {
-                Parent1 = parent;
-                Seen1 = Math.Max(Seen1, serial);
-            }
-            else if (Parent2 == 0 || Parent2 == parent)
-            {
-                Parent2 = parent;
-                Seen2 = Math.Max(Seen2, serial);
-            }
-            else
-            {
-                ManyParents = true;
-            }
-        }
     }
 }

@@ -59,7 +59,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             else
                 assembler.ObserveRun(NodeName(run.Node), run.Serial, run.Milliseconds, run.Records);
         });
-        new ParallelBlockPass(candidates, Workers, BlockSize).Run(file, start, end, block =>
+        new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)).Run(file, start, end, block =>
         {
             foreach (var (hash, name) in block.NewNodes)
                 _nodes.TryAdd(hash, name);
@@ -82,6 +82,16 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         selector.Finish();
         BytesRead = end - start;
     }
+
+    /// <summary>Small files are cut finer, so that every core gets a share of them too.</summary>
+    private int BlockSizeFor(long bytes)
+    {
+        var workers = Workers > 0 ? Workers : Math.Clamp(Environment.ProcessorCount, 1, 8);
+        var share = (bytes / (2 * workers)) + 1;
+        return (int)Math.Min(BlockSize, Math.Max(MinimumBlockSize, share));
+    }
+
+    private const int MinimumBlockSize = 256 * 1024;
 
     private string? NodeName(ulong hash)
     {

@@ -20,7 +20,8 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     public const long Margin = 4096;
     private const int MaxDepth = 16;
     private const int MaxPending = 1 << 19;
-    private const long SerialReset = 1 << 24;
+    /// <summary>A step back this far is not disorder but a new count (a reboot, logs joined out of order).</summary>
+    private const long SerialReset = Window + Forward + Margin;
 
     private EventSlot[] _events = new EventSlot[1 << 17];
     private long _eventTail;
@@ -308,7 +309,8 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
             var delta = raw <= uint.MaxValue && _newestRaw <= uint.MaxValue ? (int)((uint)raw - (uint)_newestRaw) : (long)(raw - _newestRaw);
             if (delta < -SerialReset)
             {
-                // The kernel restarted its count (a reboot inside the file): start a region no earlier event can reach.
+                // The kernel restarted its count (a reboot inside the file), or logs were joined out of order: start a
+                // region no earlier event can reach.
                 Newest += 2 * (Window + Margin + Forward);
                 _newestRaw = raw;
                 return Newest;

@@ -19,6 +19,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     private readonly Queue<(string? Node, ulong Serial)> _completedOrder = new();
     private readonly List<AuditEvent> _due = [];
     private long _counter;
+    private ulong _lastObservedSerial = ulong.MaxValue;
+    private string? _lastObservedNode;
     private long _latestMilliseconds;
 
     // Fast paths: most records belong to the event of the record before them, and node names are interned by
@@ -107,6 +109,14 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         if (epochMilliseconds > _latestMilliseconds)
             _latestMilliseconds = epochMilliseconds;
         NoteSerial(node, serial);
+        // A full parse would complete this event too: it takes its place among the recently completed, so that
+        // what counts as a late fragment is the same either way.
+        if (serial != _lastObservedSerial || !ReferenceEquals(node, _lastObservedNode))
+        {
+            _lastObservedSerial = serial;
+            _lastObservedNode = node;
+            Remember((node, serial));
+        }
         var end = _counter + records;
         if (_open.Count > MaxOpenEvents)
         {
@@ -200,14 +210,18 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             _last = null;
         if (wasOpen)
             _open.Remove((e.Node, e.Serial));
-        var key = (e.Node, e.Serial);
+        Remember((e.Node, e.Serial));
+        onEvent(e);
+    }
+
+    private void Remember((string? Node, ulong Serial) key)
+    {
         if (_recentlyCompleted.Add(key))
         {
             _completedOrder.Enqueue(key);
             if (_completedOrder.Count > 16384)
                 _recentlyCompleted.Remove(_completedOrder.Dequeue());
         }
-        onEvent(e);
     }
 
     /// <summary>True when serial a comes after b, allowing for the 32-bit wrap of audit serials.</summary>

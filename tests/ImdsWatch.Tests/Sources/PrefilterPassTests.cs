@@ -134,4 +134,19 @@ public sealed class PrefilterPassTests
         Assert.Contains(alert.Ancestors, a => a.Executable == "/usr/bin/bash");
         Assert.True(r.RecordsParsed * 20 < r.Records, $"{r.RecordsParsed} of {r.Records} records parsed");
     }
+
+    [Fact]
+    public void A_log_joined_after_a_newer_one_is_read_like_a_new_boot()
+    {
+        static string Session(ulong serial, int pid) =>
+            Audit.Exec(serial, pid, "/usr/bin/bash", ["bash", "/srv/job.sh"], ppid: 1)
+            + Audit.Exec(serial + 1, pid + 1, "/usr/bin/curl", ["curl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"], ppid: pid)
+            + Audit.Connect(serial + 2, pid + 1, "/usr/bin/curl", "169.254.169.254", ppid: pid);
+        var path = Audit.WriteTemp(Session(900_000, 700) + Session(100, 800));
+        var source = new InputSource(path, path);
+        var fast = Scan(source, prefilter: true, blockSize: 128, workers: 2);
+        Assert.Equal(2, fast.Alerts.Count);
+        Assert.All(fast.Alerts, a => Assert.Contains(a.Ancestors, p => p.Executable == "/usr/bin/bash"));
+        Assert.Equal(Json(Scan(source, prefilter: false)), Json(fast));
+    }
 }

@@ -16,7 +16,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     private readonly Dictionary<(string? Node, ulong Serial), AuditEvent> _open = [];
     private readonly Dictionary<string, ulong> _latestSerial = new(StringComparer.Ordinal);
     private readonly HashSet<(string? Node, ulong Serial)> _recentlyCompleted = [];
-    private readonly Queue<(string? Node, ulong Serial)> _completedOrder = new();
+    private readonly Queue<((string? Node, ulong Serial) Key, long Completion)> _completedOrder = new();
+    private long _completions;
     private readonly List<AuditEvent> _due = [];
     private long _counter;
     private ulong _lastObservedSerial = ulong.MaxValue;
@@ -109,13 +110,14 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         if (epochMilliseconds > _latestMilliseconds)
             _latestMilliseconds = epochMilliseconds;
         NoteSerial(node, serial);
-        // A full parse would complete this event too: it takes its place among the recently completed, so that
-        // what counts as a late fragment is the same either way.
+        // A full parse would complete this event too: it counts among the completions, so that the recently
+        // completed events (what a late record is a fragment of) are forgotten at the same pace either way.
         if (serial != _lastObservedSerial || !ReferenceEquals(node, _lastObservedNode))
         {
             _lastObservedSerial = serial;
             _lastObservedNode = node;
-            Remember((node, serial));
+            _completions++;
+            Forget();
         }
         var end = _counter + records;
         if (_open.Count > MaxOpenEvents)
@@ -216,12 +218,16 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
 
     private void Remember((string? Node, ulong Serial) key)
     {
+        _completions++;
         if (_recentlyCompleted.Add(key))
-        {
-            _completedOrder.Enqueue(key);
-            if (_completedOrder.Count > 16384)
-                _recentlyCompleted.Remove(_completedOrder.Dequeue());
-        }
+            _completedOrder.Enqueue((key, _completions));
+        Forget();
+    }
+
+    private void Forget()
+    {
+        while (_completedOrder.TryPeek(out var oldest) && oldest.Completion <= _completions - 16384)
+            _recentlyCompleted.Remove(_completedOrder.Dequeue().Key);
     }
 
     /// <summary>True when serial a comes after b, allowing for the 32-bit wrap of audit serials.</summary>

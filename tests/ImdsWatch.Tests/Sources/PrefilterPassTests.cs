@@ -149,4 +149,22 @@ public sealed class PrefilterPassTests
         Assert.All(fast.Alerts, a => Assert.Contains(a.Ancestors, p => p.Executable == "/usr/bin/bash"));
         Assert.Equal(Json(Scan(source, prefilter: false)), Json(fast));
     }
+
+    [Fact]
+    public void A_file_cut_short_while_it_is_read_ends_the_pass_with_what_is_there()
+    {
+        var text = Audit.Exec(100, 500, "/usr/bin/bash", ["bash"], ppid: 1) + Audit.Exec(101, 501, "/usr/bin/ls", ["ls"], ppid: 500);
+        var path = Audit.WriteTemp(text);
+        using var handle = File.OpenHandle(path);
+        var length = RandomAccess.GetLength(handle);
+        foreach (var blockSize in new[] { 64, 1 << 20 })
+        {
+            long lines = 0;
+            var serials = new HashSet<ulong>();
+            var pass = new ParallelBlockPass(new ImdsWatch.Indicators.ReferenceCandidates(ImdsWatch.Indicators.IndicatorCatalog.Default), 2, blockSize);
+            pass.Run(handle, 0, length + 5000, b => { lines += b.Lines; serials.UnionWith(b.Runs.Select(r => r.Serial)); }); // as if the file had been longer
+            Assert.Equal(text.Count(c => c == '\n'), lines);
+            Assert.Equal(new ulong[] { 100, 101 }, serials.Order());
+        }
+    }
 }

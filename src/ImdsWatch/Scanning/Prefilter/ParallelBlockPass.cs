@@ -105,7 +105,16 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         var blockStart = start + (long)index * blockSize;
         var blockEnd = Math.Min(end, blockStart + blockSize);
         var readFrom = index == 0 ? blockStart : blockStart - 1;
-        var length = Read(file, buffer, 0, readFrom, (int)Math.Min(buffer.Length, end - readFrom));
+        var requested = (int)Math.Min(buffer.Length, end - readFrom);
+        var length = Read(file, buffer, 0, readFrom, requested);
+        if (length < requested)
+        {
+            // The file was cut short after its length was taken: read what is there.
+            end = readFrom + length;
+            if (end <= blockStart)
+                return;
+            blockEnd = Math.Min(blockEnd, end);
+        }
         summary.End = blockEnd;
         var ownedUpTo = (int)(blockEnd - readFrom); // line starts before this index are ours
         int first;
@@ -150,7 +159,13 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             searchFrom = length;
             if (length == buffer.Length)
                 Array.Resize(ref buffer, buffer.Length * 2);
-            length += Read(file, buffer, length, readFrom + length, (int)Math.Min(buffer.Length - length, end - readFrom - length));
+            var more = Read(file, buffer, length, readFrom + length, (int)Math.Min(buffer.Length - length, end - readFrom - length));
+            if (more == 0)
+            {
+                last = length; // the file was cut short while we read it: what we have is all there is
+                break;
+            }
+            length += more;
         }
         summary.End = readFrom + last;
         classifier.Classify(buffer.AsSpan(first, last - first), readFrom + first, summary);

@@ -147,7 +147,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
                 }
             }
             var at = (int)(offset - _windowStart);
-            return _window.AsSpan(at, Math.Min(length, _windowLength - at));
+            return at >= _windowLength ? default : _window.AsSpan(at, Math.Min(length, _windowLength - at)); // cut short meanwhile
         }
     }
 }

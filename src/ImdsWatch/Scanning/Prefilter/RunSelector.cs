@@ -35,7 +35,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
-    private long _sincePrune;
+    private int _pruneAt = 1 << 16;
 
     public long Kept { get; private set; }
     public long Skipped { get; private set; }
@@ -89,7 +89,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
         e.PendingRuns++;
         PushRun(run, firstLine, ev);
         Drain(force: false);
-        if (++_sincePrune >= 1 << 14)
+        if (_pids.Count >= _pruneAt)
             Prune();
     }
 
@@ -255,13 +255,14 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     /// <summary>Forgets processes with no event left in the ring and no want still open.</summary>
     private void Prune()
     {
-        _sincePrune = 0;
         foreach (var (key, p) in _pids)
         {
             var newest = _nodes.TryGetValue(p.Node, out var n) ? _nodeStates[n].Newest : long.MaxValue;
             if (p.Newest < _eventTail && (!p.Wanted || p.High < newest - Margin))
                 _pids.Remove(key);
         }
+        // Prune again when the table has doubled: the cost per process stays constant.
+        _pruneAt = Math.Max(1 << 16, _pids.Count * 2);
     }
 
     private struct EventSlot

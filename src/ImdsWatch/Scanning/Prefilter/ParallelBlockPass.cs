@@ -11,8 +11,8 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// </summary>
 public sealed class ParallelBlockPass(ReferenceCandidates candidates, int workers = 0, int blockSize = ParallelBlockPass.DefaultBlockSize)
 {
-    public const int DefaultBlockSize = 4 << 20;
-    private const int Overhang = 64 * 1024;
+    public const int DefaultBlockSize = 1 << 20; // a block and its copy stay in the core's cache while it is classified
+    private const int Overhang = 16 * 1024; // enough to finish the last line almost always; longer ones read on
 
     private readonly int _workers = workers > 0 ? workers : Math.Clamp(Environment.ProcessorCount, 1, 8);
 

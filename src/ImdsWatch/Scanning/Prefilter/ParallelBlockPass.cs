@@ -67,8 +67,8 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             }
         }
 
-        var threads = Enumerable.Range(0, Math.Min(_workers, blocks)).Select(i => new Thread(Work) { IsBackground = true, Name = $"imdswatch-pass1-{i}" }).ToList();
-        threads.ForEach(t => t.Start());
+        // Pool threads: a scan of many small files reuses them instead of starting two threads a file.
+        var workers = Enumerable.Range(0, Math.Min(_workers, blocks)).Select(_ => Task.Run(Work, CancellationToken.None)).ToArray();
         try
         {
             for (var index = 0; index < blocks; index++)
@@ -89,7 +89,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         finally
         {
             stop.Cancel();
-            threads.ForEach(t => t.Join());
+            Task.WaitAll(workers, CancellationToken.None);
         }
         if (failure is not null)
             throw failure;

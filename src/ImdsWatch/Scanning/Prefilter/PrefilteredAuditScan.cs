@@ -58,7 +58,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
                 Parse(kept.Bytes(run.Offset, run.Length), line, sourceId);
             else
                 assembler.ObserveRun(NodeName(run.Node), run.Serial, run.Milliseconds, run.Records);
-        });
+        }, RunSelector.ExpectedRuns(end - start));
         new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)).Run(file, start, end, block =>
         {
             foreach (var (hash, name) in block.NewNodes)

@@ -10,8 +10,13 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// before the hot event and a little after. A run is decided once no later hot event can reach it any more, so the
 /// selector holds only a window of runs, whatever the file's size.
 /// </summary>
-public sealed class RunSelector(Action<RecordRun, long, bool> emit)
+public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expectedRuns = 1 << 17)
 {
+    /// <summary>The ring sizes to start with: enough for the file (runs of ~200 bytes) up to a window's worth; they grow if needed.</summary>
+    public static int ExpectedRuns(long bytes) => (int)Math.Clamp(bytes / 200, 1 << 10, 1 << 17);
+
+    private static int PowerOfTwo(int n) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(n, 16));
+
     /// <summary>How far back the tracker looks (serials).</summary>
     public const long Window = (long)ProcessTracker.DefaultWindow;
     /// <summary>Events this far after a hot event may complete before it and so be seen by it.</summary>
@@ -23,15 +28,15 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit)
     /// <summary>A step back this far is not disorder but a new count (a reboot, logs joined out of order).</summary>
     private const long SerialReset = Window + Forward + Margin;
 
-    private EventSlot[] _events = new EventSlot[1 << 17];
+    private EventSlot[] _events = new EventSlot[PowerOfTwo(expectedRuns)];
     private long _eventTail;
     private long _eventHead;
-    private PendingRun[] _runs = new PendingRun[1 << 17];
+    private PendingRun[] _runs = new PendingRun[PowerOfTwo(expectedRuns)];
     private long _runTail;
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
     private readonly List<NodeState> _nodeStates = [];
-    private readonly Dictionary<long, ProcessEntry> _pids = new(1 << 16);
+    private readonly Dictionary<long, ProcessEntry> _pids = new(Math.Min(expectedRuns, 1 << 16));
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;

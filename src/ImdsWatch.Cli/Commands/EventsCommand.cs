@@ -23,10 +23,13 @@ public static class EventsCommand
             if (errors.Count > 0)
                 return ExitCodes.Usage;
             var issues = new List<ParseIssue>();
-            foreach (var source in sources)
+            using (var output = new BatchOutput(stdout))
             {
-                foreach (var e in LogScanner.ReadEvents(source, issues: issues))
-                    stdout.WriteLine(Describe(e).ToJsonString());
+                foreach (var source in sources)
+                {
+                    foreach (var e in LogScanner.ReadEvents(source, issues: issues))
+                        output.Writer.WriteLine(Describe(e).ToJsonString());
+                }
             }
             foreach (var issue in issues)
                 stderr.WriteLine($"imdswatch: {issue}");

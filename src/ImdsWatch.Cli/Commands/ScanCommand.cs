@@ -127,14 +127,8 @@ public static class ScanCommand
         var alerts = result.Alerts.Where(a => a.Severity >= config.MinimumSeverity).ToList();
         var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
         var writer = AlertWriters.For(format, stdout);
-        // Console.Out flushes every write: into a pipe or file, thousands of alerts would be thousands of syscalls.
-        using (var output = ReferenceEquals(stdout, Console.Out) && Console.IsOutputRedirected
-            ? new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16)
-            : null)
-        {
-            writer.Write(alerts, output ?? stdout);
-            (output ?? stdout).Flush();
-        }
+        using (var output = new BatchOutput(stdout))
+            writer.Write(alerts, output.Writer);
         if (!o.Quiet)
         {
             ScanSummary.Write(result, alerts, stderr, o.Verbose);

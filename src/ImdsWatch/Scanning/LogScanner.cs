@@ -105,7 +105,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 continue;
             }
 
-            var year = source.Path is null ? DateTime.UtcNow.Year : File.GetLastWriteTimeUtc(source.Path).Year;
             if (UsePrefilter && format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source))
             {
                 var before = bytes;
@@ -127,6 +126,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 continue;
             }
 
+            var year = source.Path is null ? DateTime.UtcNow.Year : File.GetLastWriteTimeUtc(source.Path).Year;
             using var reader = new LineReader(source.Open(), firstLineNumber: source.FirstLineNumber);
             long lastRecordMilliseconds = 0;
             long lastReport = 0;

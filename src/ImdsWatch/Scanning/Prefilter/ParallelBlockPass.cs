@@ -106,7 +106,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         var blockEnd = Math.Min(end, blockStart + blockSize);
         var readFrom = index == 0 ? blockStart : blockStart - 1;
         var requested = (int)Math.Min(buffer.Length, end - readFrom);
-        var length = Read(file, buffer, 0, readFrom, requested);
+        var length = PositionalRead.Fill(file, buffer.AsSpan(0, requested), readFrom);
         if (length < requested)
         {
             // The file was cut short after its length was taken: read what is there.
@@ -159,7 +159,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             searchFrom = length;
             if (length == buffer.Length)
                 Array.Resize(ref buffer, buffer.Length * 2);
-            var more = Read(file, buffer, length, readFrom + length, (int)Math.Min(buffer.Length - length, end - readFrom - length));
+            var more = PositionalRead.Fill(file, buffer.AsSpan(length, (int)Math.Min(buffer.Length - length, end - readFrom - length)), readFrom + length);
             if (more == 0)
             {
                 last = length; // the file was cut short while we read it: what we have is all there is
@@ -169,18 +169,5 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         }
         summary.End = readFrom + last;
         classifier.Classify(buffer.AsSpan(first, last - first), readFrom + first, summary);
-    }
-
-    private static int Read(SafeFileHandle file, byte[] buffer, int at, long offset, int count)
-    {
-        var total = 0;
-        while (total < count)
-        {
-            var n = RandomAccess.Read(file, buffer.AsSpan(at + total, count - total), offset + total);
-            if (n == 0)
-                break;
-            total += n;
-        }
-        return total;
     }
 }

@@ -39,8 +39,8 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         if (source.Offset > 0)
             return true;
         using var f = File.OpenHandle(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        Span<byte> magic = stackalloc byte[2];
-        return RandomAccess.Read(f, magic, 0) < 2 || magic[0] != 0x1f || magic[1] != 0x8b;
+        Span<byte> head = stackalloc byte[2];
+        return !InputSource.IsGzip(head[..PositionalRead.Fill(f, head, 0)]);
     }
 
     public void Scan(InputSource source, int sourceId, Action<long, string> report, CancellationToken cancellation = default)
@@ -136,15 +136,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
                 if (_window.Length < length)
                     _window = new byte[Math.Max(length, _window.Length * 2)];
                 _windowStart = offset;
-                _windowLength = 0;
-                var want = Math.Max(length, MinimumRead);
-                while (_windowLength < want)
-                {
-                    var n = RandomAccess.Read(file, _window.AsSpan(_windowLength, want - _windowLength), offset + _windowLength);
-                    if (n == 0)
-                        break;
-                    _windowLength += n;
-                }
+                _windowLength = PositionalRead.Fill(file, _window.AsSpan(0, Math.Max(length, MinimumRead)), offset);
             }
             var at = (int)(offset - _windowStart);
             return at >= _windowLength ? default : _window.AsSpan(at, Math.Min(length, _windowLength - at)); // cut short meanwhile

@@ -5,10 +5,10 @@ namespace ImdsWatch.Scanning.Prefilter;
 
 /// <summary>
 /// Decides, run by run and in file order, which events the full parser must see: events that matter by themselves
-/// (<see cref="RunFlags.Hot"/>), events without a SYSCALL (user-space records), and every event of the process of a
-/// hot event and of its ancestors that the <see cref="ProcessTracker"/> could consult — within its serial window
-/// before the hot event and a little after. A run is decided once no later hot event can reach it any more, so the
-/// selector holds only a window of runs, whatever the file's size.
+/// (<see cref="RunFlags.Hot"/>), events without a SYSCALL (user-space records), and the execs of a hot event's
+/// process and of its ancestors that the <see cref="ProcessTracker"/> could hold as their current image at that
+/// serial. A run is decided once no later hot event can reach it any more, so the selector holds only a window of
+/// runs, whatever the file's size.
 /// </summary>
 public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expectedRuns = 1 << 17)
 {
@@ -41,9 +41,6 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
     private int _pruneAt = 1 << 16;
-
-    public long Kept { get; private set; }
-    public long Skipped { get; private set; }
 
     public void Add(in RecordRun run, long firstLine)
     {
@@ -90,7 +87,6 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 Want(run.Node, e.ParentPid, serial, 1); // a connect with no exec logged: its own parent
             }
         }
-        e = ref Slot(ev); // Want may have grown the ring
         e.PendingRuns++;
         PushRun(run, firstLine, ev);
         Drain(force: false);
@@ -169,10 +165,6 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 // user-space records, kept whole.
                 e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || e.Wanted || (crowded && !force);
             }
-            if (e.Keep)
-                Kept++;
-            else
-                Skipped++;
             emit(pending.Run, pending.FirstLine, e.Keep);
             e.PendingRuns--;
             _runTail++;
@@ -281,7 +273,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         public int PendingRuns;
         public RunFlags Flags;
         public bool Keep;
-        /// <summary>A process the tracker may consult at a hot event owns it: kept if it is an exec.</summary>
+        /// <summary>An exec that may be the current image of a process a hot event consults.</summary>
         public bool Wanted;
         public bool Chained;
         public bool Linked;
@@ -317,7 +309,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             {
                 // The kernel restarted its count (a reboot inside the file), or logs were joined out of order: start a
                 // region no earlier event can reach.
-                Newest += 2 * (Window + Margin + Forward);
+                Newest += 2 * SerialReset;
                 _newestRaw = raw;
                 return Newest;
             }

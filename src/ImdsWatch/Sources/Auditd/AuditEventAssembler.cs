@@ -89,21 +89,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     }
 
     /// <summary>
-    /// A record the caller chose not to add (a prefilter skipped it): it still moves the clock, the serials and the
-    /// record count that decide when open events complete, exactly as adding it would.
-    /// </summary>
-    public void Observe(string? node, ulong serial, long epochMilliseconds)
-    {
-        _counter++;
-        if (epochMilliseconds > _latestMilliseconds)
-            _latestMilliseconds = epochMilliseconds;
-        NoteSerial(node, serial);
-        MaybeCompleteDue();
-    }
-
-    /// <summary>
-    /// A run of <paramref name="records"/> records of one event that the caller chose not to add: the same effect
-    /// on the clock, the serials and the record count as observing each of them, in one call.
+    /// A run of <paramref name="records"/> records of one event that the caller chose not to add (the prefilter
+    /// skipped them): the same effect on the clock, the serials and the record count as adding them would have.
     /// </summary>
     public void ObserveRun(string? node, ulong serial, long epochMilliseconds, int records)
     {

@@ -94,7 +94,7 @@ public sealed class AuditRecordParser
             consumed++;
         }
         consumed += rest.Length - rest.TrimStart((byte)' ').Length;
-        header = new AuditRecordHeader(FastType(typeSpan), typeStart, typeEnd, nodeStart, nodeLength, millis, serial, consumed);
+        header = new AuditRecordHeader(TypeOf(typeSpan), typeStart, typeEnd, nodeStart, nodeLength, millis, serial, consumed);
         error = null;
         return true;
     }
@@ -152,14 +152,12 @@ public sealed class AuditRecordParser
             p++;
         while (p < line.Length && line[p] == (byte)' ')
             p++;
-        header = new AuditRecordHeader(FastType(line.Slice(typeStart, typeLength)), typeStart, typeLength, nodeStart, nodeLength, (seconds * 1000) + millis, serial, p);
+        header = new AuditRecordHeader(TypeOf(line.Slice(typeStart, typeLength)), typeStart, typeLength, nodeStart, nodeLength, (seconds * 1000) + millis, serial, p);
         return true;
     }
 
     /// <summary>The record types the hot path decides on, without a string.</summary>
-    internal static int TypeOf(ReadOnlySpan<byte> t) => FastType(t);
-
-    private static int FastType(ReadOnlySpan<byte> t) => t.Length switch
+    internal static int TypeOf(ReadOnlySpan<byte> t) => t.Length switch
     {
         7 when t.SequenceEqual("SYSCALL"u8) => AuditRecordType.Syscall,
         6 when t.SequenceEqual("EXECVE"u8) => AuditRecordType.Execve,

@@ -50,7 +50,9 @@ public sealed record InputSource(string Name, string? Path)
         }
         var peekable = new PeekableStream(new BufferedStream(raw, 1 << 16));
         Span<byte> magic = stackalloc byte[2];
-        var isGzip = peekable.Peek(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        return isGzip ? new GZipStream(peekable, CompressionMode.Decompress) : peekable;
+        return IsGzip(magic[..peekable.Peek(magic)]) ? new GZipStream(peekable, CompressionMode.Decompress) : peekable;
     }
+
+    /// <summary>gzip's magic bytes: a compressed log is told by its content, not its name.</summary>
+    public static bool IsGzip(ReadOnlySpan<byte> head) => head.Length >= 2 && head[0] == 0x1f && head[1] == 0x8b;
 }

@@ -16,6 +16,7 @@ public sealed class ReferenceCandidates
     private readonly List<byte[]> _v6 = [];
     private readonly SearchValues<string> _words;
     private readonly int _minimumWordLength;
+    private readonly int _shortestOneLabelSpelling = int.MaxValue;
     private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:_[]"u8);
 
     public ReferenceCandidates(IndicatorCatalog catalog)
@@ -25,7 +26,12 @@ public sealed class ReferenceCandidates
             if (a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
             {
                 var b = a.GetAddressBytes();
-                _v4.Add((uint)((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]));
+                var v4 = (uint)((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]);
+                _v4.Add(v4);
+                // As one number: decimal, 0x-hex, 0-octal, or the 8 bare hex digits LabelsSpell also reads.
+                _shortestOneLabelSpelling = Math.Min(_shortestOneLabelSpelling, Math.Min(Math.Min(
+                    v4.ToString(System.Globalization.CultureInfo.InvariantCulture).Length, 2 + v4.ToString("x", System.Globalization.CultureInfo.InvariantCulture).Length),
+                    Math.Min(1 + Convert.ToString(v4, 8).Length, 8)));
             }
             else
             {
@@ -92,6 +98,12 @@ public sealed class ReferenceCandidates
             var length = text[start..].IndexOfAnyExcept(TokenBytes);
             var end = length < 0 ? text.Length : start + length;
             var token = text[start..end];
+            if (token.Length < _shortestOneLabelSpelling && token.IndexOfAny((byte)'.', (byte)'-', (byte)':') < 0)
+            {
+                // One label (no dot, dash or colon to join several), too short to be any address as one number.
+                i = end + 1;
+                continue;
+            }
             var chars = token.Length <= buffer.Length ? buffer[..token.Length] : new char[token.Length];
             for (var k = 0; k < token.Length; k++)
                 chars[k] = (char)token[k];

@@ -86,5 +86,24 @@ public sealed class PrefilterEquivalenceTests
         Gen.String.Sample(text =>
             finder.Find(text).Count == 0 || candidates.MayReference(System.Text.Encoding.UTF8.GetBytes(text)), iter: 5000);
         Assert.False(candidates.MayReference("ls -la /tmp/build-1.2.3 --color=auto"u8));
+
+        // One number in each base inet_aton reads (and the 8 bare hex digits): a label too short to be an address is
+        // passed over without parsing, which must never hide one that is.
+        var catalog = IndicatorCatalog.Default.Addresses.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+            .Select(a => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(a.GetAddressBytes())).ToArray();
+        var numbers = from value in Gen.Frequency((1, Gen.UInt), (1, Gen.OneOfConst(catalog)), (1, Gen.UInt[0, 99_999_999]))
+                      from form in Gen.Int[0, 3]
+                      from around in Gen.OneOfConst("{0}", "x {0} y", "{0}.", "a_{0}", "[{0}]")
+                      select string.Format(System.Globalization.CultureInfo.InvariantCulture, around, form switch
+                      {
+                          0 => value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                          1 => "0x" + value.ToString("x", System.Globalization.CultureInfo.InvariantCulture),
+                          2 => "0" + Convert.ToString(value, 8),
+                          _ => value.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+                      });
+        numbers.Sample(text =>
+            finder.Find(text).Count == 0 || candidates.MayReference(System.Text.Encoding.UTF8.GetBytes(text)), iter: 20000);
+        Assert.False(candidates.MayReference("sleep 60; timeout 5 ip netns identify 6783"u8));
+        Assert.True(candidates.MayReference("ping 2852039166"u8));
     }
 }

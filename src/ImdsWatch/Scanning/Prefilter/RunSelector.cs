@@ -36,11 +36,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
     private readonly List<NodeState> _nodeStates = [];
-    private readonly Dictionary<long, ProcessEntry> _pids = new(Math.Min(expectedRuns, 1 << 16));
+    private readonly List<ulong> _nodeHashes = [];
+    private readonly ProcessTable _processes = new(expectedRuns);
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
-    private int _pruneAt = 1 << 16;
 
     public void Add(in RecordRun run, long firstLine)
     {
@@ -49,12 +49,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         var newestBefore = node.Newest;
         var serial = node.Position(run.Serial);
         long ev;
-        if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.Node == run.Node && last.Serial == serial)
+        if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.NodeIndex == nodeIndex && last.Serial == serial)
             ev = _lastEvent;
-        else if (serial <= newestBefore && FindOpen(run.Node, serial) is var open and >= 0)
+        else if (serial <= newestBefore && FindOpen(nodeIndex, serial) is var open and >= 0)
             ev = open;
         else
-            ev = NewEvent(run.Node, nodeIndex, serial);
+            ev = NewEvent(nodeIndex, serial);
         _lastEvent = ev;
 
         ref var e = ref Slot(ev);
@@ -68,13 +68,13 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         if (!e.Linked && e.Pid != 0 && (e.Flags & RunFlags.Execve) != 0)
         {
             e.Linked = true;
-            ref var process = ref Process(run.Node, e.Pid);
+            ref var process = ref _processes.Find(nodeIndex, e.Pid);
             e.PreviousOfProcess = process.Newest;
             process.Newest = ev;
             if (process.Wanted && serial <= process.High)
             {
                 e.Wanted = true;
-                Want(run.Node, e.ParentPid, process.High - Forward, 1); // may move the entry: not used after
+                Want(nodeIndex, e.ParentPid, process.High - Forward, 1); // may move the entry: not used after
             }
         }
         if (IsHot(e.Flags))
@@ -83,24 +83,25 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             if (!e.Chained && e.Pid != 0)
             {
                 e.Chained = true;
-                Want(run.Node, e.Pid, serial, 0);
-                Want(run.Node, e.ParentPid, serial, 1); // a connect with no exec logged: its own parent
+                Want(nodeIndex, e.Pid, serial, 0);
+                Want(nodeIndex, e.ParentPid, serial, 1); // a connect with no exec logged: its own parent
             }
         }
         e.PendingRuns++;
         PushRun(run, firstLine, ev);
         Drain(force: false);
-        if (_pids.Count >= _pruneAt)
-            Prune();
+        if (_processes.IsCrowded)
+            _processes.Prune((p, node) => p.Newest >= _eventTail || (p.Wanted && p.High >= _nodeStates[node].Newest - Margin));
     }
 
     /// <summary>The end of the file: every remaining run is decided now.</summary>
     public void Finish()
     {
         Drain(force: true);
-        _pids.Clear();
+        _processes.Clear();
         _nodes.Clear();
         _nodeStates.Clear();
+        _nodeHashes.Clear();
         _lastNodeIndex = -1;
         _eventTail = _eventHead;
         _lastEvent = -1;
@@ -116,11 +117,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// a little out of order — including execs still to come in that range, and goes up to their parents. An image
     /// older than the tracker's window is not current, so nothing before at − Window is kept.
     /// </summary>
-    private void Want(ulong node, int pid, long at, int depth)
+    private void Want(int nodeIndex, int pid, long at, int depth)
     {
         if (pid <= 0 || depth > MaxDepth)
             return;
-        ref var process = ref Process(node, pid);
+        ref var process = ref _processes.Find(nodeIndex, pid);
         if (process.Wanted && process.LastWant == at)
             return;
         var low = at - Window;
@@ -146,7 +147,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         process.Wanted = true;
         process.LastWant = at;
         foreach (var parent in parents[..count])
-            Want(node, parent, at, depth + 1); // the recursion may move entries: `process` is not used after
+            Want(nodeIndex, parent, at, depth + 1); // the recursion may move entries: `process` is not used after
     }
 
     private void Drain(bool force)
@@ -165,7 +166,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 // user-space records, kept whole.
                 e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || e.Wanted || (crowded && !force);
             }
-            emit(pending.Run, pending.FirstLine, e.Keep);
+            emit(new RecordRun
+            {
+                Offset = pending.Offset, Length = pending.Length, Records = pending.Records, Node = _nodeHashes[e.NodeIndex],
+                Serial = pending.Serial, Milliseconds = pending.Milliseconds,
+            }, pending.FirstLine, e.Keep);
             e.PendingRuns--;
             _runTail++;
             while (_eventTail < _eventHead && Slot(_eventTail) is { Decided: true, PendingRuns: 0 })
@@ -173,12 +178,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         }
     }
 
-    private long NewEvent(ulong node, int nodeIndex, long serial)
+    private long NewEvent(int nodeIndex, long serial)
     {
         if (_eventHead - _eventTail == _events.Length)
             _events = Grow(_events, _eventTail, _eventHead);
         var ev = _eventHead++;
-        _events[ev & (_events.Length - 1)] = new EventSlot { Node = node, NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
+        _events[ev & (_events.Length - 1)] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
         return ev;
     }
 
@@ -186,13 +191,13 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// The open event a run with an old serial continues: records of one event interleave with others' only
     /// nearby, and the assembler itself treats anything later than its slack as a late fragment.
     /// </summary>
-    private long FindOpen(ulong node, long serial)
+    private long FindOpen(int nodeIndex, long serial)
     {
         var limit = Math.Max(_eventTail, _eventHead - 4096);
         for (var ev = _eventHead - 1; ev >= limit; ev--)
         {
             ref var e = ref Slot(ev);
-            if (e.Node != node)
+            if (e.NodeIndex != nodeIndex)
                 continue;
             if (e.Serial == serial)
                 return e.Decided ? -1 : ev;
@@ -206,7 +211,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     {
         if (_runHead - _runTail == _runs.Length)
             _runs = Grow(_runs, _runTail, _runHead);
-        _runs[_runHead++ & (_runs.Length - 1)] = new PendingRun { Run = run, FirstLine = firstLine, Event = ev };
+        _runs[_runHead++ & (_runs.Length - 1)] = new PendingRun
+        {
+            Offset = run.Offset, Length = run.Length, Records = run.Records, Serial = run.Serial, Milliseconds = run.Milliseconds,
+            FirstLine = firstLine, Event = ev,
+        };
     }
 
     private static T[] Grow<T>(T[] ring, long tail, long head)
@@ -227,44 +236,15 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         {
             _nodes[node] = index = _nodeStates.Count;
             _nodeStates.Add(new NodeState());
+            _nodeHashes.Add(node);
         }
         _lastNode = node;
         _lastNodeIndex = index;
         return index;
     }
 
-    /// <summary>
-    /// A process by node and pid (a reference into the table, valid until the next process is added). Two that
-    /// share a key would only be kept together: more, never less.
-    /// </summary>
-    private ref ProcessEntry Process(ulong node, int pid)
-    {
-        var key = unchecked((long)(node * 0x9E3779B97F4A7C15UL) ^ pid);
-        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_pids, key, out var exists);
-        if (!exists)
-        {
-            entry.Node = node;
-            entry.Newest = -1;
-        }
-        return ref entry;
-    }
-
-    /// <summary>Forgets processes with no event left in the ring and no want still open.</summary>
-    private void Prune()
-    {
-        foreach (var (key, p) in _pids)
-        {
-            var newest = _nodes.TryGetValue(p.Node, out var n) ? _nodeStates[n].Newest : long.MaxValue;
-            if (p.Newest < _eventTail && (!p.Wanted || p.High < newest - Margin))
-                _pids.Remove(key);
-        }
-        // Prune again when the table has doubled: the cost per process stays constant.
-        _pruneAt = Math.Max(1 << 16, _pids.Count * 2);
-    }
-
     private struct EventSlot
     {
-        public ulong Node;
         public int NodeIndex;
         public long Serial;
         public int Pid;
@@ -280,11 +260,16 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         public bool Decided;
     }
 
+    /// <summary>What the emitter needs of a run (its node is its event's).</summary>
     private struct PendingRun
     {
-        public RecordRun Run;
+        public long Offset;
         public long FirstLine;
         public long Event;
+        public ulong Serial;
+        public long Milliseconds;
+        public int Length;
+        public int Records;
     }
 
     /// <summary>Serials of one node as a position that keeps growing across the 32-bit wrap and a reset.</summary>
@@ -321,15 +306,5 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             }
             return position;
         }
-    }
-
-    /// <summary>A process: its newest exec (the chain runs back through the events) and what is wanted of it.</summary>
-    private struct ProcessEntry
-    {
-        public ulong Node;
-        public long Newest;
-        public bool Wanted;
-        public long High;
-        public long LastWant;
     }
 }

@@ -12,14 +12,18 @@ public sealed class AuditFields
 {
     private const byte EnrichedSeparator = 0x1D;
     private readonly byte[] _body;
-    private readonly List<Slot> _slots = [];
+    private readonly List<Slot> _slots;
     private List<AuditField>? _all;
 
     private readonly record struct Slot(int KeyStart, int KeyLength, int ValueStart, int ValueLength, bool Quoted, bool Interpreted);
 
-    private AuditFields(byte[] body) => _body = body;
+    private AuditFields(byte[] body)
+    {
+        _body = body;
+        _slots = new List<Slot>(body.AsSpan().Count((byte)'=')); // one list the right size: a field has one '=' or more
+    }
 
-    public IReadOnlyList<AuditField> All => _all ??= _slots.Select(Materialize).ToList();
+    public IReadOnlyList<AuditField> All => _all ??= _slots.ConvertAll(Materialize);
 
     public static AuditFields Parse(ReadOnlySpan<byte> body) => Parse(body.ToArray());
 

@@ -11,5 +11,9 @@ public sealed record DetectionRules(IndicatorCatalog Catalog, ProgramCatalog Pro
 
     public CommandLineAnalyzer Analyzer => _analyzer ??= new CommandLineAnalyzer(Finder, Programs, Catalog);
 
+    /// <summary>The quick test of raw text that says where <see cref="Finder"/> surely finds nothing.</summary>
+    public ReferenceCandidates Candidates => _candidates ??= new ReferenceCandidates(Catalog);
+
     private CommandLineAnalyzer? _analyzer;
+    private ReferenceCandidates? _candidates;
 }

@@ -40,6 +40,13 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
         if (!exec.Success)
             return; // a failed execve (PATH search, ENOENT) starts no image
         Stats.Execs++;
+        if (!rules.Candidates.MayReference(exec.Process.Args))
+        {
+            // Nothing on the command line can name an endpoint: the image serves as ancestry, or as the image of a
+            // connect, and its command line is read only if an alert asks.
+            _tracker.Record(new TrackedImage(exec, rules.Analyzer));
+            return;
+        }
         var analysis = rules.Analyzer.Analyze(exec.Process.Args);
         var sameProcessBefore = _tracker.Current(exec.Host, exec.Process.Pid, exec.Sequence);
         var parent = exec.Process.ParentPid is { } ppid ? _tracker.Current(exec.Host, ppid, exec.Sequence) : null;

@@ -16,12 +16,15 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
 
     public ulong Window => window;
 
-    public void Record(ProcessExec exec, CommandAnalysis analysis)
+    public void Record(ProcessExec exec, CommandAnalysis analysis) => Record(new TrackedImage(exec, analysis));
+
+    public void Record(TrackedImage image)
     {
+        var exec = image.Exec;
         var key = (exec.Host, exec.Process.Pid);
         if (_byPid.TryGetValue(key, out var old))
             _byAge.Remove(old);
-        _byPid[key] = _byAge.AddLast(new TrackedImage(exec, analysis));
+        _byPid[key] = _byAge.AddLast(image);
         // Forget what no later event can reach any more (events arrive in serial order, give or take the
         // assembler's slack, which is far inside the window).
         while (_byAge.First is { } oldest && !Within(oldest.Value.Exec.Sequence, exec.Sequence))
@@ -54,4 +57,25 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
         at >= exec ? at - exec <= window : exec - at <= window; // out-of-order events by a few serials either way
 }
 
-public sealed record TrackedImage(ProcessExec Exec, CommandAnalysis Analysis);
+/// <summary>An exec and what its command line says, worked out when first asked: most images only ever serve as ancestry.</summary>
+public sealed class TrackedImage
+{
+    private readonly CommandLineAnalyzer? _analyzer;
+    private CommandAnalysis? _analysis;
+
+    public TrackedImage(ProcessExec exec, CommandAnalysis analysis)
+    {
+        Exec = exec;
+        _analysis = analysis;
+    }
+
+    public TrackedImage(ProcessExec exec, CommandLineAnalyzer analyzer)
+    {
+        Exec = exec;
+        _analyzer = analyzer;
+    }
+
+    public ProcessExec Exec { get; }
+
+    public CommandAnalysis Analysis => _analysis ??= _analyzer!.Analyze(Exec.Process.Args);
+}

@@ -55,6 +55,22 @@ public sealed class ReferenceCandidates
         return HasUnusualBytes(text) || HasWord(text) || MaySpellAddress(text);
     }
 
+    /// <summary>True when any of the arguments might hold a reference (each is tested as its UTF-8 bytes).</summary>
+    [SkipLocalsInit] // the scratch buffer is written before it is read
+    public bool MayReference(IReadOnlyList<string> args)
+    {
+        Span<byte> buffer = stackalloc byte[512];
+        foreach (var arg in args)
+        {
+            var bytes = Encoding.UTF8.GetMaxByteCount(arg.Length) <= buffer.Length || Encoding.UTF8.GetByteCount(arg) <= buffer.Length
+                ? buffer[..Encoding.UTF8.GetBytes(arg, buffer)]
+                : Encoding.UTF8.GetBytes(arg);
+            if (MayReference(bytes))
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>Non-ASCII or percent-encoded text: the finder decodes it, so it may hide anything.</summary>
     public static bool HasUnusualBytes(ReadOnlySpan<byte> text) => text.IndexOfAny(UnusualBytes) >= 0;
 

@@ -86,7 +86,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         });
         var parser = new AuditRecordParser();
         var found = new List<ParseIssue>();
-        ReferenceCandidates? candidates = null;
         long parsed = 0;
 
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
@@ -108,7 +107,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             if (UsePrefilter && format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source))
             {
                 var before = bytes;
-                var fast = new PrefilteredAuditScan(candidates ??= new ReferenceCandidates(rules.Catalog), parser, assembler)
+                var fast = new PrefilteredAuditScan(rules.Candidates, parser, assembler)
                 {
                     Workers = Workers,
                     BlockSize = PrefilterBlockSize,

@@ -26,4 +26,23 @@ public sealed class ProcessTrackerTests
         Assert.Null(busy.Current("h", 1, 1101));
         Assert.Null(quiet.Current("h", 1, 1101));
     }
+
+    [Fact]
+    public void An_image_recorded_unread_reads_its_command_line_as_an_eager_one_would()
+    {
+        var exec = Exec(7, 10) with
+        {
+            Process = new ProcessSnapshot { Pid = 7, Executable = "/usr/bin/python3", Args = ["python3", "-m", "http.server", "8080"] },
+        };
+        var tracker = new ProcessTracker();
+        tracker.Record(new TrackedImage(exec, DetectionRules.Default.Analyzer));
+        var image = tracker.Current("h", 7, 11)!;
+        var eager = DetectionRules.Default.Analyzer.Analyze(exec.Process.Args);
+        Assert.Equal(eager.Program, image.Analysis.Program);
+        Assert.Equal(eager.Role, image.Analysis.Role);
+        Assert.Equal(eager.EffectiveArgs, image.Analysis.EffectiveArgs);
+        Assert.Same(image.Analysis, image.Analysis); // worked out once
+        Assert.False(DetectionRules.Default.Candidates.MayReference(exec.Process.Args));
+        Assert.True(DetectionRules.Default.Candidates.MayReference(["curl", "http://169.254.169.254/latest/meta-data/"]));
+    }
 }

@@ -17,6 +17,7 @@ public sealed class ReferenceCandidates
     private readonly SearchValues<string> _words;
     private readonly int _minimumWordLength;
     private readonly int _shortestOneLabelSpelling = int.MaxValue;
+    private static readonly SearchValues<char> NumberLabelChars = SearchValues.Create("0123456789abcdefABCDEFxX");
     private static readonly SearchValues<byte> TokenBytes = SearchValues.Create("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:_[]"u8);
 
     public ReferenceCandidates(IndicatorCatalog catalog)
@@ -209,6 +210,10 @@ public sealed class ReferenceCandidates
                 return true;
             for (var last = first; last < count && last < first + 4; last++)
             {
+                // A label that is no number in any base fails every window that holds it (an empty one may be
+                // the root dot of a name, which the parser drops).
+                if (part[labels[last]].IndexOfAnyExcept(NumberLabelChars) >= 0)
+                    break;
                 var span = part[labels[first].Start..labels[last].End];
                 if (span.Length > 64)
                     break; // longer than any spelling the parser takes

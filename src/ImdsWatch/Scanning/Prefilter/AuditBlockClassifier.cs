@@ -29,17 +29,20 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         var previousStart = 0;
         var pos = 0;
         var line = 0;
+        var lastNewline = -1;
+        var lastNewlineEnd = 0;
+        long records = 0;
+        var newest = summary.NewestMilliseconds;
         while (pos < data.Length)
         {
-            var rest = data[pos..];
-            var newline = rest.IndexOf((byte)'\n');
+            var newline = data[pos..].IndexOf((byte)'\n');
             var end = newline < 0 ? data.Length : pos + newline;
             var next = newline < 0 ? data.Length : end + 1;
             var text = data[pos..end];
             if (newline >= 0)
             {
-                summary.EndOfLastNewline = offset + next;
-                summary.LastNewlineLine = line;
+                lastNewline = line;
+                lastNewlineEnd = next;
             }
             if (text.Length > 0 && text[^1] == (byte)'\r')
                 text = text[..^1];
@@ -51,55 +54,70 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 summary.Issues.Add((line, LongLine));
                 summary.SkippedLongLines++;
             }
-            else if (text.IsEmpty || text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)
+            else if (text.IsEmpty || (text[0] is (byte)' ' or (byte)'\t' && text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0))
             {
                 // A blank line belongs to no record; inside a run it is skipped by pass two as by the full parser.
             }
-            else if (!(inRun && SameStamp(text, data.Slice(previousStart, previous.BodyStart), previous, out var h))
-                && !AuditRecordParser.TryParseHeader(text, out h, out var error))
-            {
-                if (inRun)
-                    summary.Runs.Add(run);
-                inRun = false;
-                summary.Issues.Add((line, error!));
-            }
             else
             {
-                summary.Records++;
-                var node = text.Slice(h.NodeStart, h.NodeLength);
-                if (!inRun || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
+                // Same node and stamp as the line before: the same event, so the same run.
+                var h = default(AuditRecordHeader);
+                var continues = inRun && SameStamp(text, data.Slice(previousStart, previous.BodyStart), previous, out h);
+                if (!continues && !AuditRecordParser.TryParseHeader(text, out h, out var error))
                 {
                     if (inRun)
                         summary.Runs.Add(run);
-                    run = new RecordRun
-                    {
-                        Offset = offset + pos,
-                        FirstLine = line,
-                        Serial = h.Serial,
-                        Node = NodeHash(node),
-                        Milliseconds = h.EpochMilliseconds,
-                    };
-                    if (run.Node != 0 && _knownNodes.Add(run.Node))
-                        summary.NewNodes.Add((run.Node, System.Text.Encoding.UTF8.GetString(node)));
-                    runNodeStart = pos + h.NodeStart;
-                    runNodeLength = h.NodeLength;
-                    inRun = true;
+                    inRun = false;
+                    summary.Issues.Add((line, error!));
                 }
-                run.Length = (int)(offset + end - run.Offset);
-                run.Records++;
-                if (h.EpochMilliseconds > run.Milliseconds)
-                    run.Milliseconds = h.EpochMilliseconds;
-                if (h.EpochMilliseconds > summary.NewestMilliseconds)
-                    summary.NewestMilliseconds = h.EpochMilliseconds;
-                Inspect(h.Type, text[h.BodyStart..], ref run);
-                previous = h;
-                previousStart = pos;
+                else
+                {
+                    records++;
+                    if (!continues)
+                    {
+                        var node = text.Slice(h.NodeStart, h.NodeLength);
+                        if (!inRun || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
+                        {
+                            if (inRun)
+                                summary.Runs.Add(run);
+                            run = new RecordRun
+                            {
+                                Offset = offset + pos,
+                                FirstLine = line,
+                                Serial = h.Serial,
+                                Node = NodeHash(node),
+                                Milliseconds = h.EpochMilliseconds,
+                            };
+                            if (run.Node != 0 && _knownNodes.Add(run.Node))
+                                summary.NewNodes.Add((run.Node, System.Text.Encoding.UTF8.GetString(node)));
+                            runNodeStart = pos + h.NodeStart;
+                            runNodeLength = h.NodeLength;
+                            inRun = true;
+                        }
+                        if (h.EpochMilliseconds > run.Milliseconds)
+                            run.Milliseconds = h.EpochMilliseconds;
+                        if (h.EpochMilliseconds > newest)
+                            newest = h.EpochMilliseconds;
+                    }
+                    run.Length = (int)(offset + end - run.Offset);
+                    run.Records++;
+                    Inspect(h.Type, text[h.BodyStart..], ref run);
+                    previous = h;
+                    previousStart = pos;
+                }
             }
             pos = next;
             line++;
         }
         if (inRun)
             summary.Runs.Add(run);
+        if (lastNewline >= 0)
+        {
+            summary.LastNewlineLine = lastNewline;
+            summary.EndOfLastNewline = offset + lastNewlineEnd;
+        }
+        summary.Records += records;
+        summary.NewestMilliseconds = newest;
         summary.Lines = line;
     }
 

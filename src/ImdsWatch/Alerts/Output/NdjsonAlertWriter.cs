@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -13,170 +14,188 @@ public sealed class NdjsonAlertWriter : IAlertWriter
 
     public void Write(IReadOnlyList<Alert> alerts, TextWriter output)
     {
+        // One buffer and one writer for every alert: no stream or string made per line.
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        using var w = new Utf8JsonWriter(buffer, Options);
+        var chars = new char[16 * 1024];
         foreach (var alert in alerts)
-            output.WriteLine(ToJson(alert));
+        {
+            buffer.ResetWrittenCount();
+            w.Reset(buffer);
+            WriteAlert(w, alert);
+            w.Flush();
+            var needed = Encoding.UTF8.GetMaxCharCount(buffer.WrittenCount);
+            if (chars.Length < needed)
+                chars = new char[needed];
+            var count = Encoding.UTF8.GetChars(buffer.WrittenSpan, chars);
+            output.Write(chars, 0, count);
+            output.WriteLine();
+        }
     }
 
     public static string ToJson(Alert a)
     {
-        using var buffer = new MemoryStream();
+        var buffer = new ArrayBufferWriter<byte>(4096);
         using (var w = new Utf8JsonWriter(buffer, Options))
+            WriteAlert(w, a);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteAlert(Utf8JsonWriter w, Alert a)
+    {
+        w.WriteStartObject();
+        w.WriteString("@timestamp", a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteStartObject("event");
+        w.WriteString("kind", "alert");
+        // For alerts from cloud logs, event.id is the CloudTrail eventID of the first record (all are in evidence).
+        w.WriteString("id", a.Cloud?.EventIds.Count > 0 ? a.Cloud.EventIds[0] : a.Id);
+        w.WriteStartArray("category");
+        w.WriteStringValue("network");
+        w.WriteStringValue("process");
+        w.WriteEndArray();
+        w.WriteString("module", "imdswatch");
+        w.WriteNumber("risk_score", a.RiskScore);
+        w.WriteNumber("severity", (int)a.Severity + 1);
+        if (a.Outcome is not null)
+            w.WriteString("outcome", a.Outcome == "failure" ? "failure" : a.Outcome == "success" ? "success" : "unknown");
+        w.WriteEndObject();
+
+        w.WriteStartObject("rule");
+        w.WriteString("id", a.RuleId);
+        w.WriteString("name", a.RuleName);
+        w.WriteString("ruleset", "imdswatch");
+        w.WriteEndObject();
+
+        w.WriteStartObject("imds");
+        w.WriteString("alert_id", a.Id);
+        w.WriteString("alert_type", a.AlertType);
+        w.WriteString("access", a.Access.ToWire());
+        WriteStrings(w, "layers", a.Layers);
+        if (a.EndpointId is not null)
+            w.WriteString("endpoint", a.EndpointId);
+        if (a.ProgramKey is not null)
+            w.WriteString("program", a.ProgramKey);
+        w.WriteBoolean("first_seen", a.FirstSeen);
+        WriteStrings(w, "risk_reasons", a.RiskReasons);
+        w.WriteString("summary", a.Summary);
+        if (a.AnomalyScore is not null)
+            w.WriteNumber("anomaly_score", a.AnomalyScore.Value);
+        if (a.Explanation is not null)
+            w.WriteString("explanation", a.Explanation);
+        if (a.Ancestors.Count > 0)
         {
-            w.WriteStartObject();
-            w.WriteString("@timestamp", a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-            w.WriteStartObject("event");
-            w.WriteString("kind", "alert");
-            // For alerts from cloud logs, event.id is the CloudTrail eventID of the first record (all are in evidence).
-            w.WriteString("id", a.Cloud?.EventIds.Count > 0 ? a.Cloud.EventIds[0] : a.Id);
-            w.WriteStartArray("category");
-            w.WriteStringValue("network");
-            w.WriteStringValue("process");
-            w.WriteEndArray();
-            w.WriteString("module", "imdswatch");
-            w.WriteNumber("risk_score", a.RiskScore);
-            w.WriteNumber("severity", (int)a.Severity + 1);
-            if (a.Outcome is not null)
-                w.WriteString("outcome", a.Outcome == "failure" ? "failure" : a.Outcome == "success" ? "success" : "unknown");
-            w.WriteEndObject();
-
-            w.WriteStartObject("rule");
-            w.WriteString("id", a.RuleId);
-            w.WriteString("name", a.RuleName);
-            w.WriteString("ruleset", "imdswatch");
-            w.WriteEndObject();
-
-            w.WriteStartObject("imds");
-            w.WriteString("alert_id", a.Id);
-            w.WriteString("alert_type", a.AlertType);
-            w.WriteString("access", a.Access.ToWire());
-            WriteStrings(w, "layers", a.Layers);
-            if (a.EndpointId is not null)
-                w.WriteString("endpoint", a.EndpointId);
-            if (a.ProgramKey is not null)
-                w.WriteString("program", a.ProgramKey);
-            w.WriteBoolean("first_seen", a.FirstSeen);
-            WriteStrings(w, "risk_reasons", a.RiskReasons);
-            w.WriteString("summary", a.Summary);
-            if (a.AnomalyScore is not null)
-                w.WriteNumber("anomaly_score", a.AnomalyScore.Value);
-            if (a.Explanation is not null)
-                w.WriteString("explanation", a.Explanation);
-            if (a.Ancestors.Count > 0)
-            {
-                w.WriteStartArray("ancestors");
-                foreach (var p in a.Ancestors)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("pid", p.Pid);
-                    WriteOptional(w, "executable", p.Executable);
-                    if (p.Args.Count > 0)
-                        w.WriteString("command_line", p.CommandLine);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            w.WriteEndObject();
-
-            w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());
-            w.WriteNumber("risk_score", a.RiskScore);
-            w.WriteString("message", a.Summary);
-            WriteStrings(w, "tags", a.Tags);
-
-            if (a.Host is not null)
-            {
-                w.WriteStartObject("host");
-                w.WriteString("name", a.Host);
-                w.WriteEndObject();
-            }
-
-            if (!a.Process.IsNone)
-            {
-                WriteUser(w, a.Process.User);
-                w.WriteStartObject("auditd");
-                w.WriteStartObject("data");
-                WriteOptional(w, "auid", a.Process.User.AuditUid);
-                WriteOptional(w, "auid_name", a.Process.User.AuditName);
-                WriteOptional(w, "euid", a.Process.User.EffectiveUid);
-                WriteOptional(w, "tty", a.Process.Tty);
-                WriteOptional(w, "ses", a.Process.Session);
-                w.WriteEndObject();
-                w.WriteEndObject();
-                WriteProcess(w, a.Process, a.Parent);
-            }
-            if (a.Cloud is { } cloud)
-                WriteCloud(w, cloud);
-            if (a.Source is { } source)
-            {
-                w.WriteStartObject("source");
-                w.WriteString("ip", source);
-                w.WriteEndObject();
-            }
-
-            if (a.DestinationIp is not null || a.DestinationPort is not null)
-            {
-                w.WriteStartObject("destination");
-                if (a.DestinationIp is not null)
-                    w.WriteString("ip", a.DestinationIp.ToString());
-                WriteOptional(w, "port", a.DestinationPort);
-                w.WriteEndObject();
-            }
-            if (a.Url is not null)
-            {
-                w.WriteStartObject("url");
-                w.WriteString("original", a.Url);
-                w.WriteEndObject();
-            }
-            if (a.CloudProvider is not null || a.Cloud is not null)
-            {
-                w.WriteStartObject("cloud");
-                WriteOptional(w, "provider", a.CloudProvider);
-                if (a.Cloud?.AccountId is { } account)
-                {
-                    w.WriteStartObject("account");
-                    w.WriteString("id", account);
-                    w.WriteEndObject();
-                }
-                WriteOptional(w, "region", a.Cloud?.Region);
-                if (a.Cloud?.InstanceId is { } instance)
-                {
-                    w.WriteStartObject("instance");
-                    w.WriteString("id", instance);
-                    w.WriteEndObject();
-                }
-                w.WriteEndObject();
-            }
-
-            w.WriteStartObject("threat");
-            w.WriteString("framework", "MITRE ATT&CK");
-            w.WriteStartObject("tactic");
-            w.WriteString("id", "TA0006");
-            w.WriteString("name", "Credential Access");
-            w.WriteEndObject();
-            w.WriteStartObject("technique");
-            w.WriteString("id", "T1552");
-            w.WriteString("name", "Unsecured Credentials");
-            w.WriteStartObject("subtechnique");
-            w.WriteString("id", Alert.TechniqueId);
-            w.WriteString("name", "Cloud Instance Metadata API");
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndObject();
-
-            w.WriteStartArray("evidence");
-            foreach (var e in a.Evidence)
+            w.WriteStartArray("ancestors");
+            foreach (var p in a.Ancestors)
             {
                 w.WriteStartObject();
-                w.WriteString("kind", e.Kind);
-                w.WriteString("file", e.File);
-                w.WriteNumber("line", e.Line);
-                w.WriteString("record", e.RecordId);
-                w.WriteString("detail", e.Detail);
+                w.WriteNumber("pid", p.Pid);
+                WriteOptional(w, "executable", p.Executable);
+                if (p.Args.Count > 0)
+                    w.WriteString("command_line", p.CommandLine);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+        }
+        w.WriteEndObject();
+
+        w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());
+        w.WriteNumber("risk_score", a.RiskScore);
+        w.WriteString("message", a.Summary);
+        WriteStrings(w, "tags", a.Tags);
+
+        if (a.Host is not null)
+        {
+            w.WriteStartObject("host");
+            w.WriteString("name", a.Host);
             w.WriteEndObject();
         }
-        return Encoding.UTF8.GetString(buffer.ToArray());
+
+        if (!a.Process.IsNone)
+        {
+            WriteUser(w, a.Process.User);
+            w.WriteStartObject("auditd");
+            w.WriteStartObject("data");
+            WriteOptional(w, "auid", a.Process.User.AuditUid);
+            WriteOptional(w, "auid_name", a.Process.User.AuditName);
+            WriteOptional(w, "euid", a.Process.User.EffectiveUid);
+            WriteOptional(w, "tty", a.Process.Tty);
+            WriteOptional(w, "ses", a.Process.Session);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            WriteProcess(w, a.Process, a.Parent);
+        }
+        if (a.Cloud is { } cloud)
+            WriteCloud(w, cloud);
+        if (a.Source is { } source)
+        {
+            w.WriteStartObject("source");
+            w.WriteString("ip", source);
+            w.WriteEndObject();
+        }
+
+        if (a.DestinationIp is not null || a.DestinationPort is not null)
+        {
+            w.WriteStartObject("destination");
+            if (a.DestinationIp is not null)
+                w.WriteString("ip", a.DestinationIp.ToString());
+            WriteOptional(w, "port", a.DestinationPort);
+            w.WriteEndObject();
+        }
+        if (a.Url is not null)
+        {
+            w.WriteStartObject("url");
+            w.WriteString("original", a.Url);
+            w.WriteEndObject();
+        }
+        if (a.CloudProvider is not null || a.Cloud is not null)
+        {
+            w.WriteStartObject("cloud");
+            WriteOptional(w, "provider", a.CloudProvider);
+            if (a.Cloud?.AccountId is { } account)
+            {
+                w.WriteStartObject("account");
+                w.WriteString("id", account);
+                w.WriteEndObject();
+            }
+            WriteOptional(w, "region", a.Cloud?.Region);
+            if (a.Cloud?.InstanceId is { } instance)
+            {
+                w.WriteStartObject("instance");
+                w.WriteString("id", instance);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+
+        w.WriteStartObject("threat");
+        w.WriteString("framework", "MITRE ATT&CK");
+        w.WriteStartObject("tactic");
+        w.WriteString("id", "TA0006");
+        w.WriteString("name", "Credential Access");
+        w.WriteEndObject();
+        w.WriteStartObject("technique");
+        w.WriteString("id", "T1552");
+        w.WriteString("name", "Unsecured Credentials");
+        w.WriteStartObject("subtechnique");
+        w.WriteString("id", Alert.TechniqueId);
+        w.WriteString("name", "Cloud Instance Metadata API");
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+
+        w.WriteStartArray("evidence");
+        foreach (var e in a.Evidence)
+        {
+            w.WriteStartObject();
+            w.WriteString("kind", e.Kind);
+            w.WriteString("file", e.File);
+            w.WriteNumber("line", e.Line);
+            w.WriteString("record", e.RecordId);
+            w.WriteString("detail", e.Detail);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static void WriteCloud(Utf8JsonWriter w, CloudContext c)

@@ -49,12 +49,45 @@ public sealed class ReferenceCandidates
     }
 
     /// <summary>True when the text might hold a reference; false only when it surely holds none.</summary>
-    public bool MayReference(ReadOnlySpan<byte> text)
+    public bool MayReference(ReadOnlySpan<byte> text) => MayReferenceAsWritten(text) || MayReferenceUnquoted(text);
+
+    private bool MayReferenceAsWritten(ReadOnlySpan<byte> text)
     {
         if (text.Length < 2)
             return text.Length == 1 && text[0] is >= (byte)'0' and <= (byte)'9' && MaySpellAddress(text);
         return HasUnusualBytes(text) || HasWord(text) || MaySpellAddress(text);
     }
+
+    /// <summary>
+    /// Shell quoting splices a name or an address out of pieces (<c>169.254.169.'254'</c>, <c>2\54</c>,
+    /// <c>/latest/meta-"data"</c>), and the analyzer reads <c>sh -c</c> scripts with quotes and escapes removed: text
+    /// with quotes or backslashes is also tested with them taken out. No reference has one of them inside it.
+    /// </summary>
+    [SkipLocalsInit] // the scratch buffer is written before it is read
+    public bool MayReferenceUnquoted(ReadOnlySpan<byte> text)
+    {
+        if (text.IndexOfAny(ShellQuoting) < 0)
+            return false;
+        byte[]? rented = null;
+        var unquoted = text.Length <= 1024 ? stackalloc byte[text.Length] : (rented = ArrayPool<byte>.Shared.Rent(text.Length));
+        try
+        {
+            var n = 0;
+            foreach (var b in text)
+            {
+                if (!ShellQuoting.Contains(b))
+                    unquoted[n++] = b;
+            }
+            return MayReferenceAsWritten(unquoted[..n]);
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static readonly SearchValues<byte> ShellQuoting = SearchValues.Create("'\"\\"u8);
 
     /// <summary>True when any of the arguments might hold a reference (each is tested as its UTF-8 bytes).</summary>
     [SkipLocalsInit] // the scratch buffer is written before it is read

@@ -63,6 +63,52 @@ public sealed class PrefilterEquivalenceTests
         }
     }
 
+    [Theory]
+    [InlineData("curl 169.254.169.'254'")]
+    [InlineData("curl 169.254.169.2\\54")]
+    [InlineData("curl http://169.254.'169.254'/x")]
+    [InlineData("curl http://10.0.0.9/latest/meta-\"data\"/iam/")]
+    public void A_script_that_splices_an_endpoint_out_of_quoted_pieces_is_found_by_both_paths(string script)
+    {
+        // The kernel writes an argument with a space or a double quote as hex.
+        var hex = Convert.ToHexString(System.Text.Encoding.UTF8.GetBytes(script));
+        var text = Week.NormalUse(1) + Week.Nodes(Audit.Exec(90_001, 8000, "/usr/bin/dash", ["sh", "-c", "SCRIPT"], time: Week.Start + 5), "web-1")
+            .Replace("a2=\"SCRIPT\"", "a2=" + hex, StringComparison.Ordinal);
+        var path = Audit.WriteTemp(text);
+        AssertSame([new InputSource(path, path)]);
+        var alerts = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts;
+        Assert.Contains(alerts, a => a.Process.Pid == 8000);
+    }
+
+    [Fact]
+    public void The_candidate_check_never_says_no_where_the_analyzer_finds_a_reference_in_a_shell_script()
+    {
+        var rules = DetectionRules.Default;
+        string[] spellings = ["169.254.169.254", "2852039166", "0xa9fea9fe", "[fd00:ec2::254]", "metadata.google.internal", "169.254.170.2"];
+        string[] shapes = ["curl {0}", "curl http://{0}/latest/meta-data/", "wget -qO- http://{0}/computeMetadata/v1/", "curl 10.1.2.3/latest/api/token"];
+        var gen = from spelling in Gen.OneOfConst(spellings)
+                  from shape in Gen.OneOfConst(shapes)
+                  from cuts in Gen.Int[0, 40].Array[1, 3]
+                  from quote in Gen.OneOfConst("''", "\"\"", "\\")
+                  select Splice(string.Format(System.Globalization.CultureInfo.InvariantCulture, shape, spelling), cuts, quote);
+        gen.Sample(script =>
+        {
+            string[] argv = ["sh", "-c", script];
+            return rules.Analyzer.Analyze(argv).References.Count == 0 || rules.Candidates.MayReference(argv);
+        }, iter: 5000);
+
+        // Quotes (or a backslash) put in between characters, as a shell script may to hide a name from a search.
+        static string Splice(string text, int[] cuts, string quote)
+        {
+            foreach (var cut in cuts.Order().Reverse())
+            {
+                var at = Math.Min(cut, text.Length);
+                text = text.Insert(at, quote == "\\" ? "\\" : quote);
+            }
+            return text;
+        }
+    }
+
     [Fact]
     public void The_candidate_check_never_says_no_where_the_finder_finds_a_reference()
     {

@@ -216,7 +216,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             {
                 var close = body[(start + 1)..].IndexOf((byte)'"');
                 end = close < 0 ? body.Length : start + 1 + close + 1;
-                if (candidates.MaySpellAddress(body[(start + 1)..(close < 0 ? body.Length : start + 1 + close)]))
+                var value = body[(start + 1)..(close < 0 ? body.Length : start + 1 + close)];
+                if (candidates.MaySpellAddress(value) || candidates.MayReferenceUnquoted(value))
                     return true;
             }
             else

@@ -157,7 +157,8 @@ public sealed class ReferenceCandidates
             var chars = token.Length <= buffer.Length ? buffer[..token.Length] : new char[token.Length];
             for (var k = 0; k < token.Length; k++)
                 chars[k] = (char)token[k];
-            if (TokenMayReference(chars))
+            // An interpreter reads the code glued to its flag (-c169.254.169.254): the token without the flag too.
+            if (TokenMayReference(chars) || (chars.Length > 2 && chars[0] == '-' && char.IsAsciiLetter(chars[1]) && TokenMayReference(chars[2..])))
                 return true;
             i = end + 1;
         }

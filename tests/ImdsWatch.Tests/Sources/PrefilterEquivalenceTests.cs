@@ -96,6 +96,12 @@ public sealed class PrefilterEquivalenceTests
             string[] argv = ["sh", "-c", script];
             return rules.Analyzer.Analyze(argv).References.Count == 0 || rules.Candidates.MayReference(argv);
         }, iter: 5000);
+        // Code glued to an interpreter's flag is read from after the flag.
+        Gen.OneOfConst(spellings).Sample(spelling =>
+        {
+            string[] argv = ["python3", "-c" + spelling + ";import urllib.request"];
+            return rules.Analyzer.Analyze(argv).References.Count == 0 || rules.Candidates.MayReference(argv);
+        });
 
         // Quotes (or a backslash) put in between characters, as a shell script may to hide a name from a search.
         static string Splice(string text, int[] cuts, string quote)

@@ -116,6 +116,26 @@ public sealed class PrefilterEquivalenceTests
     }
 
     [Fact]
+    public void The_candidate_check_never_says_no_where_the_analyzer_finds_a_reference_in_shell_like_text()
+    {
+        // Pieces of addresses, names and shell syntax, joined at random and handed to a shell, an interpreter, a
+        // wrapper that splits its argument, and a fetch tool: wherever the analyzer finds a reference, the quick
+        // check must say "maybe" (the prefilter and the unread images rely on it).
+        var rules = DetectionRules.Default;
+        string[] pieces =
+        [
+            "169", "254", ".", "'", "\"", "\\", "0x", "a9fe", "a9", "fe", "2852039166", "-", ":", "[", "]", "fd00", "ec2", "::",
+            "metadata", ".google.internal", "/latest/meta-data", " ", "curl ", "http://", "/", "x", "_", "$", "{", "}", "=", "%",
+            "@", "170", "2", "0251", "0376", "100", "200", "168.63.129.16", ";", "|", "(", ")", "`", "-c", "-e",
+        ];
+        Gen.OneOfConst(pieces).Array[1, 12].Select(string.Concat).Sample(text =>
+        {
+            string[][] commands = [["sh", "-c", text], ["python3", "-c" + text], ["curl", text], ["env", "-S", text], ["su", "-c", text]];
+            return commands.All(argv => rules.Analyzer.Analyze(argv).References.Count == 0 || rules.Candidates.MayReference(argv));
+        }, iter: 5000);
+    }
+
+    [Fact]
     public void The_candidate_check_never_says_no_where_the_finder_finds_a_reference()
     {
         var candidates = new ReferenceCandidates(IndicatorCatalog.Default);

@@ -81,6 +81,9 @@ public class HotPathBenchmarks
         _runs = [.. summary.Runs];
     }
 
+    [Benchmark(Description = "candidate check, typical EXECVE body")]
+    public bool Candidate() => Candidates.MayReference(TypicalExecve);
+
     [Benchmark(Description = "pass one: classify the capture as one block (0.9 MB)")]
     public int Classify()
     {

@@ -29,10 +29,7 @@ public sealed class ReferenceCandidates
                 var b = a.GetAddressBytes();
                 var v4 = (uint)((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]);
                 _v4.Add(v4);
-                // As one number: decimal, 0x-hex, 0-octal, or the 8 bare hex digits LabelsSpell also reads.
-                _shortestOneLabelSpelling = Math.Min(_shortestOneLabelSpelling, Math.Min(Math.Min(
-                    v4.ToString(System.Globalization.CultureInfo.InvariantCulture).Length, 2 + v4.ToString("x", System.Globalization.CultureInfo.InvariantCulture).Length),
-                    Math.Min(1 + Convert.ToString(v4, 8).Length, 8)));
+                _shortestOneLabelSpelling = Math.Min(_shortestOneLabelSpelling, ShortestOneNumberSpelling(v4));
             }
             else
             {
@@ -46,6 +43,14 @@ public sealed class ReferenceCandidates
         var words = all.Where(w => !all.Any(o => o.Length < w.Length && w.Contains(o, StringComparison.OrdinalIgnoreCase))).ToArray();
         _words = SearchValues.Create(words.Length > 0 ? words : ["\u0000"], StringComparison.OrdinalIgnoreCase);
         _minimumWordLength = words.Length > 0 ? words.Min(w => w.Length) : int.MaxValue;
+    }
+
+    /// <summary>The address as one number: decimal, 0x-hex, 0-octal, or the 8 bare hex digits LabelsSpell also reads.</summary>
+    private static int ShortestOneNumberSpelling(uint address)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        int[] lengths = [address.ToString(invariant).Length, 2 + address.ToString("x", invariant).Length, 1 + Convert.ToString(address, 8).Length, 8];
+        return lengths.Min();
     }
 
     /// <summary>True when the text might hold a reference; false only when it surely holds none.</summary>
@@ -96,9 +101,7 @@ public sealed class ReferenceCandidates
         Span<byte> buffer = stackalloc byte[512];
         foreach (var arg in args)
         {
-            var bytes = Encoding.UTF8.GetMaxByteCount(arg.Length) <= buffer.Length || Encoding.UTF8.GetByteCount(arg) <= buffer.Length
-                ? buffer[..Encoding.UTF8.GetBytes(arg, buffer)]
-                : Encoding.UTF8.GetBytes(arg);
+            var bytes = Encoding.UTF8.GetByteCount(arg) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(arg, buffer)] : Encoding.UTF8.GetBytes(arg);
             if (MayReference(bytes))
                 return true;
         }

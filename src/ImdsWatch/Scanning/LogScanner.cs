@@ -176,7 +176,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             assembler.Flush(); // serials restart with the kernel: no event spans two files
             Consumed[sourceId] = (reader.BytesConsumedToLastNewline, reader.LineNumberAtLastNewline, lastRecordMilliseconds);
             foreach (var skipped in reader.SkippedLongLines)
-                Report(new ParseIssueArgs(sourceId, skipped, $"line longer than {LineReader.MaxLineBytes} bytes skipped"));
+                Report(new ParseIssueArgs(sourceId, skipped, LineReader.LongLineIssue));
             bytes += reader.BytesRead;
             Progress?.Invoke(bytes, source);
         }

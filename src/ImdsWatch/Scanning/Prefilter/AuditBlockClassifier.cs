@@ -13,8 +13,6 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// </summary>
 public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
 {
-    public static readonly string LongLine = $"line longer than {LineReader.MaxLineBytes} bytes skipped";
-
     private byte[] _decoded = new byte[16 * 1024];
     private readonly HashSet<ulong> _knownNodes = [];
 
@@ -51,7 +49,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 if (inRun)
                     summary.Runs.Add(run);
                 inRun = false;
-                summary.Issues.Add((line, LongLine));
+                summary.Issues.Add((line, LineReader.LongLineIssue));
                 summary.SkippedLongLines++;
             }
             else if (text.IsEmpty || (text[0] is (byte)' ' or (byte)'\t' && text.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0))
@@ -281,9 +279,10 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             if (rest.StartsWith(" pid="u8) && Utf8Parser.TryParse(rest[5..], out pid, out _))
                 return true;
         }
+        var found = IntField(body, " pid="u8);
         ppid = IntField(body, " ppid="u8) ?? 0;
-        pid = IntField(body, " pid="u8) ?? 0;
-        return IntField(body, " pid="u8) is not null;
+        pid = found ?? 0;
+        return found is not null;
     }
 
     /// <summary>A numeric field; the key carries its leading space (" pid=" is not the end of " ppid=").</summary>

@@ -14,7 +14,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
     public const int DefaultBlockSize = 1 << 20; // a block and its copy stay in the core's cache while it is classified
     private const int Overhang = 16 * 1024; // enough to finish the last line almost always; longer ones read on
 
-    private readonly int _workers = workers > 0 ? workers : Math.Clamp(Environment.ProcessorCount, 1, 8);
+    private readonly int _workers = WorkerCount(workers);
+
+    /// <summary>The threads a pass uses when asked for <paramref name="requested"/> (0: one per core, up to 8).</summary>
+    public static int WorkerCount(int requested) => requested > 0 ? requested : Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     /// <summary>Reads [<paramref name="start"/>, <paramref name="end"/>) of the file, calling <paramref name="onBlock"/> in order on this thread.</summary>
     public void Run(SafeFileHandle file, long start, long end, Action<BlockSummary> onBlock, CancellationToken cancellation = default)
@@ -151,7 +154,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             {
                 // A line over the limit: read the lines before it, report it, and let the blocks after skip the rest.
                 classifier.Classify(buffer.AsSpan(first, lastStart - first), readFrom + first, summary);
-                summary.Issues.Add((summary.Lines, AuditBlockClassifier.LongLine));
+                summary.Issues.Add((summary.Lines, LineReader.LongLineIssue));
                 summary.Lines++;
                 summary.SkippedLongLines++;
                 return;

@@ -86,8 +86,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     /// <summary>Small files are cut finer, so that every core gets a share of them too.</summary>
     private int BlockSizeFor(long bytes)
     {
-        var workers = Workers > 0 ? Workers : Math.Clamp(Environment.ProcessorCount, 1, 8);
-        var share = (bytes / (2 * workers)) + 1;
+        var share = (bytes / (2 * ParallelBlockPass.WorkerCount(Workers))) + 1;
         return (int)Math.Min(BlockSize, Math.Max(MinimumBlockSize, share));
     }
 

@@ -36,7 +36,6 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
     private readonly List<NodeState> _nodeStates = [];
-    private readonly List<ulong> _nodeHashes = [];
     private readonly ProcessTable _processes = new(expectedRuns);
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
@@ -101,7 +100,6 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         _processes.Clear();
         _nodes.Clear();
         _nodeStates.Clear();
-        _nodeHashes.Clear();
         _lastNodeIndex = -1;
         _eventTail = _eventHead;
         _lastEvent = -1;
@@ -168,7 +166,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             }
             emit(new RecordRun
             {
-                Offset = pending.Offset, Length = pending.Length, Records = pending.Records, Node = _nodeHashes[e.NodeIndex],
+                Offset = pending.Offset, Length = pending.Length, Records = pending.Records, Node = _nodeStates[e.NodeIndex].Hash,
                 Serial = pending.Serial, Milliseconds = pending.Milliseconds,
             }, pending.FirstLine, e.Keep);
             e.PendingRuns--;
@@ -235,8 +233,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         if (!_nodes.TryGetValue(node, out var index))
         {
             _nodes[node] = index = _nodeStates.Count;
-            _nodeStates.Add(new NodeState());
-            _nodeHashes.Add(node);
+            _nodeStates.Add(new NodeState(node));
         }
         _lastNode = node;
         _lastNodeIndex = index;
@@ -273,8 +270,10 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     }
 
     /// <summary>Serials of one node as a position that keeps growing across the 32-bit wrap and a reset.</summary>
-    private sealed class NodeState
+    private sealed class NodeState(ulong hash)
     {
+        public ulong Hash => hash;
+
         private ulong _newestRaw;
         private bool _any;
 

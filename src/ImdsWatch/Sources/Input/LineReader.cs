@@ -9,6 +9,9 @@ namespace ImdsWatch.Sources.Input;
 public sealed class LineReader : IDisposable
 {
     public const int MaxLineBytes = 16 * 1024 * 1024;
+
+    /// <summary>What a skipped over-long line is reported as, by every reader of audit logs.</summary>
+    public static readonly string LongLineIssue = $"line longer than {MaxLineBytes} bytes skipped";
     private readonly Stream _stream;
     private byte[] _buffer;
     private int _start;

@@ -8,7 +8,7 @@ public sealed class ProcessTableTests
     [Fact]
     public void Processes_are_found_again_after_the_table_grows_and_prunes()
     {
-        var table = new ProcessTable(expected: 16);
+        using var table = new ProcessTable(expected: 16);
         var rng = new Random(7);
         var alive = new Dictionary<(int Node, int Pid), long>();
         for (var i = 0; i < 200_000; i++)
@@ -35,7 +35,7 @@ public sealed class ProcessTableTests
     [Fact]
     public void The_same_pid_on_two_nodes_is_two_processes()
     {
-        var table = new ProcessTable(expected: 1024);
+        using var table = new ProcessTable(expected: 1024);
         table.Find(0, 42).Newest = 1;
         table.Find(1, 42).Newest = 2;
         Assert.Equal(1, table.Find(0, 42).Newest);

@@ -52,19 +52,27 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         var firstLine = source.FirstLineNumber;
         LineNumberAtLastNewline = firstLine - 1;
 
-        var selector = new RunSelector((run, line, keep) =>
+        var blockSize = BlockSizeFor(end - start);
+        using var passTwo = new PassTwoStage((in PassTwoItem item) =>
         {
-            if (keep)
-                Parse(kept.Bytes(run.Offset, run.Length), line, sourceId);
+            if (item.Issue is not null)
+                report(item.Line, item.Issue);
+            else if (item.Keep)
+                Parse(kept.Bytes(item.Offset, item.Length), item.Line, sourceId);
             else
-                assembler.ObserveRun(NodeName(run.Node), run.Serial, run.Milliseconds, run.Records);
-        }, RunSelector.ExpectedRuns(end - start));
-        new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)).Run(file, start, end, block =>
+                assembler.ObserveRun(item.Node, item.Serial, item.Milliseconds, item.Records);
+        }, threaded: end - start > blockSize);
+        using var selector = new RunSelector((run, line, keep) => passTwo.Add(new PassTwoItem
+        {
+            Offset = run.Offset, Length = run.Length, Line = line, Records = run.Records, Serial = run.Serial,
+            Milliseconds = run.Milliseconds, Node = keep ? null : NodeName(run.Node), Keep = keep,
+        }), RunSelector.ExpectedRuns(end - start));
+        new ParallelBlockPass(candidates, Workers, blockSize).Run(file, start, end, block =>
         {
             foreach (var (hash, name) in block.NewNodes)
                 _nodes.TryAdd(hash, name);
             foreach (var (line, reason) in block.Issues)
-                report(firstLine + line, reason);
+                passTwo.Report(firstLine + line, reason);
             foreach (var run in block.Runs)
                 selector.Add(run, firstLine + run.FirstLine);
             if (block.LastNewlineLine >= 0)
@@ -80,6 +88,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             Progress?.Invoke(BytesRead);
         }, cancellation);
         selector.Finish();
+        passTwo.Complete();
         BytesRead = end - start;
     }
 

@@ -5,10 +5,10 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// miss and nothing is allocated while the table holds what the window needs. Entries go in bulk
 /// (<see cref="Prune"/>), by rebuilding the table from the survivors.
 /// </summary>
-internal sealed class ProcessTable(int expected)
+internal sealed class ProcessTable(int expected) : IDisposable
 {
-    private ProcessEntry[] _entries = new ProcessEntry[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(expected, 1024, 1 << 20))];
-    private readonly List<ProcessEntry> _survivors = [];
+    private NativeTable<ProcessEntry> _entries = new((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(expected, 1024, 1 << 20)));
+    private NativeTable<ProcessEntry>? _spare; // a prune rebuilds into it, and the two swap
     private int _count;
 
     public int Count => _count;
@@ -50,32 +50,52 @@ internal sealed class ProcessTable(int expected)
 
     public void Clear()
     {
-        Array.Clear(_entries);
+        _entries.Clear();
         _count = 0;
+    }
+
+    public void Dispose()
+    {
+        _entries.Dispose();
+        _spare?.Dispose();
     }
 
     private void Rebuild(int capacity, Func<ProcessEntry, int, bool>? keep)
     {
-        _survivors.Clear();
-        foreach (var e in _entries)
+        NativeTable<ProcessEntry> target;
+        if (capacity == _entries.Length)
         {
-            if (e.Key != 0 && (keep is null || keep(e, (int)(e.Key >> 32) - 1)))
-                _survivors.Add(e);
+            target = _spare ??= new NativeTable<ProcessEntry>(capacity);
+            target.Clear();
         }
-        if (capacity != _entries.Length)
-            _entries = new ProcessEntry[capacity];
         else
-            Array.Clear(_entries);
-        var mask = capacity - 1;
-        foreach (var e in _survivors)
         {
-            var i = Home(e.Key, mask);
-            while (_entries[i].Key != 0)
-                i = (i + 1) & mask;
-            _entries[i] = e;
+            target = new NativeTable<ProcessEntry>(capacity);
         }
-        _count = _survivors.Count;
-        _survivors.Clear();
+        var mask = capacity - 1;
+        var count = 0;
+        foreach (var e in _entries.AsSpan())
+        {
+            if (e.Key == 0 || (keep is not null && !keep(e, (int)(e.Key >> 32) - 1)))
+                continue;
+            var i = Home(e.Key, mask);
+            while (target[i].Key != 0)
+                i = (i + 1) & mask;
+            target[i] = e;
+            count++;
+        }
+        if (ReferenceEquals(target, _spare))
+        {
+            _spare = _entries;
+        }
+        else
+        {
+            _entries.Dispose();
+            _spare?.Dispose();
+            _spare = null;
+        }
+        _entries = target;
+        _count = count;
     }
 
     private static long Key(int nodeIndex, int pid) => ((long)(nodeIndex + 1) << 32) | (uint)pid; // never 0

@@ -10,7 +10,7 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// serial. A run is decided once no later hot event can reach it any more, so the selector holds only a window of
 /// runs, whatever the file's size.
 /// </summary>
-public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expectedRuns = 1 << 17)
+public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expectedRuns = 1 << 17) : IDisposable
 {
     /// <summary>The ring sizes to start with: enough for the file (runs of ~200 bytes) up to a window's worth; they grow if needed.</summary>
     public static int ExpectedRuns(long bytes) => (int)Math.Clamp(bytes / 200, 1 << 10, 1 << 17);
@@ -28,10 +28,10 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// <summary>A step back this far is not disorder but a new count (a reboot, logs joined out of order).</summary>
     private const long SerialReset = Window + Forward + Margin;
 
-    private EventSlot[] _events = new EventSlot[PowerOfTwo(expectedRuns)];
+    private NativeTable<EventSlot> _events = new(PowerOfTwo(expectedRuns));
     private long _eventTail;
     private long _eventHead;
-    private PendingRun[] _runs = new PendingRun[PowerOfTwo(expectedRuns)];
+    private NativeTable<PendingRun> _runs = new(PowerOfTwo(expectedRuns));
     private long _runTail;
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
@@ -105,6 +105,13 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         _lastEvent = -1;
     }
 
+    public void Dispose()
+    {
+        _events.Dispose();
+        _runs.Dispose();
+        _processes.Dispose();
+    }
+
     private static bool IsHot(RunFlags f) =>
         (f & (RunFlags.Hot | RunFlags.NoPid)) != 0
         || ((f & RunFlags.EmptyArgv) != 0 && (f & (RunFlags.ProctitleMayReference | RunFlags.ProctitleUnchecked)) != 0);
@@ -152,7 +159,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     {
         while (_runTail < _runHead)
         {
-            ref var pending = ref _runs[_runTail & (_runs.Length - 1)];
+            ref var pending = ref _runs[(int)(_runTail & (_runs.Length - 1))];
             ref var e = ref Slot(pending.Event);
             if (!e.Decided)
             {
@@ -181,7 +188,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         if (_eventHead - _eventTail == _events.Length)
             _events = Grow(_events, _eventTail, _eventHead);
         var ev = _eventHead++;
-        _events[ev & (_events.Length - 1)] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
+        _events[(int)(ev & (_events.Length - 1))] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
         return ev;
     }
 
@@ -209,22 +216,23 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     {
         if (_runHead - _runTail == _runs.Length)
             _runs = Grow(_runs, _runTail, _runHead);
-        _runs[_runHead++ & (_runs.Length - 1)] = new PendingRun
+        _runs[(int)(_runHead++ & (_runs.Length - 1))] = new PendingRun
         {
             Offset = run.Offset, Length = run.Length, Records = run.Records, Serial = run.Serial, Milliseconds = run.Milliseconds,
             FirstLine = firstLine, Event = ev,
         };
     }
 
-    private static T[] Grow<T>(T[] ring, long tail, long head)
+    private static NativeTable<T> Grow<T>(NativeTable<T> ring, long tail, long head) where T : unmanaged
     {
-        var bigger = new T[ring.Length * 2];
+        var bigger = new NativeTable<T>(ring.Length * 2);
         for (var i = tail; i < head; i++)
-            bigger[i & (bigger.Length - 1)] = ring[i & (ring.Length - 1)];
+            bigger[(int)(i & (bigger.Length - 1))] = ring[(int)(i & (ring.Length - 1))];
+        ring.Dispose();
         return bigger;
     }
 
-    private ref EventSlot Slot(long ev) => ref _events[ev & (_events.Length - 1)];
+    private ref EventSlot Slot(long ev) => ref _events[(int)(ev & (_events.Length - 1))];
 
     private int NodeIndex(ulong node)
     {

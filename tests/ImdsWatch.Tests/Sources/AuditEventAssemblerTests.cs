@@ -34,6 +34,27 @@ public sealed class AuditEventAssemblerTests
     }
 
     [Fact]
+    public void A_daemon_record_with_the_serial_of_a_coming_kernel_event_leaves_that_event_whole()
+    {
+        // Seen in a live capture: auditd's DAEMON_START carried serial 9570, and the kernel's exec 9570 (curl to the
+        // metadata service) came later; it was taken for late fragments of the daemon's event and lost.
+        var events = Assemble("""
+            type=DAEMON_START msg=audit(1.000:9570): op=start ver=3.0.9 format=enriched res=success
+            type=SYSCALL msg=audit(6.000:9569): syscall=59 pid=1
+            type=EXECVE msg=audit(6.000:9569): argc=1 a0="sh"
+            type=SYSCALL msg=audit(6.001:9570): syscall=59 pid=2
+            type=EXECVE msg=audit(6.001:9570): argc=2 a0="curl" a1="http://169.254.170.2/v2/credentials/x"
+            type=PROCTITLE msg=audit(6.001:9570): proctitle=6375726C
+            type=SYSCALL msg=audit(6.002:9571): syscall=42 pid=2
+            """);
+        var exec = Assert.Single(events, e => e.Serial == 9570 && e.Records.Any(r => r.Type == AuditRecordType.Execve));
+        Assert.Equal(3, exec.Records.Count);
+        Assert.False(exec.IsLateFragment);
+        Assert.Single(events, e => e.Records.Any(r => r.Type == 1200));
+        Assert.Equal(4, events.Count);
+    }
+
+    [Fact]
     public void Interleaved_events_are_kept_apart()
     {
         var events = Assemble("""

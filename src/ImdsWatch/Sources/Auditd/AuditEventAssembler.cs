@@ -36,6 +36,18 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
 
     public void Add(AuditRecord record)
     {
+        if (AuditRecordType.IsDaemon(record.Type))
+        {
+            // Outside the kernel's count: emitted alone, with no say in which serials are newest or complete.
+            _counter++;
+            if (record.EpochMilliseconds > _latestMilliseconds)
+                _latestMilliseconds = record.EpochMilliseconds;
+            var daemon = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { IsOpen = false };
+            daemon.Records.Add(record);
+            onEvent(daemon);
+            MaybeCompleteDue();
+            return;
+        }
         _counter++;
         if (record.EpochMilliseconds > _latestMilliseconds)
             _latestMilliseconds = record.EpochMilliseconds;

@@ -49,4 +49,11 @@ public static class AuditRecordType
     /// messages (1100-1299, 2100+) stand alone.
     /// </summary>
     public static bool IsStandalone(int code) => code is (>= 1100 and < 1300) or >= 2000;
+
+    /// <summary>
+    /// Records auditd writes about itself (DAEMON_START, DAEMON_ROTATE, …: 1200-1299). They carry auditd's own
+    /// serial, which can be any kernel serial: one that equals a coming kernel event's must not make that event
+    /// look already complete.
+    /// </summary>
+    public static bool IsDaemon(int code) => code is >= 1200 and < 1300;
 }

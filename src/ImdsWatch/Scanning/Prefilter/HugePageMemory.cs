@@ -5,14 +5,18 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// <summary>Anonymous memory the kernel may back with transparent huge pages (Linux: mmap, then MADV_HUGEPAGE).</summary>
 internal static partial class HugePageMemory
 {
-    public const long HugePage = 2 << 20;
+    private const long HugePage = 2 << 20;
 
     /// <summary>
     /// A zeroed mapping of at least <paramref name="bytes"/> from a 2 MB-aligned address inside it, advised for huge
-    /// pages; 0 when mmap fails. Unmap <paramref name="mapping"/> with <paramref name="mappingLength"/>.
+    /// pages; 0 off Linux or when mmap fails. Unmap <paramref name="mapping"/> with <paramref name="mappingLength"/>.
     /// </summary>
     public static nint Map(long bytes, out nint mapping, out nuint mappingLength)
     {
+        mapping = 0;
+        mappingLength = 0;
+        if (!OperatingSystem.IsLinux())
+            return 0;
         var rounded = (bytes + HugePage - 1) & ~(HugePage - 1);
         mappingLength = (nuint)(rounded + HugePage);
         mapping = Mmap(0, mappingLength, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);

@@ -24,7 +24,7 @@ internal sealed unsafe class NativeTable<T> : IDisposable where T : unmanaged
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         Length = length;
         var bytes = (long)length * sizeof(T);
-        if (bytes >= HugeFrom && OperatingSystem.IsLinux() && HugePageMemory.Map(bytes, out _mapping, out _mappingLength) is var aligned && aligned != 0)
+        if (bytes >= HugeFrom && HugePageMemory.Map(bytes, out _mapping, out _mappingLength) is var aligned && aligned != 0)
         {
             _items = (T*)aligned;
         }

@@ -1,4 +1,5 @@
 using System.Text;
+using CsCheck;
 using ImdsWatch.Sources.Auditd;
 
 namespace ImdsWatch.Tests.Sources;
@@ -30,5 +31,73 @@ public sealed class ExecveArgumentsTests
     {
         ExecveArguments.Rebuild([AuditFields.Parse("argc=3 a0=\"ls\""u8)], out var problem);
         Assert.Equal("EXECVE has argc=3 but 2 argument(s) missing", problem);
+    }
+
+    [Fact]
+    public void Rebuilding_from_the_bytes_gives_what_the_fields_as_strings_give()
+    {
+        // The field-by-field reading of EXECVE bodies against the plain one over the materialized fields.
+        var key = Gen.OneOf(
+            Gen.OneOfConst("argc", "a", "a0", "a1", "a2", "a10", "a1_len", "b1", "a+1", "a1\t", "a\u00e91", "a0x", "A1"),
+            from i in Gen.Int[0, 4] from p in Gen.Int[0, 3] select $"a{i}[{p}]",
+            from i in Gen.Int[0, 3] select $"a{i}[x]");
+        var value = Gen.OneOf(
+            Gen.OneOfConst("(null)", "?", "\"\"", "3", "2", "-1", "\"a b\"", "41FF", "4", "zz\u00e9", "\"\u00e9\""),
+            from v in Gen.String[Gen.Char["abc/: .1"], 0, 6] select $"\"{v}\"",
+            from v in Gen.String[Gen.Char["abc/: .1"], 1, 6] select Support.Audit.Hex(v));
+        var field = from k in key from v in value from glue in Gen.OneOfConst(" ", "  ", "\u001d") select k + "=" + v + glue;
+        var body = from fields in field.Array[0, 8] select string.Concat(fields).TrimEnd();
+        body.Array[1, 3].Sample(bodies =>
+        {
+            var records = bodies.Select(b => AuditFields.Parse(Encoding.UTF8.GetBytes(b))).ToList();
+            var expected = Reference(records, out var expectedProblem);
+            var actual = ExecveArguments.Rebuild(records, out var problem);
+            Assert.Equal(expected, actual);
+            Assert.Equal(expectedProblem, problem);
+        });
+    }
+
+    /// <summary>The rebuild over <see cref="AuditFields.All"/>, string by string, as it was first written.</summary>
+    private static IReadOnlyList<string> Reference(IEnumerable<AuditFields> records, out string? problem)
+    {
+        var argc = -1;
+        var whole = new Dictionary<int, string>();
+        var pieces = new Dictionary<int, SortedDictionary<int, string>>();
+        foreach (var f in records.SelectMany(r => r.All).Where(f => !f.Interpreted))
+        {
+            if (f.Key == "argc")
+            {
+                argc = int.TryParse(f.Value, out var n) ? n : argc;
+                continue;
+            }
+            if (f.Key.Length < 2 || f.Key[0] != 'a' || !char.IsAsciiDigit(f.Key[1]))
+                continue;
+            var bracket = f.Key.IndexOf('[', StringComparison.Ordinal);
+            if (bracket > 0 && f.Key.EndsWith(']') && int.TryParse(f.Key.AsSpan(1, bracket - 1), out var argIndex)
+                && int.TryParse(f.Key.AsSpan(bracket + 1, f.Key.Length - bracket - 2), out var piece))
+            {
+                if (!pieces.TryGetValue(argIndex, out var list))
+                    pieces[argIndex] = list = [];
+                list[piece] = f.DecodeUntrusted() ?? "";
+            }
+            else if (int.TryParse(f.Key.AsSpan(1), out var index))
+            {
+                whole[index] = f.DecodeUntrusted() ?? "";
+            }
+        }
+        foreach (var (index, list) in pieces)
+            whole[index] = string.Concat(list.Values);
+        var count = argc >= 0 ? argc : (whole.Count == 0 ? 0 : whole.Keys.Max() + 1);
+        problem = null;
+        if (count > 100_000)
+        {
+            problem = $"argc={count} is implausible";
+            count = whole.Count == 0 ? 0 : whole.Keys.Max() + 1;
+        }
+        var args = Enumerable.Range(0, count).Select(i => whole.GetValueOrDefault(i, "")).ToList();
+        var missing = Enumerable.Range(0, count).Count(i => !whole.ContainsKey(i));
+        if (missing > 0)
+            problem = $"EXECVE has argc={count} but {missing} argument(s) missing";
+        return args;
     }
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -12,37 +14,40 @@ public static class ExecveArguments
         problem = null;
         var argc = -1;
         var whole = new Dictionary<int, string>();
-        var pieces = new Dictionary<int, SortedDictionary<int, string>>();
+        Dictionary<int, SortedDictionary<int, string>>? pieces = null;
         foreach (var fields in records)
         {
-            foreach (var f in fields.All)
+            // Field by field from the bytes: only the arguments' values become strings.
+            for (var n = 0; n < fields.Count; n++)
             {
-                if (f.Interpreted)
+                if (fields.IsInterpretedAt(n))
                     continue;
-                if (f.Key == "argc")
+                var key = fields.KeyAt(n);
+                if (key.SequenceEqual("argc"u8))
                 {
-                    argc = int.TryParse(f.Value, out var n) ? n : argc;
+                    argc = int.TryParse(fields.ValueAt(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out var c) ? c : argc;
                     continue;
                 }
-                if (f.Key.Length < 2 || f.Key[0] != 'a' || !char.IsAsciiDigit(f.Key[1]))
+                if (key.Length < 2 || key[0] != (byte)'a' || !char.IsAsciiDigit((char)key[1]))
                     continue;
-                var bracket = f.Key.IndexOf('[', StringComparison.Ordinal);
-                if (bracket > 0 && f.Key.EndsWith(']')
-                    && int.TryParse(f.Key.AsSpan(1, bracket - 1), out var argIndex)
-                    && int.TryParse(f.Key.AsSpan(bracket + 1, f.Key.Length - bracket - 2), out var piece))
+                var bracket = key.IndexOf((byte)'[');
+                if (bracket > 0 && key[^1] == (byte)']'
+                    && int.TryParse(key[1..bracket], NumberStyles.Integer, CultureInfo.InvariantCulture, out var argIndex)
+                    && int.TryParse(key[(bracket + 1)..^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var piece))
                 {
+                    pieces ??= [];
                     if (!pieces.TryGetValue(argIndex, out var list))
                         pieces[argIndex] = list = [];
-                    list[piece] = f.DecodeUntrusted() ?? "";
+                    list[piece] = AuditFields.DecodeUntrusted(fields.ValueAt(n), fields.IsQuotedAt(n)) ?? "";
                 }
-                else if (int.TryParse(f.Key.AsSpan(1), out var index))
+                else if (int.TryParse(key[1..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var index))
                 {
-                    whole[index] = f.DecodeUntrusted() ?? "";
+                    whole[index] = AuditFields.DecodeUntrusted(fields.ValueAt(n), fields.IsQuotedAt(n)) ?? "";
                 }
             }
         }
 
-        foreach (var (index, list) in pieces)
+        foreach (var (index, list) in pieces ?? [])
             whole[index] = string.Concat(list.Values);
 
         var count = argc >= 0 ? argc : (whole.Count == 0 ? 0 : whole.Keys.Max() + 1);

@@ -93,10 +93,11 @@ public static class ScanCommand
         var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         var rules = config.BuildRules();
         var host = o.Host ?? config.Host;
+        var total = sources.Sum(s => s.Length ?? 0);
+        using var heap = ScanHeap.For(total); // this process runs one scan: no collections while it reads
         ScanResult result;
         try
         {
-            var total = sources.Sum(s => s.Length ?? 0);
             var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
             result = showProgress
                 ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress, UsePrefilter = o.Prefilter }, sources, total, errConsole)

@@ -32,6 +32,56 @@ internal static partial class HugePageMemory
 
     public static void Unmap(nint mapping, nuint mappingLength) => _ = Munmap(mapping, mappingLength);
 
+    /// <summary>
+    /// Advises for huge pages the run of adjacent anonymous mappings around <paramref name="address"/> (read from
+    /// /proc/self/maps): memory reserved in one piece and committed in parts, such as the GC heap, is split into
+    /// many mappings of one run. Returns the bytes advised; 0 off Linux or when the maps cannot be read.
+    /// </summary>
+    public static long AdviseAnonymousRunAround(nint address)
+    {
+        if (!OperatingSystem.IsLinux())
+            return 0;
+        string[] maps;
+        try
+        {
+            maps = File.ReadAllLines("/proc/self/maps");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+        if (AnonymousRunAround(maps, (ulong)address) is not var (start, end))
+            return 0;
+        return Madvise((nint)start, (nuint)(end - start), MadvHugePage) == 0 ? (long)(end - start) : 0;
+    }
+
+    /// <summary>[start, end) of the adjacent unnamed mappings (no file, no [heap] or [stack]) that hold <paramref name="address"/>.</summary>
+    internal static (ulong Start, ulong End)? AnonymousRunAround(IReadOnlyList<string> maps, ulong address)
+    {
+        var ranges = new List<(ulong Start, ulong End, bool Anonymous)>(maps.Count);
+        foreach (var line in maps)
+        {
+            // 7f0c2a000000-7f0c2a400000 rw-p 00000000 00:00 0    [path]
+            var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            var dash = fields.Length > 0 ? fields[0].IndexOf('-', StringComparison.Ordinal) : -1;
+            if (dash < 0
+                || !ulong.TryParse(fields[0].AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out var start)
+                || !ulong.TryParse(fields[0].AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber, null, out var end))
+                continue;
+            ranges.Add((start, end, fields.Length == 5 || (fields.Length == 6 && string.IsNullOrWhiteSpace(fields[5]))));
+        }
+        var at = ranges.FindIndex(r => r.Start <= address && address < r.End);
+        if (at < 0 || !ranges[at].Anonymous)
+            return null;
+        var first = at;
+        var last = at;
+        while (first > 0 && ranges[first - 1].Anonymous && ranges[first - 1].End == ranges[first].Start)
+            first--;
+        while (last + 1 < ranges.Count && ranges[last + 1].Anonymous && ranges[last + 1].Start == ranges[last].End)
+            last++;
+        return (ranges[first].Start, ranges[last].End);
+    }
+
     // Linux, the same on x86-64 and arm64.
     private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 0x02, MapAnonymous = 0x20, MadvHugePage = 14;
 

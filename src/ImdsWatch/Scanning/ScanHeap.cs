@@ -1,0 +1,79 @@
+using System.Runtime;
+using ImdsWatch.Scanning.Prefilter;
+
+namespace ImdsWatch.Scanning;
+
+/// <summary>
+/// Heap set aside for a one-shot scan of a large input, for the process that runs nothing else: a no-GC region of
+/// <see cref="Budget"/> bytes, committed in one piece and advised for transparent huge pages.
+/// <para>
+/// Why: pass two's parsed records and detection state come to ~35 MB on a 525 MB log with rare metadata events.
+/// With the default budget that is 6–7 gen0 collections, each stopping every thread of pass one, and each compacting
+/// into freshly committed 4 KB pages — on the 2-core VM we measure on a first-touch fault costs ~11 µs. Up-front,
+/// the budget is one mapping the kernel backs with 2 MB pages: page faults fall from ~5 000 to ~2 000, collections
+/// to none, and the scan's wall time by about a fifth.
+/// </para>
+/// A scan that allocates more than the budget ends the region: the GC collects as usual from there on, so memory
+/// stays bounded whatever the input. Disposing ends the region if it is still on.
+/// </summary>
+public sealed class ScanHeap : IDisposable
+{
+    /// <summary>What the region may allocate before collections resume.</summary>
+    public const long Budget = 48L << 20;
+
+    /// <summary>Below this much input a scan is over in a few tens of milliseconds: not worth committing the budget.</summary>
+    public const long WorthFrom = 64L << 20;
+
+    private readonly bool _started;
+
+    private ScanHeap(bool started, long advised)
+    {
+        _started = started;
+        AdvisedBytes = advised;
+    }
+
+    /// <summary>True while the no-GC region holds (the scan has allocated less than the budget).</summary>
+    public bool IsActive => _started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
+
+    /// <summary>The span of the GC's reservation advised for huge pages (0 where that is not possible).</summary>
+    public long AdvisedBytes { get; }
+
+    /// <summary>Sets the budget aside for a scan of <paramref name="inputBytes"/>; a no-op for a small input or when a region is already on.</summary>
+    public static ScanHeap For(long inputBytes)
+    {
+        if (inputBytes < WorthFrom || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            return new ScanHeap(false, 0);
+        bool started;
+        try
+        {
+            started = GC.TryStartNoGCRegion(Budget);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
+        {
+            started = false; // another region started meanwhile, or a GC that cannot grant this much
+        }
+        return new ScanHeap(started, started ? AdviseHeap() : 0);
+    }
+
+    public void Dispose()
+    {
+        if (!IsActive)
+            return;
+        try
+        {
+            GC.EndNoGCRegion();
+        }
+        catch (InvalidOperationException)
+        {
+            // A collection ended the region meanwhile: nothing to end.
+        }
+    }
+
+    /// <summary>The GC's reservation, found from an object allocated in it, advised as a whole: later commits too.</summary>
+    private static unsafe long AdviseHeap()
+    {
+        var probe = new byte[1];
+        fixed (byte* address = probe)
+            return HugePageMemory.AdviseAnonymousRunAround((nint)address);
+    }
+}

@@ -91,10 +91,10 @@ public static class ScanCommand
             stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) in no format imdswatch reads: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
         var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
-        var rules = config.BuildRules();
-        var host = o.Host ?? config.Host;
         var total = sources.Sum(s => s.Length ?? 0);
         using var heap = ScanHeap.For(total); // this process runs one scan: no collections while it reads
+        var rules = config.BuildRules();
+        var host = o.Host ?? config.Host;
         ScanResult result;
         try
         {

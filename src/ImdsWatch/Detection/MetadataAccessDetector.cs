@@ -115,7 +115,15 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
     /// <summary>Every metadata access observed, and the alerts among them, in time order.</summary>
     public DetectionResult CompleteAll()
     {
-        var accesses = _activities.Select(BuildAccess).OrderBy(a => a.Timestamp).ToList();
+        // Each access is built from its own activity alone: on every core, then counted and ordered in one place.
+        var built = new MetadataAccess[_activities.Count];
+        Parallel.For(0, built.Length, i => built[i] = BuildAccess(_activities[i]));
+        foreach (var access in built)
+        {
+            if (access.Agent is { } agent)
+                Stats.AllowedByAgent[agent] = Stats.AllowedByAgent.GetValueOrDefault(agent) + 1;
+        }
+        var accesses = built.OrderBy(a => a.Timestamp).ToList();
         var alerts = accesses.Where(a => a.Alert is not null).Select(a => a.Alert!)
             .OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
         return new DetectionResult(alerts, accesses);
@@ -151,10 +159,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             Interactive = process.HasTerminal || role is ProgramRole.FetchTool or ProgramRole.Shell or ProgramRole.ShellOneLiner or ProgramRole.InterpreterOneLiner,
         };
         if (verdict.Agent is not null)
-        {
-            Stats.AllowedByAgent[verdict.Agent] = Stats.AllowedByAgent.GetValueOrDefault(verdict.Agent) + 1;
             return identity with { Agent = verdict.Agent };
-        }
 
         var obfuscation = refs.Aggregate(ObfuscationKind.None, (k, r) => k | r.Obfuscation);
         if (a.Connects.Any(c => c.Connect.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6

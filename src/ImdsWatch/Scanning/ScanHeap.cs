@@ -21,6 +21,12 @@ public sealed class ScanHeap : IDisposable
     /// <summary>What the region may allocate before collections resume.</summary>
     public const long Budget = 48L << 20;
 
+    /// <summary>
+    /// What the region may allocate on the large-object heap (pass one's block buffers and run lists take ~4 MB); apart
+    /// from <see cref="Budget"/>, since the GC would otherwise commit the whole budget twice, ~2.5 ms more at start.
+    /// </summary>
+    public const long LargeObjectBudget = 16L << 20;
+
     /// <summary>Below this much input a scan is over in a few tens of milliseconds: not worth committing the budget.</summary>
     public const long WorthFrom = 64L << 20;
 
@@ -46,7 +52,7 @@ public sealed class ScanHeap : IDisposable
         bool started;
         try
         {
-            started = GC.TryStartNoGCRegion(Budget);
+            started = GC.TryStartNoGCRegion(Budget + LargeObjectBudget, LargeObjectBudget);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
         {

@@ -11,7 +11,7 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// </summary>
 public sealed class ParallelBlockPass(ReferenceCandidates candidates, int workers = 0, int blockSize = ParallelBlockPass.DefaultBlockSize)
 {
-    public const int DefaultBlockSize = 1 << 20; // a block and its copy stay in the core's cache while it is classified
+    public const int DefaultBlockSize = 512 * 1024; // the copy of a block stays in the core's L2 (1 MB on the VM measured) while it is classified
     private const int Overhang = 16 * 1024; // enough to finish the last line almost always; longer ones read on
 
     private readonly int _workers = WorkerCount(workers);

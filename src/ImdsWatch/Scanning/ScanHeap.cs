@@ -13,7 +13,8 @@ namespace ImdsWatch.Scanning;
 /// the budget is one mapping the kernel backs with 2 MB pages: page faults fall from ~5 000 to ~2 000, collections
 /// to none, and the scan's wall time by about a fifth.
 /// </para>
-/// A scan that allocates more than the budget ends the region: the GC collects as usual from there on, so memory
+/// Only where transparent huge pages can be had: on 4 KB pages the region alone was no faster (more fresh memory
+/// touched, as many faults). A scan that allocates more than the budget ends the region: the GC collects as usual from there on, so memory
 /// stays bounded whatever the input. Disposing ends the region if it is still on.
 /// </summary>
 public sealed class ScanHeap : IDisposable
@@ -47,7 +48,8 @@ public sealed class ScanHeap : IDisposable
     /// <summary>Sets the budget aside for a scan of <paramref name="inputBytes"/>; a no-op for a small input or when a region is already on.</summary>
     public static ScanHeap For(long inputBytes)
     {
-        if (inputBytes < WorthFrom || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        // Without huge pages the region's fresh memory costs more page faults than the collections it saves.
+        if (inputBytes < WorthFrom || !HugePageMemory.IsAvailable || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
             return new ScanHeap(false, 0);
         bool started;
         try

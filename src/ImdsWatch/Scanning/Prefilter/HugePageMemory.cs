@@ -32,6 +32,29 @@ internal static partial class HugePageMemory
 
     public static void Unmap(nint mapping, nuint mappingLength) => _ = Munmap(mapping, mappingLength);
 
+    /// <summary>True where advice can give huge pages: Linux with transparent huge pages "always" or "madvise".</summary>
+    public static bool IsAvailable { get; } = OperatingSystem.IsLinux() && ReadMode() is "always" or "madvise";
+
+    private static string? ReadMode()
+    {
+        try
+        {
+            return SelectedMode(File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The bracketed choice of a sysfs setting: "always [madvise] never" is madvise.</summary>
+    internal static string? SelectedMode(string setting)
+    {
+        var open = setting.IndexOf('[', StringComparison.Ordinal);
+        var close = open < 0 ? -1 : setting.IndexOf(']', open);
+        return close < 0 ? null : setting[(open + 1)..close];
+    }
+
     /// <summary>
     /// Advises for huge pages the run of adjacent anonymous mappings around <paramref name="address"/> (read from
     /// /proc/self/maps): memory reserved in one piece and committed in parts, such as the GC heap, is split into

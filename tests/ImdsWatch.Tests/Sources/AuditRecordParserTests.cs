@@ -1,3 +1,4 @@
+using CsCheck;
 using System.Text;
 using ImdsWatch.Sources.Auditd;
 
@@ -68,4 +69,16 @@ public sealed class AuditRecordParserTests
     [InlineData("type=SYSCALL msg=audit(abc:1): x=1", "malformed audit(seconds.millis:serial) stamp")]
     [InlineData("type=SYSCALL msg=audit(1.5): x=1", "malformed audit(seconds.millis:serial) stamp")]
     public void Malformed_lines_are_rejected_with_a_reason(string line, string reason) => Assert.Equal(reason, Fails(line));
+
+    [Fact]
+    public void Daemon_types_are_told_from_the_bytes_as_the_parser_tells_them()
+    {
+        var name = Gen.OneOf(
+            Gen.OneOfConst("DAEMON_START", "DAEMON_ROTATE", "DAEMON_ERR", "DAEMON_FOO", "DAEMON_", "SYSCALL", "NORMAL", "1200", "1299", "1300",
+                "+1205", "-1200", " 1200", "\t1201", "12a0", "UNKNOWN[1204]", "UNKNOWN[1334]", "UNKNOWN[]", "UNKNOWN[1200", "daemon_start", "\u00e91200"),
+            from n in Gen.Int[1000, 1400] select n.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            from n in Gen.Int[1100, 1300] select $"UNKNOWN[{n}]",
+            Gen.String[Gen.Char["DAEMON_0129[]+ "], 0, 14]);
+        name.Sample(n => Assert.Equal(AuditRecordType.IsDaemon(AuditRecordType.Parse(n)), AuditRecordType.IsDaemonName(System.Text.Encoding.UTF8.GetBytes(n))));
+    }
 }

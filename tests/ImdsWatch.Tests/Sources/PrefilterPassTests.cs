@@ -135,6 +135,30 @@ public sealed class PrefilterPassTests
         Assert.True(r.RecordsParsed * 20 < r.Records, $"{r.RecordsParsed} of {r.Records} records parsed");
     }
 
+    [Theory]
+    [InlineData("DAEMON_CONFIG", 5UL)] // far below the kernel's serials
+    [InlineData("DAEMON_ROTATE", 4_000_000UL)] // far above
+    [InlineData("UNKNOWN[1205]", 5UL)] // DAEMON_RESUME by number
+    [InlineData("DAEMON_START", 900_001UL)] // the very serial of the coming exec
+    public void Auditds_own_records_take_no_place_among_the_kernels_serials(string type, ulong serial)
+    {
+        // auditd writes its records (1200-1299) with its own serial: a reload between a shell's exec and its child's
+        // access must not make the shell's exec look too old to be the child's parent.
+        var daemon = $"type={type} msg=audit(1700000000.500:{serial}): op=reconfigure auid=0 pid=1 subj=unconfined res=success\n";
+        var text = Audit.Exec(900_000, 700, "/usr/bin/bash", ["bash", "/srv/job.sh"], ppid: 1)
+            + daemon
+            + Audit.Exec(900_001, 701, "/usr/bin/curl", ["curl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"], ppid: 700, time: 1700000001);
+        var path = Audit.WriteTemp(text);
+        var source = new InputSource(path, path);
+        foreach (var (blockSize, workers) in new[] { (64, 1), (256, 2), (1 << 20, 2) })
+        {
+            var fast = Scan(source, prefilter: true, blockSize: blockSize, workers: workers);
+            var alert = Assert.Single(fast.Alerts);
+            Assert.Contains(alert.Ancestors, p => p.Executable == "/usr/bin/bash");
+            Assert.Equal(Json(Scan(source, prefilter: false)), Json(fast));
+        }
+    }
+
     [Fact]
     public void A_log_joined_after_a_newer_one_is_read_like_a_new_boot()
     {

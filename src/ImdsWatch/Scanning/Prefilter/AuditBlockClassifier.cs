@@ -71,10 +71,13 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 else
                 {
                     records++;
-                    if (!continues)
+                    // auditd's own records stand alone, as the assembler takes them: never in a kernel event's run.
+                    var daemon = h.Type < 0 && AuditRecordType.IsDaemonName(text.Slice(h.TypeStart, h.TypeLength));
+                    var alone = daemon || (inRun && (run.Flags & RunFlags.Daemon) != 0);
+                    if (!continues || alone)
                     {
                         var node = text.Slice(h.NodeStart, h.NodeLength);
-                        if (!inRun || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
+                        if (!inRun || alone || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
                         {
                             if (inRun)
                                 summary.Runs.Add(run);
@@ -85,6 +88,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                                 Serial = h.Serial,
                                 Node = NodeHash(node),
                                 Milliseconds = h.EpochMilliseconds,
+                                Flags = daemon ? RunFlags.Daemon : RunFlags.None,
                             };
                             if (run.Node != 0 && _knownNodes.Add(run.Node))
                                 summary.NewNodes.Add((run.Node, System.Text.Encoding.UTF8.GetString(node)));

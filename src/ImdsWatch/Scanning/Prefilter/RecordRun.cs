@@ -19,6 +19,8 @@ public enum RunFlags : byte
     ProctitleUnchecked = 32,
     /// <summary>The run holds an EXECVE record.</summary>
     Execve = 64,
+    /// <summary>One of auditd's own records (DAEMON_*, 1200-1299): its serial is auditd's, not the kernel's.</summary>
+    Daemon = 128,
 }
 
 /// <summary>

@@ -44,6 +44,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     public void Add(in RecordRun run, long firstLine)
     {
         var nodeIndex = NodeIndex(run.Node);
+        if ((run.Flags & RunFlags.Daemon) != 0)
+        {
+            AddDaemonRecord(run, firstLine, nodeIndex);
+            return;
+        }
         var node = _nodeStates[nodeIndex];
         var newestBefore = node.Newest;
         var serial = node.Position(run.Serial);
@@ -91,6 +96,23 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         Drain(force: false);
         if (_processes.IsCrowded)
             _processes.Prune((p, node) => p.Newest >= _eventTail || (p.Wanted && p.High >= _nodeStates[node].Newest - Margin));
+    }
+
+    /// <summary>
+    /// One of auditd's own records carries auditd's serial, which may lie anywhere among the kernel's: it takes no
+    /// place among the node's serials (it would reset them, or jump them forward, and decide pending runs early) and
+    /// is kept, as a record without a SYSCALL; the assembler emits it alone.
+    /// </summary>
+    private void AddDaemonRecord(in RecordRun run, long firstLine, int nodeIndex)
+    {
+        var ev = NewEvent(nodeIndex, _nodeStates[nodeIndex].Newest);
+        ref var e = ref Slot(ev);
+        e.Flags = run.Flags;
+        e.Keep = true;
+        e.Decided = true;
+        e.PendingRuns = 1;
+        PushRun(run, firstLine, ev);
+        Drain(force: false);
     }
 
     /// <summary>The end of the file: every remaining run is decided now.</summary>
@@ -202,7 +224,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         for (var ev = _eventHead - 1; ev >= limit; ev--)
         {
             ref var e = ref Slot(ev);
-            if (e.NodeIndex != nodeIndex)
+            if (e.NodeIndex != nodeIndex || (e.Flags & RunFlags.Daemon) != 0)
                 continue;
             if (e.Serial == serial)
                 return e.Decided ? -1 : ev;

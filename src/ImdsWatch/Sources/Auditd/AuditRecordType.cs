@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>Numeric audit message types (include/uapi/linux/audit.h) for the records the detection reads.</summary>
@@ -29,6 +31,8 @@ public static class AuditRecordType
         ["BPF"] = 1334, ["OPENAT2"] = 1337, ["AVC"] = 1400, ["SELINUX_ERR"] = 1401,
         ["ANOM_PROMISCUOUS"] = 1700, ["ANOM_ABEND"] = 1701, ["ANOM_LINK"] = 1702,
         ["DAEMON_START"] = 1200, ["DAEMON_END"] = 1201, ["DAEMON_ABORT"] = 1202, ["DAEMON_CONFIG"] = 1203,
+        ["DAEMON_ROTATE"] = 1204, ["DAEMON_RESUME"] = 1205, ["DAEMON_ACCEPT"] = 1206, ["DAEMON_CLOSE"] = 1207,
+        ["DAEMON_ERR"] = 1208,
         ["SERVICE_START"] = 1130, ["SERVICE_STOP"] = 1131, ["CRED_ACQ"] = 1103, ["CRED_DISP"] = 1104,
         ["CRED_REFR"] = 1110, ["USER_LOGOUT"] = 1113, ["USER_ERR"] = 1109, ["USER_AVC"] = 1107, ["LOGIN"] = 1006,
     };
@@ -56,4 +60,30 @@ public static class AuditRecordType
     /// look already complete.
     /// </summary>
     public static bool IsDaemon(int code) => code is >= 1200 and < 1300;
+
+    /// <summary>
+    /// <see cref="IsDaemon(int)"/> of the type <see cref="Parse"/> makes of <paramref name="name"/>, from its bytes
+    /// and without allocating: pass one asks it of every record whose type is not one of the common few.
+    /// </summary>
+    public static bool IsDaemonName(ReadOnlySpan<byte> name)
+    {
+        if (name.IsEmpty)
+            return false;
+        if (name.StartsWith("DAEMON_"u8))
+        {
+            if (name.Length > 32)
+                return false;
+            Span<char> chars = stackalloc char[name.Length];
+            for (var i = 0; i < name.Length; i++)
+                chars[i] = (char)name[i]; // a name with other than ASCII is no table name either way
+            return ByNameLookup.TryGetValue(chars, out var code) && IsDaemon(code);
+        }
+        if (name.StartsWith("UNKNOWN["u8) && name[^1] == (byte)']')
+            return int.TryParse(name[8..^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var unknown) && IsDaemon(unknown);
+        // Other names (SYSCALL, NORMAL, …) are letters first: no number, and no daemon type in the table.
+        return !char.IsAsciiLetter((char)name[0])
+            && int.TryParse(name, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) && IsDaemon(number);
+    }
+
+    private static readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> ByNameLookup = ByName.GetAlternateLookup<ReadOnlySpan<char>>();
 }

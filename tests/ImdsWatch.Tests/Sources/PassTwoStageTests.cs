@@ -8,10 +8,10 @@ public sealed class PassTwoStageTests
     [Theory]
     [InlineData(true, 0)]
     [InlineData(true, 1)]
-    [InlineData(true, 1023)]
-    [InlineData(true, 1024)]
-    [InlineData(true, 25_001)]
-    [InlineData(false, 25_001)]
+    [InlineData(true, PassTwoStage.BatchSize - 1)]
+    [InlineData(true, PassTwoStage.BatchSize)]
+    [InlineData(true, (6 * PassTwoStage.BatchSize) + 1)]
+    [InlineData(false, (6 * PassTwoStage.BatchSize) + 1)]
     public void Items_and_issues_are_consumed_once_in_the_order_they_were_added(bool threaded, int count)
     {
         var seen = new List<(long Line, string? Issue)>();
@@ -61,10 +61,10 @@ public sealed class PassTwoStageTests
             release.Wait();
             Interlocked.Increment(ref consumed);
         }, threaded: true);
-        for (var i = 0; i < 4 * 1024; i++)
+        for (var i = 0; i < 4 * PassTwoStage.BatchSize; i++)
             stage.Add(new PassTwoItem { Line = i });
         release.Set();
         stage.Dispose(); // as when pass one fails or the scan is cancelled: returns without Complete
-        Assert.True(consumed < 4 * 1024, $"consumed {consumed}");
+        Assert.True(consumed < 4 * PassTwoStage.BatchSize, $"consumed {consumed}");
     }
 }

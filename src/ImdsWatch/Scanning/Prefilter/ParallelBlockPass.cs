@@ -25,7 +25,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         var blocks = end <= start ? 0 : (int)((end - start + blockSize - 1) / blockSize);
         if (blocks == 0)
             return;
-        var slots = _workers * 2 + 1;
+        var slots = _workers * 6; // blocks in flight: workers run ahead and wait (a context switch each time) less often
         var results = new BlockSummary?[slots];
         var ready = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(0)).ToArray();
         var free = new SemaphoreSlim(slots);

@@ -159,6 +159,24 @@ public sealed class PrefilterPassTests
         }
     }
 
+    [Theory]
+    [InlineData(900_001UL)] // the serial of the event it interrupts
+    [InlineData(7UL)]
+    public void An_auditd_record_inside_a_kernel_event_leaves_the_event_whole(ulong serial)
+    {
+        var curl = Audit.Exec(900_001, 701, "/usr/bin/curl", ["curl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"], ppid: 700, time: 1700000001)
+            .Split('\n');
+        var daemon = $"type=DAEMON_CONFIG msg=audit(1700000001.000:{serial}): op=reconfigure auid=0 pid=1 res=success";
+        var text = Audit.Exec(900_000, 700, "/usr/bin/bash", ["bash", "/srv/job.sh"], ppid: 1)
+            + string.Join('\n', curl.Take(2).Append(daemon).Concat(curl.Skip(2)));
+        var path = Audit.WriteTemp(text);
+        var source = new InputSource(path, path);
+        var full = Scan(source, prefilter: false);
+        Assert.Contains(Assert.Single(full.Alerts).Ancestors, p => p.Executable == "/usr/bin/bash");
+        foreach (var (blockSize, workers) in new[] { (64, 1), (300, 2), (1 << 20, 2) })
+            Assert.Equal(Json(full), Json(Scan(source, prefilter: true, blockSize: blockSize, workers: workers)));
+    }
+
     [Fact]
     public void A_log_joined_after_a_newer_one_is_read_like_a_new_boot()
     {

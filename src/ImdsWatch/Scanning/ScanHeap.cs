@@ -13,9 +13,11 @@ namespace ImdsWatch.Scanning;
 /// the budget is one mapping the kernel backs with 2 MB pages: page faults fall from ~5 000 to ~2 000, collections
 /// to none, and the scan's wall time by about a fifth.
 /// </para>
+/// <para>
 /// Only where transparent huge pages can be had: on 4 KB pages the region alone was no faster (more fresh memory
-/// touched, as many faults). A scan that allocates more than the budget ends the region: the GC collects as usual from there on, so memory
-/// stays bounded whatever the input. Disposing ends the region if it is still on.
+/// touched, as many faults). A scan that allocates more than the budget ends the region: the GC collects as usual
+/// from there on, so memory stays bounded whatever the input. Disposing ends the region if it is still on.
+/// </para>
 /// </summary>
 public sealed class ScanHeap : IDisposable
 {

@@ -1,5 +1,5 @@
-using CsCheck;
 using System.Text;
+using CsCheck;
 using ImdsWatch.Sources.Auditd;
 
 namespace ImdsWatch.Tests.Sources;

@@ -92,7 +92,9 @@ public static class ScanCommand
 
         var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         var total = sources.Sum(s => s.Length ?? 0);
-        using var heap = ScanHeap.For(total); // this process runs one scan: no collections while it reads
+        // This process runs one scan: no collections while pass one reads. The full parser (gzip, other formats,
+        // --no-prefilter) allocates past the budget at once, so only the bytes read the fast way count.
+        using var heap = ScanHeap.For(o.Prefilter && total >= ScanHeap.WorthFrom ? sources.Where(LogScanner.ReadsFast).Sum(s => s.Length ?? 0) : 0);
         var rules = config.BuildRules();
         var host = o.Host ?? config.Host;
         ScanResult result;

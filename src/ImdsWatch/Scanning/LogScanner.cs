@@ -91,7 +91,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
         {
             var source = sources[sourceId];
-            var format = FormatDetector.Detect(source) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
+            var format = FormatOf(source);
             formats[format] = formats.GetValueOrDefault(format) + 1;
             if (format == LogFormat.CloudTrail)
             {
@@ -104,7 +104,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 continue;
             }
 
-            if (UsePrefilter && format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source))
+            if (UsePrefilter && IsPrefilterable(format, source))
             {
                 var before = bytes;
                 var fast = new PrefilteredAuditScan(rules.Candidates, parser, assembler)
@@ -240,6 +240,15 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 syslogMentions.Observe(s, evidence);
         }
     }
+
+    /// <summary>True when a scan with the prefilter reads <paramref name="source"/> the fast way (a plain audit log).</summary>
+    public static bool ReadsFast(InputSource source) => IsPrefilterable(FormatOf(source), source);
+
+    private static LogFormat FormatOf(InputSource source) =>
+        FormatDetector.Detect(source) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
+
+    private static bool IsPrefilterable(LogFormat format, InputSource source) =>
+        format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source);
 
     /// <summary>Normalized events of a log, for tests and tools that look below the alerts.</summary>
     public static List<HostEvent> ReadEvents(InputSource source, string? defaultHost = null, List<ParseIssue>? issues = null)

@@ -12,14 +12,16 @@ public sealed class NdjsonAlertWriter : IAlertWriter
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private const int SliceSize = 64;
+    // A slice's buffer and text stay under the large-object threshold (85 KB): a scan with thousands of alerts would
+    // otherwise leave megabytes of large-object garbage, freed only by a full collection.
+    private const int SliceSize = 8;
 
     /// <summary>Slices of alerts are serialized side by side, on every core, and written in order.</summary>
     public void Write(IReadOnlyList<Alert> alerts, TextWriter output)
     {
         var newline = Encoding.UTF8.GetBytes(output.NewLine);
         var slices = (alerts.Count + SliceSize - 1) / SliceSize;
-        var texts = new string[Math.Clamp(2 * Environment.ProcessorCount, 1, Math.Max(1, slices))];
+        var texts = new string[Math.Clamp(8 * Environment.ProcessorCount, 1, Math.Max(1, slices))];
         for (var first = 0; first < slices; first += texts.Length)
         {
             var count = Math.Min(texts.Length, slices - first);

@@ -91,19 +91,17 @@ public static class ScanCommand
             stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) in no format imdswatch reads: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
         var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
-        var total = sources.Sum(s => s.Length ?? 0);
-        // This process runs one scan: no collections while pass one reads. The full parser (gzip, other formats,
-        // --no-prefilter) allocates past the budget at once, so only the bytes read the fast way count.
-        using var heap = ScanHeap.For(o.Prefilter && total >= ScanHeap.WorthFrom ? sources.Where(LogScanner.ReadsFast).Sum(s => s.Length ?? 0) : 0);
         var rules = config.BuildRules();
         var host = o.Host ?? config.Host;
         ScanResult result;
+        using var heap = new ScanHeap(); // this process runs one scan: the scanner sets the heap aside for pass one
         try
         {
+            var total = sources.Sum(s => s.Length ?? 0);
             var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
             result = showProgress
-                ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress, UsePrefilter = o.Prefilter }, sources, total, errConsole)
-                : new LogScanner(rules, host, cloud) { UsePrefilter = o.Prefilter }.Scan(sources);
+                ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress, UsePrefilter = o.Prefilter, Heap = heap }, sources, total, errConsole)
+                : new LogScanner(rules, host, cloud) { UsePrefilter = o.Prefilter, Heap = heap }.Scan(sources);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {

@@ -41,6 +41,9 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
     /// <summary>Threads for pass one of a prefiltered scan (0: one per core).</summary>
     public int Workers { get; init; }
 
+    /// <summary>Told of every file read the fast way, so that it can set the heap aside for them (a one-shot scan).</summary>
+    public ScanHeap? Heap { get; init; }
+
     /// <summary>Block size of pass one (tests make it tiny, so that records and lines straddle blocks).</summary>
     internal int PrefilterBlockSize { get; init; } = ParallelBlockPass.DefaultBlockSize;
 
@@ -91,7 +94,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         for (var sourceId = 0; sourceId < sources.Count; sourceId++)
         {
             var source = sources[sourceId];
-            var format = FormatOf(source);
+            var format = FormatDetector.Detect(source) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
             formats[format] = formats.GetValueOrDefault(format) + 1;
             if (format == LogFormat.CloudTrail)
             {
@@ -104,8 +107,9 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 continue;
             }
 
-            if (UsePrefilter && IsPrefilterable(format, source))
+            if (UsePrefilter && format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source))
             {
+                Heap?.WillReadFast(Math.Max(0, (source.Length ?? 0) - source.Offset));
                 var before = bytes;
                 var fast = new PrefilteredAuditScan(rules.Candidates, parser, assembler)
                 {
@@ -240,15 +244,6 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 syslogMentions.Observe(s, evidence);
         }
     }
-
-    /// <summary>True when a scan with the prefilter reads <paramref name="source"/> the fast way (a plain audit log).</summary>
-    public static bool ReadsFast(InputSource source) => IsPrefilterable(FormatOf(source), source);
-
-    private static LogFormat FormatOf(InputSource source) =>
-        FormatDetector.Detect(source) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
-
-    private static bool IsPrefilterable(LogFormat format, InputSource source) =>
-        format == LogFormat.Auditd && PrefilteredAuditScan.CanRead(source);
 
     /// <summary>Normalized events of a log, for tests and tools that look below the alerts.</summary>
     public static List<HostEvent> ReadEvents(InputSource source, string? defaultHost = null, List<ParseIssue>? issues = null)

@@ -30,39 +30,50 @@ public sealed class ScanHeap : IDisposable
     /// </summary>
     public const long LargeObjectBudget = 16L << 20;
 
-    /// <summary>Below this much input a scan is over in a few tens of milliseconds: not worth committing the budget.</summary>
+    /// <summary>Below this much fast-read input a scan is over in a few tens of milliseconds: not worth the budget.</summary>
     public const long WorthFrom = 64L << 20;
 
-    private readonly bool _started;
+    private readonly long _worthFrom;
+    private long _fastBytes;
+    private bool _tried; // once: an attempt collects first, whether granted or not
+    private bool _started;
 
-    private ScanHeap(bool started, long advised)
+    /// <summary>A heap for the scan this process runs; it is set aside once the scan has said it will read enough the fast way.</summary>
+    public ScanHeap()
+        : this(WorthFrom)
     {
-        _started = started;
-        AdvisedBytes = advised;
     }
+
+    internal ScanHeap(long worthFrom) => _worthFrom = worthFrom;
 
     /// <summary>True while the no-GC region holds (the scan has allocated less than the budget).</summary>
     public bool IsActive => _started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
 
     /// <summary>The span of the GC's reservation advised for huge pages (0 where that is not possible).</summary>
-    public long AdvisedBytes { get; }
+    public long AdvisedBytes { get; private set; }
 
-    /// <summary>Sets the budget aside for a scan of <paramref name="inputBytes"/>; a no-op for a small input or when a region is already on.</summary>
-    public static ScanHeap For(long inputBytes)
+    /// <summary>
+    /// The scan is about to read <paramref name="bytes"/> the fast way (pass one). The full parser (gzip, other
+    /// formats, no prefilter) would use the budget up at once, so only these count. Once they reach
+    /// <see cref="WorthFrom"/> the region is taken, unless huge pages cannot be had or a region is on already.
+    /// </summary>
+    public void WillReadFast(long bytes)
     {
-        // Without huge pages the region's fresh memory costs more page faults than the collections it saves.
-        if (inputBytes < WorthFrom || !HugePageMemory.IsAvailable || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
-            return new ScanHeap(false, 0);
-        bool started;
+        _fastBytes += bytes;
+        if (_tried || _fastBytes < _worthFrom || !HugePageMemory.IsAvailable
+            || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            return;
+        _tried = true;
         try
         {
-            started = GC.TryStartNoGCRegion(Budget + LargeObjectBudget, LargeObjectBudget);
+            _started = GC.TryStartNoGCRegion(Budget + LargeObjectBudget, LargeObjectBudget);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
         {
-            started = false; // another region started meanwhile, or a GC that cannot grant this much
+            return; // another region started meanwhile, or a GC that cannot grant this much
         }
-        return new ScanHeap(started, started ? AdviseHeap() : 0);
+        if (_started)
+            AdvisedBytes = AdviseHeap();
     }
 
     public void Dispose()

@@ -177,17 +177,6 @@ public sealed class PrefilterPassTests
             Assert.Equal(Json(full), Json(Scan(source, prefilter: true, blockSize: blockSize, workers: workers)));
     }
 
-    [Theory]
-    [InlineData("audit-enriched.log", true)]
-    [InlineData("audit-raw.log.gz", false)] // gzip: the full parser
-    [InlineData("syslog/syslog", false)]
-    [InlineData("web/access.log", false)]
-    public void Only_plain_audit_logs_are_read_the_fast_way(string sample, bool fast)
-    {
-        var path = Path.Combine(Repo.Samples, sample);
-        Assert.Equal(fast, LogScanner.ReadsFast(new InputSource(path, path)));
-    }
-
     [Fact]
     public void A_log_joined_after_a_newer_one_is_read_like_a_new_boot()
     {

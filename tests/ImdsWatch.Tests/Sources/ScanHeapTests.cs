@@ -1,6 +1,9 @@
 using System.Runtime;
 using ImdsWatch.Scanning;
+using ImdsWatch.Detection;
 using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Sources.Input;
+using ImdsWatch.Tests.Support;
 
 namespace ImdsWatch.Tests.Sources;
 
@@ -54,17 +57,24 @@ public sealed class ScanHeapTests
     public void The_selected_huge_page_mode_is_the_bracketed_one(string setting, string? mode) =>
         Assert.Equal(mode, HugePageMemory.SelectedMode(setting));
 
+    private static ScanHeap Reading(long bytes)
+    {
+        var heap = new ScanHeap();
+        heap.WillReadFast(bytes);
+        return heap;
+    }
+
     [Fact]
     public void A_large_scan_runs_without_collections_until_disposed()
     {
         if (!HugePageMemory.IsAvailable)
         {
-            using var none = ScanHeap.For(1L << 30);
+            using var none = Reading(1L << 30);
             Assert.False(none.IsActive); // no huge pages, no region
             return;
         }
         var before = GC.CollectionCount(0);
-        using (var heap = ScanHeap.For(1L << 30))
+        using (var heap = Reading(1L << 30))
         {
             Assert.True(heap.IsActive);
             Assert.Equal(GCLatencyMode.NoGCRegion, GCSettings.LatencyMode);
@@ -85,12 +95,14 @@ public sealed class ScanHeapTests
     {
         if (!HugePageMemory.IsAvailable)
             return;
-        using (var heap = ScanHeap.For(1L << 30))
+        using (var heap = Reading(1L << 30))
         {
             Assert.True(heap.IsActive);
             var kept = new List<byte[]>();
             for (long n = 0; n < 2 * ScanHeap.Budget; n += 64 << 10)
                 kept.Add(new byte[64 << 10]);
+            Assert.False(heap.IsActive);
+            heap.WillReadFast(1L << 30); // the next file does not take it again
             Assert.False(heap.IsActive);
             GC.KeepAlive(kept);
         }
@@ -98,17 +110,36 @@ public sealed class ScanHeapTests
     }
 
     [Fact]
-    public void A_small_scan_or_a_second_reservation_changes_nothing()
+    public void Small_files_count_together_and_a_second_heap_changes_nothing()
     {
-        using (var small = ScanHeap.For(1 << 20))
+        using (var small = Reading(1 << 20))
             Assert.False(small.IsActive);
         if (!HugePageMemory.IsAvailable)
             return;
-        using var first = ScanHeap.For(1L << 30);
-        using var second = ScanHeap.For(1L << 30);
+        using var first = new ScanHeap();
+        for (var file = 0; file < 7; file++)
+            first.WillReadFast(8 << 20); // auditd rotates at 8 MB: seven files are not yet worth it
+        Assert.False(first.IsActive);
+        first.WillReadFast(8 << 20);
         Assert.True(first.IsActive);
+        using var second = Reading(1L << 30);
         Assert.False(second.IsActive);
         second.Dispose();
         Assert.True(first.IsActive);
+    }
+
+    [Theory]
+    [InlineData("audit-enriched.log", true, true)]
+    [InlineData("audit-enriched.log", false, false)] // --no-prefilter: the full parser
+    [InlineData("audit-raw.log.gz", true, false)] // gzip: the full parser
+    [InlineData("syslog/syslog", true, false)]
+    public void The_scanner_sets_the_heap_aside_only_for_what_it_reads_the_fast_way(string sample, bool prefilter, bool taken)
+    {
+        if (!HugePageMemory.IsAvailable)
+            return;
+        var path = Path.Combine(Repo.Samples, sample);
+        using var heap = new ScanHeap(worthFrom: 1);
+        new LogScanner(DetectionRules.Default) { UsePrefilter = prefilter, Heap = heap }.Scan([new InputSource(path, path)]);
+        Assert.Equal(taken, heap.IsActive);
     }
 }

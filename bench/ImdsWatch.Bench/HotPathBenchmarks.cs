@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using System.Text;
 using BenchmarkDotNet.Attributes;
@@ -115,8 +116,8 @@ public class HotPathBenchmarks
     }
 
     [Benchmark(Description = "whole scan of the capture (0.9 MB), prefiltered")]
-    public int Scan() => new LogScanner(DetectionRules.Default).Scan([new InputSource(_capture, _capture)]).Alerts.Count;
+    public int Scan() => new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(_capture, _capture)]).Alerts.Count;
 
     [Benchmark(Description = "whole scan of the capture (0.9 MB), every record parsed")]
-    public int ScanFull() => new LogScanner(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(_capture, _capture)]).Alerts.Count;
+    public int ScanFull() => new DetectionPipeline(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(_capture, _capture)]).Alerts.Count;
 }

@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using System.Diagnostics;
 using ImdsWatch.Detection;
 using ImdsWatch.Sources.Auditd;
@@ -41,8 +42,8 @@ public static class PipelineStages
                 return runs;
             });
         }
-        Time("whole prefiltered scan", mb, () => new ImdsWatch.Scanning.LogScanner(DetectionRules.Default).Scan([new InputSource(file, file)]).Alerts.Count);
-        Time("whole full scan", mb, () => new ImdsWatch.Scanning.LogScanner(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(file, file)]).Alerts.Count);
+        Time("whole prefiltered scan", mb, () => new ImdsWatch.Pipeline.DetectionPipeline(DetectionRules.Default).Scan([new InputSource(file, file)]).Alerts.Count);
+        Time("whole full scan", mb, () => new ImdsWatch.Pipeline.DetectionPipeline(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(file, file)]).Alerts.Count);
         Time("read lines", mb, () =>
         {
             using var r = new LineReader(File.OpenRead(file));
@@ -88,7 +89,7 @@ public static class PipelineStages
                     det.Observe(h);
             });
             Feed(file, a);
-            return det.Complete().Count;
+            return det.CompleteAll().Alerts.Count;
         });
     }
 

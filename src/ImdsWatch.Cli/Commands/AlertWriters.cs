@@ -1,4 +1,5 @@
 using ImdsWatch.Alerts.Output;
+using ImdsWatch.Sinks;
 
 namespace ImdsWatch.Cli.Commands;
 
@@ -11,4 +12,8 @@ internal static class AlertWriters
         "csv" => new CsvAlertWriter(),
         _ => new NdjsonAlertWriter(),
     };
+
+    /// <summary>The output format as a pipeline sink (the table takes every alert at once).</summary>
+    public static IAlertSink Sink(string? format, TextWriter stdout) =>
+        new WriterSink(For(format, stdout), stdout, format == "table" ? int.MaxValue : 256);
 }

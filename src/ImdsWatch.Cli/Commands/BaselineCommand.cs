@@ -2,6 +2,7 @@ using System.CommandLine;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Config;
 using ImdsWatch.Indicators;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Store;
@@ -23,11 +24,11 @@ public static class BaselineCommand
         var learn = new Command("learn", "Learn from logs known to be normal") { paths, config, host, state };
         learn.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            var cfg = parse.GetValue(config) is { } c ? ImdsWatchConfig.Load(c) : new ImdsWatchConfig();
+            var cfg = EffectiveConfig.Build(parse.GetValue(config), new ConfigFlags { Host = parse.GetValue(host) });
             var sources = InputResolver.Resolve(parse.GetValue(paths) ?? [], out var errors);
             if (errors.Count > 0)
                 throw new InvalidDataException(string.Join("\n", errors));
-            var result = new LogScanner(cfg.BuildRules(), parse.GetValue(host) ?? cfg.Host).Scan(sources);
+            var result = cfg.Pipeline().Scan(sources);
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var n = new BaselineRepository(store).Learn(result.Accesses);
             new SessionRepository(store).Add(result.Sessions);

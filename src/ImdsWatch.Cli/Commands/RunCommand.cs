@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using ImdsWatch.Alerts.Output;
 using ImdsWatch.Config;
 using ImdsWatch.Runner;
 using ImdsWatch.Store;
@@ -27,10 +26,13 @@ public static class RunCommand
         format.AcceptOnlyFromAmong("ndjson", "table", "csv");
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration" };
         var noLearn = new Option<bool>("--no-learn") { Description = "Do not add silent accesses (agents, known programs) to the baseline" };
+        var host = new Option<string?>("--host") { Description = "Host name for records without node= (default: from config, else none)" };
+        var minSeverity = new Option<string?>("--min-severity") { Description = "Raise only alerts at or above: low | medium | high | critical" };
+        var awsRanges = new Option<string?>("--aws-ip-ranges") { Description = "AWS ip-ranges.json: instance credentials used from outside AWS are exfiltration" };
         var state = StateOption.Create();
         var command = new Command("run", "Run the rules on a schedule over live audit logs (15 min interval, 45 min look-back, 100 alerts a run)")
         {
-            paths, interval, lookback, maxAlerts, once, follow, now, format, config, noLearn, state,
+            paths, interval, lookback, maxAlerts, once, follow, now, format, config, noLearn, host, minSeverity, awsRanges, state,
         };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
@@ -38,25 +40,25 @@ public static class RunCommand
                 throw new InvalidDataException("say --once (cron, a timer) or --follow (keep running)");
             if (parse.GetValue(maxAlerts) < 1)
                 throw new InvalidDataException("--max-alerts must be at least 1");
-            var cfg = parse.GetValue(config) is { } c ? ImdsWatchConfig.Load(c) : new ImdsWatchConfig();
+            var cfg = EffectiveConfig.Build(parse.GetValue(config), new ConfigFlags
+            {
+                Host = parse.GetValue(host), MinSeverity = parse.GetValue(minSeverity), AwsIpRanges = parse.GetValue(awsRanges),
+            });
             var options = new RunOptions
             {
                 Interval = parse.GetValue(interval), Lookback = parse.GetValue(lookback), MaxAlerts = parse.GetValue(maxAlerts),
                 Learn = !parse.GetValue(noLearn),
             };
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
-            var runner = new ScheduledRunner(store, cfg.BuildRules(), cfg.AnomalyOptions(), options, cfg.Host);
+            var runner = new ScheduledRunner(store, cfg, options);
             var logs = (parse.GetValue(paths) ?? []).Select(Path.GetFullPath).ToList();
-            var writer = AlertWriters.For(parse.GetValue(format), stdout);
 
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
             do
             {
-                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, stop.Token);
-                writer.Write(report.Raised, stdout);
-                stdout.Flush();
+                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format), stdout), stop.Token);
                 Report(report, options, stderr);
                 if (parse.GetValue(once))
                     break;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using ImdsWatch.Alerts;
-using ImdsWatch.Alerts.Output;
 using ImdsWatch.Anomaly;
-using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sinks;
 using ImdsWatch.Store;
 using ImdsWatch.Config;
 using ImdsWatch.Scanning;
@@ -67,14 +67,10 @@ public static class ScanCommand
 
     public static int Run(ScanOptions o, TextWriter stdout, TextWriter stderr)
     {
-        ImdsWatchConfig config;
-        Detection.Cloud.CloudTrailOptions cloud;
+        EffectiveConfig config;
         try
         {
-            config = o.Config is null ? new ImdsWatchConfig() : ImdsWatchConfig.Load(o.Config);
-            if (o.MinSeverity is not null)
-                config.MinSeverity = o.MinSeverity;
-            cloud = config.CloudTrailOptions(o.AwsIpRanges);
+            config = EffectiveConfig.Build(o.Config, new ConfigFlags { Host = o.Host, MinSeverity = o.MinSeverity, AwsIpRanges = o.AwsIpRanges, Prefilter = o.Prefilter });
         }
         catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException)
         {
@@ -90,69 +86,64 @@ public static class ScanCommand
         if (!o.Quiet && notLogs.Count > 0)
             stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) in no format imdswatch reads: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
-        var errConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
-        var rules = config.BuildRules();
-        var host = o.Host ?? config.Host;
-        ScanResult result;
-        using var heap = new ScanHeap(); // this process runs one scan: the scanner sets the heap aside for pass one
-        try
-        {
-            var total = sources.Sum(s => s.Length ?? 0);
-            var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
-            result = showProgress
-                ? ScanWithProgress(progress => new LogScanner(rules, host, cloud) { Progress = progress, UsePrefilter = o.Prefilter, Heap = heap }, sources, total, errConsole)
-                : new LogScanner(rules, host, cloud) { UsePrefilter = o.Prefilter, Heap = heap }.Scan(sources);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-        {
-            stderr.WriteLine($"imdswatch: {e.Message}");
-            return ExitCodes.Usage;
-        }
-
-        var baselineNote = (string?)null;
+        BaselineSnapshot? baseline = null;
         if (o.StatePath is not null && File.Exists(o.StatePath))
         {
             using var store = StateStore.Open(o.StatePath);
-            var baseline = new BaselineRepository(store).Snapshot();
-            if (!baseline.IsEmpty)
+            baseline = new BaselineRepository(store).Snapshot();
+        }
+
+        var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
+        ScanResult result;
+        using var heap = new ScanHeap(); // this process runs one scan: the scanner sets the heap aside for pass one
+        using (var output = new BatchOutput(stdout))
+        {
+            var sink = AlertWriters.Sink(format, output.Writer);
+            try
             {
-                var filtered = BaselineFilter.Apply(new DetectionResult(result.Alerts, result.Accesses), baseline, out var silenced);
-                var anomalyRules = new AnomalyRules(config.AnomalyOptions());
-                var anomalies = anomalyRules.Evaluate(filtered.Accesses, baseline);
-                result = result with { Alerts = [.. filtered.Alerts.Concat(anomalies).OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal)], Accesses = filtered.Accesses };
-                baselineNote = $"baseline {o.StatePath}: {silenced} access(es) known and silent, {anomalies.Count} anomaly alert(s)"
-                    + (anomalyRules.Learning.Count > 0 ? $"; still learning (under {config.AnomalyOptions().LearningPeriod.TotalDays:0} days of history): {string.Join(", ", anomalyRules.Learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : "");
+                var total = sources.Sum(s => s.Length ?? 0);
+                var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
+                result = showProgress
+                    ? ScanWithProgress(progress => config.Pipeline(baseline, heap, progress), sources, sink, total, stderr)
+                    : config.Pipeline(baseline, heap).Run(sources, sink);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                stderr.WriteLine($"imdswatch: {e.Message}");
+                return ExitCodes.Usage;
             }
         }
 
         var alerts = result.Alerts.Where(a => a.Severity >= config.MinimumSeverity).ToList();
-        var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
-        var writer = AlertWriters.For(format, stdout);
-        using (var output = new BatchOutput(stdout))
-            writer.Write(alerts, output.Writer);
         if (!o.Quiet)
         {
             ScanSummary.Write(result, alerts, stderr, o.Verbose);
-            if (baselineNote is not null)
-                stderr.WriteLine($"imdswatch: {baselineNote}");
+            if (baseline is { IsEmpty: false })
+            {
+                var anomalies = result.Alerts.Count(a => a.AlertType is AnomalyRules.UnusualUser or AnomalyRules.UnusualProcess);
+                var learning = result.Detection.LearningHosts;
+                stderr.WriteLine($"imdswatch: baseline {o.StatePath}: {result.SilencedByBaseline} access(es) known and silent, {anomalies} anomaly alert(s)"
+                    + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
+            }
         }
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 
-    private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, LogScanner> scanner,
-        IReadOnlyList<InputSource> sources, long total, IAnsiConsole console)
+    private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, DetectionPipeline> pipeline,
+        IReadOnlyList<InputSource> sources, IAlertSink sink, long total, TextWriter stderr)
     {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
         ScanResult? result = null;
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask("scanning", maxValue: total);
-                result = scanner((bytes, source) =>
+                result = pipeline((bytes, source) =>
                 {
                     task.Value = Math.Min(bytes, total);
                     task.Description = Markup.Escape(Path.GetFileName(source.Name));
-                }).Scan(sources);
+                }).Run(sources, sink);
                 task.Value = total;
             });
         return result!;

@@ -45,7 +45,7 @@ internal static class ScanSummary
             foreach (var issue in r.Issues.Take(verbose ? r.Issues.Count : 10))
                 err.WriteLine($"  {issue}");
             if (!verbose && r.IssueCount > 10)
-                err.WriteLine($"  … and {r.IssueCount - 10} more (--verbose lists up to {LogScanner.MaxIssueDetails})");
+                err.WriteLine($"  … and {r.IssueCount - 10} more (--verbose lists up to {Pipeline.DetectionPipeline.MaxIssueDetails})");
         }
     }
 }

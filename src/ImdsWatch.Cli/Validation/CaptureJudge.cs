@@ -3,6 +3,7 @@ using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
 using ImdsWatch.Indicators;
+using ImdsWatch.Config;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
 
@@ -25,8 +26,12 @@ public static class CaptureJudge
         CancellationToken cancellation = default)
     {
         var source = new InputSource(capture, capture);
-        var scan = new LogScanner(DetectionRules.Default).Scan([source], cancellation);
-        var events = LogScanner.ReadEvents(source);
+        var events = new List<HostEvent>();
+        var scan = (EffectiveConfig.Default with { Prefilter = false }).Pipeline(onEvent: e =>
+        {
+            if (e is HostEvent h and not SessionEvent)
+                events.Add(h);
+        }).Scan([source], cancellation);
         var windows = Windows(events);
 
         var verdicts = new List<TestVerdict>();

@@ -1,4 +1,5 @@
 using ImdsWatch.Events;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
 
@@ -80,7 +81,7 @@ internal sealed class ValidationRunner(ValidationLab lab, TextWriter log)
         {
             lab.CollectCapture();
             if (File.Exists(lab.CaptureFile)
-                && LogScanner.ReadEvents(new InputSource(lab.CaptureFile, lab.CaptureFile)).OfType<ProcessExec>().Any(e => CaptureJudge.IsMarker(e, EndMarker, id)))
+                && DetectionPipeline.ReadEvents(new InputSource(lab.CaptureFile, lab.CaptureFile)).OfType<ProcessExec>().Any(e => CaptureJudge.IsMarker(e, EndMarker, id)))
                 return;
             Thread.Sleep(250);
         }

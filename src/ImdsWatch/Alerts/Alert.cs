@@ -5,7 +5,7 @@ using ImdsWatch.Indicators;
 namespace ImdsWatch.Alerts;
 
 /// <summary>One metadata-service access by one process image, with all the evidence for it.</summary>
-public sealed record Alert
+public sealed record Alert : IObservedEvent
 {
     /// <summary>Stable across re-scans of the same records (host, process, serial, rule).</summary>
     public required string Id { get; init; }
@@ -28,6 +28,9 @@ public sealed record Alert
     public int? DestinationPort { get; init; }
     public string? Url { get; init; }
     public string? CloudProvider { get; init; }
+
+    /// <summary>The role or service account whose credentials the request named (security-credentials/ROLE).</summary>
+    public string? CredentialRole { get; init; }
     public string? EndpointId { get; init; }
 
     /// <summary>The program as baselines know it: executable, interpreter + script, or one-liner code.</summary>
@@ -55,5 +58,8 @@ public sealed record Alert
     public required string Summary { get; init; }
 
     public const string TechniqueId = "T1552.005";
-    public const string TechniqueName = "Unsecured Credentials: Cloud Instance Metadata API";
+
+    EvidenceRef IObservedEvent.Evidence => Evidence.Count > 0
+        ? new EvidenceRef(Evidence[0].File, Evidence[0].Line, Evidence[0].RecordId)
+        : new EvidenceRef("", 0, Id);
 }

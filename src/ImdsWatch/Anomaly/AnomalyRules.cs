@@ -1,6 +1,7 @@
 using System.Globalization;
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
+using ImdsWatch.Events;
 using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Anomaly;
@@ -12,48 +13,69 @@ namespace ImdsWatch.Anomaly;
 /// Risk 21 (low) as the seed; raised when the access reached credentials, and again when a detection-layer
 /// alert fired on the same access.
 /// </summary>
-public sealed class AnomalyRules(AnomalyOptions options)
+public sealed class AnomalyRules : IDetectionRule
 {
     public const string UnusualUser = "UnusualMetadataUser";
     public const string UnusualProcess = "UnusualMetadataProcess";
 
-    /// <summary>Hosts skipped because their baseline is younger than the learning period.</summary>
-    public HashSet<string> Learning { get; } = new(StringComparer.Ordinal);
+    private readonly RuleContext _context;
+    private readonly BaselineSnapshot _baseline;
+    private readonly AnomalyOptions _options;
+    private readonly bool _users;
+    private readonly Dictionary<string, Alert> _alerts = new(StringComparer.Ordinal);
 
-    public List<Alert> Evaluate(IEnumerable<MetadataAccess> accesses, BaselineSnapshot baseline)
+    /// <summary>The rule for users (<paramref name="users"/>) or for programs, over the context's baseline.</summary>
+    public AnomalyRules(RuleContext context, bool users)
     {
-        var alerts = new Dictionary<string, Alert>(StringComparer.Ordinal);
-        foreach (var a in accesses)
-        {
-            var history = baseline.History(a.Host);
-            if (history < options.LearningPeriod)
-            {
-                Learning.Add(a.Host ?? "");
-                continue;
-            }
-            var (uid, name) = BaselineRepository.UserSubject(a);
-            var userLabel = name is null ? $"uid {uid}" : $"{name} (uid {uid})";
-            Consider(alerts, a, baseline, history, BaselineEntry.User, uid, $"user {userLabel}", options.UserThreshold, UnusualUser, "imds.anomaly.user");
-            Consider(alerts, a, baseline, history, BaselineEntry.Program, a.ProgramKey, $"program {a.ProgramKey}", options.ProcessThreshold, UnusualProcess, "imds.anomaly.process");
-        }
-        return alerts.Values.OrderBy(x => x.Timestamp).ThenBy(x => x.Id, StringComparer.Ordinal).ToList();
+        _context = context;
+        _baseline = context.Baseline ?? BaselineSnapshot.Empty;
+        _options = context.Anomaly;
+        _users = users;
     }
 
-    private void Consider(Dictionary<string, Alert> alerts, MetadataAccess a, BaselineSnapshot baseline, TimeSpan history,
-        string kind, string subject, string who, int threshold, string type, string ruleId)
+    public void Observe(IObservedEvent e, IFindings findings)
     {
-        var (count, first, _) = baseline.OnHost(a.Host, kind, subject);
-        var hosts = baseline.HostsThatSaw(kind, subject);
-        var fleet = baseline.FleetSize;
+        if (e is not MetadataAccess a)
+            return;
+        var history = _baseline.History(a.Host);
+        if (history < _options.LearningPeriod)
+        {
+            _context.Stats.LearningHosts.Add(a.Host ?? "");
+            return;
+        }
+        if (_users)
+        {
+            var (uid, name) = BaselineRepository.UserSubject(a);
+            var userLabel = name is null ? $"uid {uid}" : $"{name} (uid {uid})";
+            Consider(a, history, BaselineEntry.User, uid, $"user {userLabel}", _options.UserThreshold, UnusualUser, "imds.anomaly.user");
+        }
+        else
+        {
+            Consider(a, history, BaselineEntry.Program, a.ProgramKey, $"program {a.ProgramKey}", _options.ProcessThreshold, UnusualProcess, "imds.anomaly.process");
+        }
+    }
+
+    public void Complete(IFindings findings)
+    {
+        foreach (var alert in _alerts.Values)
+            findings.Raise(alert);
+        _alerts.Clear();
+    }
+
+    private void Consider(MetadataAccess a, TimeSpan history, string kind, string subject, string who, int threshold, string type, string ruleId)
+    {
+        var (count, first, _) = _baseline.OnHost(a.Host, kind, subject);
+        var hosts = _baseline.HostsThatSaw(kind, subject);
+        var fleet = _baseline.FleetSize;
         var hostRarity = 100.0 / (1 + count);
         var fleetRarity = 100.0 * (1 - (double)hosts / fleet);
         var score = (int)Math.Round(0.75 * hostRarity + 0.25 * fleetRarity);
         if (score < threshold)
             return;
 
-        var bucket = a.Timestamp.ToUnixTimeMilliseconds() / (long)options.Bucket.TotalMilliseconds;
+        var bucket = a.Timestamp.ToUnixTimeMilliseconds() / (long)_options.Bucket.TotalMilliseconds;
         var id = MetadataAccessDetector.AlertId(a.Host, 0, (ulong)bucket, $"{ruleId}|{subject}");
-        if (alerts.ContainsKey(id))
+        if (_alerts.ContainsKey(id))
             return;
 
         var host = a.Host ?? "this host";
@@ -63,19 +85,10 @@ public sealed class AnomalyRules(AnomalyOptions options)
             : $"{who} called the metadata service {count} time(s) on {host} in {days} days (first {first:yyyy-MM-dd})";
         var explanation = $"{onHost}; {hosts} of {fleet} host(s) have ever seen it (score {score} ≥ {threshold})";
 
-        var risk = 21;
-        var reasons = new List<string> { "+21 unusual for this host and fleet" };
-        if (a.Access == AccessClass.Credentials)
-        {
-            risk += 26;
-            reasons.Add("+26 reached credentials");
-        }
-        if (a.Alert is not null)
-        {
-            risk += 26;
-            reasons.Add($"+26 coincides with detection alert {a.Alert.Id} ({a.Alert.AlertType})");
-        }
-        alerts[id] = new Alert
+        var risk = _context.Rules.Risk.Start().Add("anomaly.unusual")
+            .AddIf(a.Access == AccessClass.Credentials, "anomaly.credentials")
+            .AddIf(a.Alert is not null, "anomaly.coincides", a.Alert is null ? null : $"{a.Alert.Id} ({a.Alert.AlertType})");
+        _alerts[id] = new Alert
         {
             Id = id,
             Timestamp = a.Timestamp,
@@ -83,9 +96,9 @@ public sealed class AnomalyRules(AnomalyOptions options)
             RuleName = type == UnusualUser ? "Unusual Linux user calling the metadata service" : "Unusual Linux process calling the metadata service",
             AlertType = type,
             Access = a.Access,
-            Severity = RiskModel.SeverityOf(risk),
-            RiskScore = risk,
-            RiskReasons = reasons,
+            Severity = risk.Severity,
+            RiskScore = risk.Score,
+            RiskReasons = risk.Reasons,
             Host = a.Host,
             Process = a.Process,
             Parent = a.Ancestors.Count > 0 ? a.Ancestors[0] : null,

@@ -18,31 +18,42 @@ public sealed class ImdsWatchConfig
     public IndicatorsSection? Indicators { get; set; }
     public ProgramsSection Programs { get; set; } = new();
     public AnomalySection Anomaly { get; set; } = new();
+    [YamlMember(Alias = "cloudtrail")]
     public CloudTrailSection CloudTrail { get; set; } = new();
 
     /// <summary>CloudTrail options from the config, with --aws-ip-ranges taking precedence over the config's file.</summary>
     public Detection.Cloud.CloudTrailOptions CloudTrailOptions(string? awsIpRanges = null)
     {
         var rangesPath = awsIpRanges ?? CloudTrail.AwsIpRanges;
+        return new Detection.Cloud.CloudTrailOptions
+        {
+            AwsRanges = rangesPath is null ? null : Detection.Cloud.AwsIpRanges.Load(rangesPath),
+            TrustedNetworks = TrustedNetworks(),
+            InstanceAddresses = InstanceAddresses(),
+        };
+    }
+
+    private List<System.Net.IPNetwork> TrustedNetworks()
+    {
         var trusted = new List<System.Net.IPNetwork>();
         foreach (var cidr in CloudTrail.TrustedCidrs)
         {
             if (!System.Net.IPNetwork.TryParse(cidr, out var network))
-                throw new InvalidDataException($"cloudtrail.trusted_cidrs: '{cidr}' is not a CIDR block");
+                throw new InvalidDataException($"cloudtrail.trusted_cidrs: '{cidr}' is not a CIDR block (e.g. 203.0.113.0/24)");
             trusted.Add(network);
         }
+        return trusted;
+    }
+
+    private Dictionary<string, IReadOnlyList<System.Net.IPAddress>> InstanceAddresses()
+    {
         var instances = new Dictionary<string, IReadOnlyList<System.Net.IPAddress>>(StringComparer.Ordinal);
         foreach (var (instance, addresses) in CloudTrail.InstanceAddresses)
         {
             instances[instance] = addresses.Select(a => System.Net.IPAddress.TryParse(a, out var ip) ? ip
                 : throw new InvalidDataException($"cloudtrail.instance_addresses.{instance}: '{a}' is not an IP address")).ToList();
         }
-        return new Detection.Cloud.CloudTrailOptions
-        {
-            AwsRanges = rangesPath is null ? null : Detection.Cloud.AwsIpRanges.Load(rangesPath),
-            TrustedNetworks = trusted,
-            InstanceAddresses = instances,
-        };
+        return instances;
     }
 
     public Anomaly.AnomalyOptions AnomalyOptions() => new()
@@ -52,9 +63,7 @@ public sealed class ImdsWatchConfig
         LearningPeriod = TimeSpan.FromDays(Anomaly.LearningDays),
     };
 
-    public Severity MinimumSeverity => Enum.TryParse<Severity>(MinSeverity, ignoreCase: true, out var s)
-        ? s
-        : throw new InvalidDataException($"min_severity: '{MinSeverity}' is not one of low, medium, high, critical");
+    public Severity MinimumSeverity => EffectiveConfig.ParseSeverity(MinSeverity, "min_severity");
 
     public static ImdsWatchConfig Load(string path)
     {
@@ -67,16 +76,27 @@ public sealed class ImdsWatchConfig
         {
             throw new InvalidDataException($"{path}: cannot read the configuration: {e.Message}", e);
         }
+        ConfigSchema.Check(path, text);
+        ImdsWatchConfig config;
         try
         {
-            var config = YamlDocuments.Deserializer().Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig();
-            _ = config.MinimumSeverity;
-            return config;
+            config = YamlDocuments.Deserializer().Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig();
         }
         catch (YamlException e)
         {
             throw new InvalidDataException($"{path}:{e.Start.Line}: {e.InnerException?.Message ?? e.Message}", e);
         }
+        try
+        {
+            _ = config.MinimumSeverity;
+            _ = config.TrustedNetworks();
+            _ = config.InstanceAddresses();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        return config;
     }
 
     public DetectionRules BuildRules()

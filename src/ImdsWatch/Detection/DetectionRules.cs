@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts;
 using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Detection;
@@ -6,6 +7,9 @@ namespace ImdsWatch.Detection;
 public sealed record DetectionRules(IndicatorCatalog Catalog, ProgramCatalog Programs, AgentAllowList Agents)
 {
     public static DetectionRules Default { get; } = new(IndicatorCatalog.Default, ProgramCatalog.Default, AgentAllowList.Default);
+
+    /// <summary>The points every rule scores with.</summary>
+    public RiskModel Risk { get; init; } = RiskModel.Default;
 
     public EndpointReferenceFinder Finder { get; } = new(Catalog);
 

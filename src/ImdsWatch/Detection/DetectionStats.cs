@@ -9,4 +9,7 @@ public sealed class DetectionStats
     public long Mentions { get; set; }
     public Dictionary<string, long> AllowedByAgent { get; } = new(StringComparer.Ordinal);
     public List<string> MentionSamples { get; } = [];
+
+    /// <summary>Hosts whose baseline is younger than the learning period: their anomaly rules are silent.</summary>
+    public SortedSet<string> LearningHosts { get; } = new(StringComparer.Ordinal);
 }

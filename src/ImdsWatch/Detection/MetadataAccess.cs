@@ -8,7 +8,7 @@ namespace ImdsWatch.Detection;
 /// One process image's use of the metadata service, whatever became of it: alerted, allowed as an agent, or
 /// (with a baseline) known. Baselines learn from these and anomaly rules score them.
 /// </summary>
-public sealed record MetadataAccess
+public sealed record MetadataAccess : IObservedEvent
 {
     public required string? Host { get; init; }
     public required DateTimeOffset Timestamp { get; init; }
@@ -27,4 +27,8 @@ public sealed record MetadataAccess
     public Alert? Alert { get; init; }
     public IReadOnlyList<ProcessSnapshot> Ancestors { get; init; } = [];
     public IReadOnlyList<EvidenceItem> Evidence { get; init; } = [];
+
+    EvidenceRef IObservedEvent.Evidence => Evidence.Count > 0
+        ? new EvidenceRef(Evidence[0].File, Evidence[0].Line, Evidence[0].RecordId)
+        : new EvidenceRef("", 0, "");
 }

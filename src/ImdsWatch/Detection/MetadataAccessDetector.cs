@@ -13,14 +13,31 @@ namespace ImdsWatch.Detection;
 /// everything one process image did becomes one alert, and a wrapper or shell that ran the command is folded
 /// into the alert of the command it ran. Known agents are dropped by executable path, never by name.
 /// </summary>
-public sealed class MetadataAccessDetector(DetectionRules rules)
+public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats? stats = null) : IDetectionRule
 {
     private static readonly TimeSpan WrapperWindow = TimeSpan.FromSeconds(30);
     private readonly ProcessTracker _tracker = new();
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
     private readonly List<ProcessActivity> _activities = [];
 
-    public DetectionStats Stats { get; } = new();
+    public DetectionStats Stats { get; } = stats ?? new();
+
+    public MetadataAccessDetector(RuleContext context)
+        : this(context.Rules, context.Stats)
+    {
+    }
+
+    public void Observe(IObservedEvent e, IFindings findings)
+    {
+        if (e is HostEvent h)
+            Observe(h);
+    }
+
+    public void Complete(IFindings findings)
+    {
+        foreach (var access in CompleteAll().Accesses)
+            findings.Record(access);
+    }
 
     public void Observe(HostEvent e)
     {
@@ -109,9 +126,6 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
         activity.Connects.Add((connect, endpoint));
     }
 
-    /// <summary>The alerts for everything observed, in time order.</summary>
-    public IReadOnlyList<Alert> Complete() => CompleteAll().Alerts;
-
     /// <summary>Every metadata access observed, and the alerts among them, in time order.</summary>
     public DetectionResult CompleteAll()
     {
@@ -168,19 +182,27 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
 
         var writable = AgentAllowList.WritableLocation(process.Executable ?? "") ?? (script is not null && script.StartsWith('/') ? AgentAllowList.WritableLocation(script) : null);
         var failed = a.Connects.Count > 0 && a.Connects.All(c => c.Connect.Outcome == ConnectOutcome.Failure);
-        var (score, severity, reasons) = RiskModel.Score(new RiskFactors(
-            access, role, process.HasTerminal, obfuscation != ObfuscationKind.None,
-            writable is null ? null : $"program in a writable location ({writable})",
-            refs.Any(r => r.Port is not null && r.Path is null && analyses.Any(x => x.InlineCode?.Contains("/dev/", StringComparison.Ordinal) == true)),
-            refs.Count > 0 && refs.All(r => r.Endpoint is null) && a.Connects.Count == 0,
-            failed));
-        var reasonList = reasons.ToList();
-        if (verdict.Refusal is not null)
+        var risk = rules.Risk.Start().Add("host.reached." + access.ToWire());
+        var roleKey = role switch
         {
-            score = Math.Min(100, score + 10);
-            severity = RiskModel.SeverityOf(score);
-            reasonList.Add($"+10 not allowed as an agent: {verdict.Refusal}");
-        }
+            ProgramRole.WebServer => "host.role.web-server",
+            ProgramRole.FetchTool => "host.role.fetch-tool",
+            ProgramRole.InterpreterOneLiner => "host.role.interpreter-one-liner",
+            ProgramRole.ShellOneLiner or ProgramRole.Shell => "host.role.shell",
+            _ => null,
+        };
+        if (roleKey is not null)
+            risk.Add(roleKey);
+        risk.AddIf(refs.Any(r => r.Port is not null && r.Path is null && analyses.Any(x => x.InlineCode?.Contains("/dev/", StringComparison.Ordinal) == true)), "host.shell-socket")
+            .AddIf(writable is not null, "host.writable-location", writable)
+            .AddIf(obfuscation != ObfuscationKind.None, "host.obfuscated")
+            .AddIf(process.HasTerminal, "host.terminal")
+            .AddIf(refs.Count > 0 && refs.All(r => r.Endpoint is null) && a.Connects.Count == 0, "host.path-only")
+            .AddIf(failed, "host.failed")
+            .Clamp();
+        // An impersonated agent is scored on top of the clamped score: it never drops below what the access earned.
+        if (verdict.Refusal is not null)
+            risk.Add("host.agent-impersonation", verdict.Refusal).Clamp();
 
         var isProcessLayer = a.AccessExecs.Count > 0;
         var ruleId = isProcessLayer ? "imds.auditd.process" : "imds.auditd.network";
@@ -205,9 +227,9 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             RuleName = isProcessLayer ? "Metadata API access by process command line" : "Metadata API network connection",
             AlertType = isProcessLayer ? AlertTypes.MetadataAPIProcess : AlertTypes.MetadataAPINetwork,
             Access = access,
-            Severity = severity,
-            RiskScore = score,
-            RiskReasons = reasonList,
+            Severity = risk.Severity,
+            RiskScore = risk.Score,
+            RiskReasons = risk.Reasons,
             Host = a.Host,
             Process = process,
             Parent = ancestors.Count > 0 && ancestors[0].Pid == process.ParentPid ? ancestors[0] : null,
@@ -215,6 +237,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules)
             DestinationPort = connect?.Port ?? best?.Port ?? (best?.IsUrl == true ? 80 : null),
             Url = best?.Url,
             CloudProvider = provider,
+            CredentialRole = CredentialPath.RoleOf(best?.Url ?? best?.Path),
             EndpointId = endpoint?.Id,
             ProgramKey = identity.ProgramKey,
             Layers = isProcessLayer && a.Connects.Count > 0 ? ["process", "network"] : isProcessLayer ? ["process"] : ["network"],

@@ -1,7 +1,7 @@
 namespace ImdsWatch.Events;
 
 /// <summary>One CloudTrail record: who called which AWS API, from where, with which credentials.</summary>
-public sealed record ApiCall
+public sealed record ApiCall : IObservedEvent
 {
     public required DateTimeOffset Timestamp { get; init; }
     public required string EventId { get; init; }

@@ -1,7 +1,7 @@
 namespace ImdsWatch.Events;
 
 /// <summary>A normalized host-side event, whatever source produced it.</summary>
-public abstract record HostEvent
+public abstract record HostEvent : IObservedEvent
 {
     public required DateTimeOffset Timestamp { get; init; }
     public required string? Host { get; init; }

@@ -1,7 +1,7 @@
 namespace ImdsWatch.Events;
 
 /// <summary>One request from a web server, load balancer or proxy access log.</summary>
-public sealed record HttpRequest
+public sealed record HttpRequest : IObservedEvent
 {
     public required DateTimeOffset Timestamp { get; init; }
     public required string ClientIp { get; init; }

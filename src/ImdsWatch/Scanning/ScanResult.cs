@@ -22,8 +22,12 @@ public sealed record ScanResult
     public required long LateRecords { get; init; }
     public required TimeSpan Elapsed { get; init; }
 
-    /// <summary>Time spent selecting what to parse (the prefilter's first pass), part of <see cref="Elapsed"/>.</summary>
-
     /// <summary>Audit records the prefilter let through to the full parser, of <see cref="Records"/>.</summary>
     public long RecordsParsed { get; init; }
+
+    /// <summary>What each input's source read, in input order (where a checkpoint resumes).</summary>
+    public IReadOnlyList<Sources.SourceStats> Inputs { get; init; } = [];
+
+    /// <summary>Accesses the baseline knew, whose alerts were silenced.</summary>
+    public int SilencedByBaseline { get; init; }
 }

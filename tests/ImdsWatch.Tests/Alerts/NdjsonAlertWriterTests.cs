@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
 using ImdsWatch.Scanning;
@@ -18,7 +19,7 @@ public sealed class NdjsonAlertWriterTests
     public void Every_alert_is_one_line_in_order(int count)
     {
         var path = Path.Combine(Repo.Samples, "audit-enriched.log");
-        var sample = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts;
+        var sample = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts;
         var alerts = Enumerable.Range(0, count).Select(i => sample[i % sample.Count] with { Id = $"alert-{i:D5}" }).ToList();
 
         var output = new StringWriter { NewLine = "\n" };
@@ -31,7 +32,7 @@ public sealed class NdjsonAlertWriterTests
     public void Lines_end_as_the_output_ends_its_lines()
     {
         var path = Path.Combine(Repo.Samples, "audit-enriched.log");
-        var alert = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts[0];
+        var alert = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts[0];
         var output = new StringWriter { NewLine = "\r\n" };
         new NdjsonAlertWriter().Write([alert, alert], output);
         Assert.Equal(NdjsonAlertWriter.ToJson(alert) + "\r\n" + NdjsonAlertWriter.ToJson(alert) + "\r\n", output.ToString());

@@ -1,3 +1,8 @@
+using ImdsWatch.Scanning;
+using ImdsWatch.Sources.Input;
+using ImdsWatch.Sinks;
+using ImdsWatch.Config;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
@@ -23,9 +28,17 @@ public sealed class BaselineTests
 
     private static (DetectionResult Filtered, List<Alert> Anomalies, int Silenced) Evaluate(BaselineSnapshot baseline, string text)
     {
-        var scan = Scan(text);
-        var filtered = BaselineFilter.Apply(new DetectionResult(scan.Alerts, scan.Accesses), baseline, out var silenced);
-        return (filtered, new AnomalyRules(new AnomalyOptions()).Evaluate(filtered.Accesses, baseline), silenced);
+        var path = Audit.WriteTemp(text);
+        var scan = new DetectionPipeline(DetectionRules.Default) { Baseline = baseline }.Scan([new InputSource(path, path)]);
+        var anomalies = scan.Alerts.Where(a => a.AlertType is AnomalyRules.UnusualUser or AnomalyRules.UnusualProcess).ToList();
+        return (new DetectionResult(scan.Alerts.Except(anomalies).ToList(), scan.Accesses), anomalies, scan.SilencedByBaseline);
+    }
+
+    private static (List<Alert> Anomalies, ScanResult Scan) Anomalies(string text, BaselineSnapshot baseline)
+    {
+        var (_, anomalies, _) = Evaluate(baseline, text);
+        var path = Audit.WriteTemp(text);
+        return (anomalies, new DetectionPipeline(DetectionRules.Default) { Baseline = baseline }.Scan([new InputSource(path, path)]));
     }
 
     [Fact]
@@ -109,10 +122,9 @@ public sealed class BaselineTests
         using var store = NewStore();
         var baseline = Learned(store, days: 2);
         var text = Week.Nodes(Connect(2, 9000, "/usr/local/bin/new", "169.254.169.254", uid: 1005, time: Later), "web-1");
-        var scan = Scan(text);
-        var rules = new AnomalyRules(new AnomalyOptions());
-        Assert.Empty(rules.Evaluate(scan.Accesses, baseline));
-        Assert.Contains("web-1", rules.Learning);
+        var (anomalies, scan) = Anomalies(text, baseline);
+        Assert.Empty(anomalies);
+        Assert.Contains("web-1", scan.Detection.LearningHosts);
     }
 
     [Fact]
@@ -127,7 +139,7 @@ public sealed class BaselineTests
         }
         var baseline = repo.Snapshot();
         var text = Week.Nodes(Connect(2, 9000, "/usr/local/bin/deployer", "169.254.169.254", uid: 1007, time: Later), "web-1");
-        var anomalies = new AnomalyRules(new AnomalyOptions()).Evaluate(Scan(text).Accesses, baseline);
+        var (anomalies, _) = Anomalies(text, baseline);
         var user = Assert.Single(anomalies, a => a.AlertType == AnomalyRules.UnusualUser);
         Assert.Equal(81, user.AnomalyScore); // 0.75 × 100 + 0.25 × 100 × (1 − 3/4)
         Assert.Contains("3 of 4 host(s)", user.Explanation, StringComparison.Ordinal);

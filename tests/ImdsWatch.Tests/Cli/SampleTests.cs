@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using ImdsWatch.Cli.Validation;
 using ImdsWatch.Tests.Support;
 
@@ -24,7 +25,7 @@ public sealed class SampleTests
     [Fact]
     public void The_nginx_sample_made_by_a_real_ssrf_shows_answered_and_failed_attempts()
     {
-        var result = new ImdsWatch.Scanning.LogScanner(ImdsWatch.Detection.DetectionRules.Default).Scan(
+        var result = new ImdsWatch.Pipeline.DetectionPipeline(ImdsWatch.Detection.DetectionRules.Default).Scan(
             [new ImdsWatch.Sources.Input.InputSource("access.log", Path.Combine(Repo.Samples, "web", "access.log"))]);
         var alert = Assert.Single(result.Alerts);
         Assert.Equal("MetadataSSRFAttempt", alert.AlertType);
@@ -36,7 +37,7 @@ public sealed class SampleTests
     [Fact]
     public void The_rsyslog_sample_carries_relayed_kernel_records_and_agent_lines_stay_silent()
     {
-        var result = new ImdsWatch.Scanning.LogScanner(ImdsWatch.Detection.DetectionRules.Default).Scan(
+        var result = new ImdsWatch.Pipeline.DetectionPipeline(ImdsWatch.Detection.DetectionRules.Default).Scan(
             [new ImdsWatch.Sources.Input.InputSource("syslog", Path.Combine(Repo.Samples, "syslog", "syslog"))]);
         Assert.Contains(result.Alerts, a => a.AlertType == "MetadataAPIProcess" && a.Layers.Contains("network") && a.Tags.Contains("evasion:numericspelling"));
         var mention = Assert.Single(result.Alerts, a => a.Layers.Contains("syslog"));

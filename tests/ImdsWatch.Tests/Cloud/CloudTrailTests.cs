@@ -1,3 +1,6 @@
+using ImdsWatch.Sinks;
+using ImdsWatch.Config;
+using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
@@ -11,7 +14,7 @@ namespace ImdsWatch.Tests.Cloud;
 public sealed class CloudTrailTests
 {
     private static ScanResult ScanFile(string path, CloudTrailOptions? options = null) =>
-        new LogScanner(DetectionRules.Default, null, options).Scan([new InputSource(path, path)]);
+        new DetectionPipeline(DetectionRules.Default) { Cloud = options ?? new CloudTrailOptions() }.Scan([new InputSource(path, path)]);
 
     [CorpusFact]
     public void The_otrf_ssrf_capture_alerts_on_the_stolen_roles_calls_only()

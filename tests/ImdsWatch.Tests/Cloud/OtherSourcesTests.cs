@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Web;
@@ -10,7 +11,7 @@ namespace ImdsWatch.Tests.Cloud;
 public sealed class OtherSourcesTests
 {
     private static ScanResult ScanText(string text, string name) =>
-        new LogScanner(DetectionRules.Default).Scan([new InputSource(Audit.WriteTemp(text, name), Audit.WriteTemp(text, name))]);
+        new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(Audit.WriteTemp(text, name), Audit.WriteTemp(text, name))]);
 
     [Fact]
     public void Nginx_combined_log_ssrf_attempts_in_any_spelling_alert_with_client_and_answer()

@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using System.Net;
 using System.Text.Json;
 using ImdsWatch.Alerts;
@@ -38,7 +39,7 @@ public sealed class CorpusTests
     public void Every_corpus_file_parses_without_a_crash(string relative)
     {
         var path = Path.Combine(Repo.Corpora, "auditd", relative);
-        var result = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
+        var result = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]);
         Assert.True(result.Records > 0, $"{relative}: no audit record read");
         Assert.All(result.Issues, i => Assert.False(string.IsNullOrEmpty(i.Reason)));
     }
@@ -88,7 +89,7 @@ public sealed class CorpusTests
             var input = Path.ChangeExtension(json, ".txt");
             if (!File.Exists(input))
                 continue;
-            var execs = LogScanner.ReadEvents(new InputSource(input, input)).OfType<ProcessExec>().ToDictionary(e => e.Sequence);
+            var execs = DetectionPipeline.ReadEvents(new InputSource(input, input)).OfType<ProcessExec>().ToDictionary(e => e.Sequence);
             foreach (var line in File.ReadLines(json).Where(l => l.TrimStart().StartsWith('{')))
             {
                 using var doc = JsonDocument.Parse(line);
@@ -120,7 +121,7 @@ public sealed class CorpusTests
         var sources = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
             .Where(f => !f.EndsWith(".golden", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal))
             .Select(f => new InputSource(f, f)).ToList();
-        var result = new LogScanner(DetectionRules.Default).Scan(sources);
+        var result = new DetectionPipeline(DetectionRules.Default).Scan(sources);
         Assert.NotEmpty(result.Alerts);
         Assert.All(result.Alerts, a =>
         {
@@ -146,7 +147,7 @@ public sealed class EcsCorpusTests
         }
         var path = Audit.WriteTemp(string.Join('\n', lines), "auditbeat.ndjson");
         Assert.Equal(ImdsWatch.Sources.Input.LogFormat.Ecs, ImdsWatch.Sources.Input.FormatDetector.Detect(new InputSource(path, path)));
-        var result = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
+        var result = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]);
         Assert.Equal(lines.Count, result.Records);
         var alert = Assert.Single(result.Alerts);
         Assert.Equal("/usr/bin/python3.5", alert.Process.Executable);

@@ -1,3 +1,7 @@
+using ImdsWatch.Sources.Input;
+using ImdsWatch.Sinks;
+using ImdsWatch.Config;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
@@ -22,8 +26,8 @@ public sealed class InvestigationTests
             + Exec(21, 701, "/usr/bin/curl", ["curl", "-s", "http://169.254.169.254/latest/meta-data/iam/security-credentials/prod-app-role"], ppid: 700, uid: 0, time: t, auid: 1001)
             + Connect(22, 701, "/usr/bin/curl", "169.254.169.254", ppid: 700, time: t + 0.01));
         using var store = StateStore.Open(Path.Combine(dir, "state.db"));
-        var report = new ScheduledRunner(store, DetectionRules.Default, new AnomalyOptions(), new RunOptions(), "web-1")
-            .RunOnce([log], DateTimeOffset.FromUnixTimeSeconds((long)t + 60));
+        var report = new ScheduledRunner(store, EffectiveConfig.Default with { Host = "web-1" }, new RunOptions())
+            .RunOnce([log], DateTimeOffset.FromUnixTimeSeconds((long)t + 60), new CollectingSink());
         var alert = Assert.Single(report.Raised);
         var stored = new AlertRepository(store).Find(alert.Id[..8], out _)!;
 

@@ -1,3 +1,7 @@
+using ImdsWatch.Sources.Input;
+using ImdsWatch.Sinks;
+using ImdsWatch.Config;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
@@ -21,9 +25,9 @@ public sealed class ScheduledRunnerTests : IDisposable
     private string Log => Path.Combine(_dir, "audit.log");
 
     private ScheduledRunner Runner(int maxAlerts = 100) =>
-        new(_store, DetectionRules.Default, new AnomalyOptions(), new RunOptions { MaxAlerts = maxAlerts }, "web-1");
+        new(_store, EffectiveConfig.Default with { Host = "web-1" }, new RunOptions { MaxAlerts = maxAlerts });
 
-    private RunReport Run(double now, int maxAlerts = 100) => Runner(maxAlerts).RunOnce([Log], DateTimeOffset.FromUnixTimeMilliseconds((long)(now * 1000)));
+    private RunReport Run(double now, int maxAlerts = 100) => Runner(maxAlerts).RunOnce([Log], DateTimeOffset.FromUnixTimeMilliseconds((long)(now * 1000)), new CollectingSink());
 
     private string Attack(double t) => Exec(_serial++, _pid++, "/usr/bin/curl", ["curl", "-s", Creds], time: t);
 

@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using CsCheck;
 using ImdsWatch.Detection;
 using ImdsWatch.Scanning;
@@ -29,7 +30,7 @@ public sealed class ParserFuzzTests
         gen.Array[1, 12].Sample(lines =>
         {
             var path = Audit.WriteTemp(string.Join('\n', lines));
-            _ = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]);
+            _ = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]);
         }, iter: 300);
     }
 

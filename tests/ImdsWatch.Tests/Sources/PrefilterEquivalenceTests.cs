@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using CsCheck;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
@@ -12,7 +13,7 @@ namespace ImdsWatch.Tests.Sources;
 public sealed class PrefilterEquivalenceTests
 {
     private static string Alerts(IReadOnlyList<InputSource> sources, bool prefilter) =>
-        string.Join('\n', new LogScanner(DetectionRules.Default) { UsePrefilter = prefilter }.Scan(sources).Alerts.Select(NdjsonAlertWriter.ToJson));
+        string.Join('\n', new DetectionPipeline(DetectionRules.Default) { UsePrefilter = prefilter }.Scan(sources).Alerts.Select(NdjsonAlertWriter.ToJson));
 
     private static void AssertSame(IReadOnlyList<InputSource> sources)
     {
@@ -76,7 +77,7 @@ public sealed class PrefilterEquivalenceTests
             .Replace("a2=\"SCRIPT\"", "a2=" + hex, StringComparison.Ordinal);
         var path = Audit.WriteTemp(text);
         AssertSame([new InputSource(path, path)]);
-        var alerts = new LogScanner(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts;
+        var alerts = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts;
         Assert.Contains(alerts, a => a.Process.Pid == 8000);
     }
 

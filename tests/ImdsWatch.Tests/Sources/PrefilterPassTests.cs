@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
@@ -14,9 +15,9 @@ namespace ImdsWatch.Tests.Sources;
 /// </summary>
 public sealed class PrefilterPassTests
 {
-    private static ScanResult Scan(InputSource source, bool prefilter, int blockSize = ParallelBlockPass.DefaultBlockSize, int workers = 0, LogScanner? into = null)
+    private static ScanResult Scan(InputSource source, bool prefilter, int blockSize = ParallelBlockPass.DefaultBlockSize, int workers = 0, DetectionPipeline? into = null)
     {
-        var scanner = into ?? new LogScanner(DetectionRules.Default) { UsePrefilter = prefilter, PrefilterBlockSize = blockSize, Workers = workers };
+        var scanner = into ?? new DetectionPipeline(DetectionRules.Default) { UsePrefilter = prefilter, PrefilterBlockSize = blockSize, Workers = workers };
         return scanner.Scan([source]);
     }
 
@@ -24,15 +25,16 @@ public sealed class PrefilterPassTests
 
     private static void AssertSameAsFull(InputSource source, int blockSize, int workers)
     {
-        var fullScanner = new LogScanner(DetectionRules.Default) { UsePrefilter = false };
-        var fastScanner = new LogScanner(DetectionRules.Default) { PrefilterBlockSize = blockSize, Workers = workers };
+        var fullScanner = new DetectionPipeline(DetectionRules.Default) { UsePrefilter = false };
+        var fastScanner = new DetectionPipeline(DetectionRules.Default) { PrefilterBlockSize = blockSize, Workers = workers };
         var full = fullScanner.Scan([source]);
         var fast = fastScanner.Scan([source]);
         Assert.Equal(Json(full), Json(fast));
         Assert.Equal(full.Lines, fast.Lines);
         Assert.Equal(full.Records, fast.Records);
         Assert.Equal(full.Bytes, fast.Bytes);
-        Assert.Equal(fullScanner.Consumed[0], fastScanner.Consumed[0]);
+        Assert.Equal((full.Inputs[0].BytesToLastNewline, full.Inputs[0].LastLine, full.Inputs[0].NewestMilliseconds),
+            (fast.Inputs[0].BytesToLastNewline, fast.Inputs[0].LastLine, fast.Inputs[0].NewestMilliseconds));
         Assert.True(fast.RecordsParsed < fast.Records || fast.Records == 0 || fast.Alerts.Count > 0);
     }
 

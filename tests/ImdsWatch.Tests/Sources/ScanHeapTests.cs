@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using System.Runtime;
 using ImdsWatch.Scanning;
 using ImdsWatch.Detection;
@@ -139,7 +140,7 @@ public sealed class ScanHeapTests
             return;
         var path = Path.Combine(Repo.Samples, sample);
         using var heap = new ScanHeap(worthFrom: 1);
-        new LogScanner(DetectionRules.Default) { UsePrefilter = prefilter, Heap = heap }.Scan([new InputSource(path, path)]);
+        new DetectionPipeline(DetectionRules.Default) { UsePrefilter = prefilter, Heap = heap }.Scan([new InputSource(path, path)]);
         Assert.Equal(taken, heap.IsActive);
     }
 }

@@ -1,3 +1,4 @@
+using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
@@ -20,13 +21,13 @@ public static class Audit
     public static List<HostEvent> Events(string text, List<ParseIssue>? issues = null)
     {
         var path = WriteTemp(text);
-        return LogScanner.ReadEvents(new InputSource(path, path), issues: issues);
+        return [.. DetectionPipeline.ReadEvents(new InputSource(path, path), issues: issues).OfType<HostEvent>().Where(e => e is not SessionEvent)];
     }
 
     public static ScanResult Scan(string text, DetectionRules? rules = null)
     {
         var path = WriteTemp(text);
-        return new LogScanner(rules ?? DetectionRules.Default).Scan([new InputSource(path, path)]);
+        return new DetectionPipeline(rules ?? DetectionRules.Default).Scan([new InputSource(path, path)]);
     }
 
     public static IReadOnlyList<Alert> AlertsOf(string text, DetectionRules? rules = null) => Scan(text, rules).Alerts;

@@ -1,6 +1,6 @@
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection.Cloud;
-using ImdsWatch.Detection.Web;
+using ImdsWatch.Events;
 using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Detection.Chain;
@@ -8,55 +8,84 @@ namespace ImdsWatch.Detection.Chain;
 /// <summary>
 /// The attack confirmed: a role's credentials fetched on a host (audit, ECS, syslog) or through a web server
 /// (SSRF), then that role's instance session used away from the instance (CloudTrail), within a day. One
-/// critical incident with every piece of evidence, in order.
+/// critical incident with every piece of evidence, in order. Only a fetch that names the same role joins; where
+/// the fetches name hosts and one of them is the instance itself, only that host's fetches do. The incident's
+/// time is the use's: that is when the theft was confirmed.
 /// </summary>
-public static class CredentialTheftChain
+public sealed class CredentialTheftChain(RuleContext context) : IDetectionRule
 {
     public const string AlertType = "CredentialTheftChain";
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+    private static readonly string[] FetchLayers = ["process", "network", "syslog", "web"];
 
-    public static List<Alert> Correlate(IReadOnlyList<Alert> alerts)
+    private readonly List<Alert> _fetches = [];
+    private readonly List<Alert> _uses = [];
+
+    public void Observe(IObservedEvent e, IFindings findings)
     {
-        var incidents = new List<Alert>();
-        var fetches = alerts.Where(a => a.Access == AccessClass.Credentials && a.Layers.Any(l => l is "process" or "network" or "syslog" or "web") && a.AlertType != CloudTrailRules.Exfiltration).ToList();
-        foreach (var use in alerts.Where(a => a.AlertType == CloudTrailRules.Exfiltration && a.Cloud?.RoleName is not null))
-        {
-            var role = use.Cloud!.RoleName!;
-            var before = fetches.Where(f => f.Timestamp <= use.Timestamp + ClockSkew && use.Timestamp - f.Timestamp <= Window)
-                .Where(f => RoleOf(f) is not { } r ? f.AlertType == SsrfRule.AlertType : string.Equals(r, role, StringComparison.Ordinal))
-                .OrderBy(f => f.Timestamp).ToList();
-            var named = before.Where(f => RoleOf(f) is not null).ToList();
-            if (named.Count == 0)
-                continue; // nothing on the host or the web side names this role: no chain to claim
-            var all = before.Append(use).ToList();
-            var hosts = named.Select(f => f.Host).Where(h => h is not null).Distinct().ToList();
-            var steps = all.Select(a => $"{a.Timestamp:yyyy-MM-dd HH:mm:ss} {a.AlertType}: {a.Summary}").ToList();
-            incidents.Add(new Alert
-            {
-                Id = MetadataAccessDetector.AlertId(role, 0, (ulong)use.Timestamp.ToUnixTimeMilliseconds(), AlertType),
-                Timestamp = all[0].Timestamp,
-                RuleId = "imds.chain.credential-theft",
-                RuleName = "Instance credentials fetched, then used away from the instance",
-                AlertType = AlertType,
-                Access = AccessClass.Credentials,
-                Severity = Severity.Critical,
-                RiskScore = 100,
-                RiskReasons = ["+100 the theft is confirmed: the credentials fetched were used from elsewhere", .. steps.Select(s => "step: " + s)],
-                Host = hosts.Count > 0 ? hosts[0] : null,
-                Process = named.FirstOrDefault(f => !f.Process.IsNone)?.Process ?? Events.ProcessSnapshot.None,
-                Url = named[0].Url,
-                CloudProvider = "aws",
-                Layers = [.. all.SelectMany(a => a.Layers).Distinct()],
-                Evidence = [.. all.SelectMany(a => a.Evidence)],
-                Tags = ["chain", .. all.Select(a => "includes:" + a.Id)],
-                Summary = $"role {role}: credentials fetched ({string.Join(", ", named.Select(f => $"{f.AlertType} on {f.Host ?? f.Source ?? "?"}"))}), then used from {use.Cloud.SourceIp} ({use.Cloud.EventNames.Count} kind(s) of call)",
-                Cloud = use.Cloud,
-                Source = named.FirstOrDefault(f => f.Source is not null)?.Source,
-            });
-        }
-        return incidents;
+        if (e is not Alert a)
+            return;
+        if (a.AlertType == CloudTrailRules.Exfiltration && a.Cloud?.RoleName is not null)
+            _uses.Add(a);
+        else if (a.Access == AccessClass.Credentials && a.CredentialRole is not null && a.Layers.Any(FetchLayers.Contains))
+            _fetches.Add(a);
     }
 
-    private static string? RoleOf(Alert a) => Investigation.RoleOf(a.Url);
+    public void Complete(IFindings findings)
+    {
+        foreach (var use in _uses)
+        {
+            if (Incident(use) is { } incident)
+                findings.Raise(incident);
+        }
+        _uses.Clear();
+        _fetches.Clear();
+    }
+
+    private Alert? Incident(Alert use)
+    {
+        var role = use.Cloud!.RoleName!;
+        var fetches = _fetches
+            .Where(f => string.Equals(f.CredentialRole, role, StringComparison.Ordinal))
+            .Where(f => f.Timestamp <= use.Timestamp + ClockSkew && use.Timestamp - f.Timestamp <= Window)
+            .OrderBy(f => f.Timestamp).ThenBy(f => f.Id, StringComparer.Ordinal).ToList();
+        if (fetches.Count == 0)
+            return null; // nothing on the host or the web side names this role: no chain to claim
+        var instance = use.Cloud.InstanceId;
+        var onInstance = fetches.Where(f => f.Host is not null && string.Equals(f.Host, instance, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (onInstance.Count > 0)
+            fetches = [.. fetches.Where(f => f.Host is null || onInstance.Contains(f))];
+        var hosts = fetches.Select(f => f.Host).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var all = fetches.Append(use).ToList();
+        var steps = all.Select(a => $"{a.Timestamp:yyyy-MM-dd HH:mm:ss} {a.AlertType}: {a.Summary}").ToList();
+        var risk = context.Rules.Risk.Start().Add("chain.confirmed");
+        foreach (var step in steps)
+            risk.Note("step: " + step);
+        if (hosts.Count > 0 && onInstance.Count == 0)
+            risk.Note($"host not confirmed: {string.Join(", ", hosts)} fetched the role's credentials; the session belongs to {instance ?? "an instance CloudTrail does not name"}");
+        return new Alert
+        {
+            Id = MetadataAccessDetector.AlertId(role, 0, (ulong)use.Timestamp.ToUnixTimeMilliseconds(), AlertType),
+            Timestamp = use.Timestamp,
+            RuleId = "imds.chain.credential-theft",
+            RuleName = "Instance credentials fetched, then used away from the instance",
+            AlertType = AlertType,
+            Access = AccessClass.Credentials,
+            Severity = risk.Severity,
+            RiskScore = risk.Score,
+            RiskReasons = risk.Reasons,
+            Host = hosts.Count > 0 ? hosts[0] : null,
+            Process = fetches.FirstOrDefault(f => !f.Process.IsNone)?.Process ?? ProcessSnapshot.None,
+            Url = fetches[0].Url,
+            CloudProvider = "aws",
+            CredentialRole = role,
+            Layers = [.. all.SelectMany(a => a.Layers).Distinct()],
+            Evidence = [.. all.SelectMany(a => a.Evidence)],
+            Tags = ["chain", .. all.Select(a => "includes:" + a.Id)],
+            Summary = $"role {role}: credentials fetched ({string.Join(", ", fetches.Select(f => $"{f.AlertType} on {f.Host ?? f.Source ?? "?"}"))}), then used from {use.Cloud.SourceIp} ({use.Cloud.EventNames.Count} kind(s) of call)",
+            Cloud = use.Cloud,
+            Source = fetches.FirstOrDefault(f => f.Source is not null)?.Source,
+        };
+    }
 }

@@ -137,7 +137,7 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
             RuleId = "imds.cloudtrail.instance-credential-exfiltration",
             RuleName = "EC2 instance credentials used away from the instance",
             AlertType = Exfiltration,
-            Severity = Detection.RiskModel.SeverityOf(risk),
+            Severity = RiskModel.Default.SeverityOf(risk),
             RiskScore = risk,
             RiskReasons = [.. riskReasons, .. reasons.Select(r => "evidence: " + r), "basis: " + basis],
             Tags = [finding],

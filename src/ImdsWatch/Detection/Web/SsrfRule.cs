@@ -8,43 +8,45 @@ namespace ImdsWatch.Detection.Web;
 /// MetadataSSRFAttempt: a request whose URL, query or Host names a metadata endpoint in any spelling or encoding —
 /// the SSRF attempt as the web server saw it, with the client and whether it got an answer (status and size).
 /// </summary>
-public sealed class SsrfRule(EndpointReferenceFinder finder)
+public sealed class SsrfRule(RuleContext context) : IDetectionRule
 {
     public const string AlertType = "MetadataSSRFAttempt";
 
-    public List<Alert> Evaluate(IEnumerable<HttpRequest> requests)
+    private readonly EndpointReferenceFinder _finder = context.Rules.Finder;
+    private readonly List<(HttpRequest Request, EndpointReference Reference)> _hits = [];
+
+    public void Observe(IObservedEvent e, IFindings findings)
     {
-        var hits = new List<(HttpRequest Request, EndpointReference Reference)>();
-        foreach (var r in requests)
-        {
-            var refs = finder.Find(r.Target).Concat(r.HostHeader is null ? [] : finder.Find("Host: " + r.HostHeader)).ToList();
-            var best = refs.OrderByDescending(x => x.Endpoint is not null).ThenByDescending(x => x.Class).FirstOrDefault();
-            if (best is not null)
-                hits.Add((r, best));
-        }
-        return hits.GroupBy(h => (h.Request.ClientIp, h.Request.Evidence.File))
-            .Select(g => Build(g.OrderBy(h => h.Request.Timestamp).ToList()))
-            .OrderBy(a => a.Timestamp).ToList();
+        if (e is not HttpRequest r)
+            return;
+        var refs = _finder.Find(r.Target).Concat(r.HostHeader is null ? [] : _finder.Find("Host: " + r.HostHeader)).ToList();
+        var best = refs.OrderByDescending(x => x.Endpoint is not null).ThenByDescending(x => x.Class).FirstOrDefault();
+        if (best is not null)
+            _hits.Add((r, best));
     }
 
-    private static Alert Build(List<(HttpRequest Request, EndpointReference Reference)> hits)
+    public void Complete(IFindings findings)
+    {
+        foreach (var g in _hits.GroupBy(h => (h.Request.ClientIp, h.Request.Evidence.File)))
+            findings.Raise(Build(g.OrderBy(h => h.Request.Timestamp).ToList()));
+        _hits.Clear();
+    }
+
+    private Alert Build(List<(HttpRequest Request, EndpointReference Reference)> hits)
     {
         var first = hits[0].Request;
         var best = hits.Select(h => h.Reference).OrderByDescending(r => r.Class).First();
         var succeeded = hits.Where(h => h.Request.Status is >= 200 and < 300 && h.Request.Bytes > 0).ToList();
-        var risk = best.Class switch { AccessClass.Credentials => 60, AccessClass.Token or AccessClass.UserData => 50, _ => 40 };
-        var reasons = new List<string> { $"+{risk} request for {best.Class.ToWire()} through the web server" };
-        if (succeeded.Count > 0)
+        var risk = context.Rules.Risk.Start().Add(best.Class switch
         {
-            risk += 25;
-            reasons.Add($"+25 answered: {succeeded.Count} request(s) with status 2xx and a body (the server fetched and returned it)");
-        }
-        if (hits.Any(h => h.Reference.Obfuscation != ObfuscationKind.None))
-        {
-            risk += 10;
-            reasons.Add("+10 encoded or obfuscated address");
-        }
-        risk = Math.Min(risk, 100);
+            AccessClass.Credentials => "web.credentials",
+            AccessClass.Token => "web.token",
+            AccessClass.UserData => "web.user-data",
+            _ => "web.other",
+        }, best.Class.ToWire())
+            .AddIf(succeeded.Count > 0, "web.answered", succeeded.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .AddIf(hits.Any(h => h.Reference.Obfuscation != ObfuscationKind.None), "web.obfuscated")
+            .Clamp();
         return new Alert
         {
             Id = MetadataAccessDetector.AlertId(first.ClientIp, 0, (ulong)first.Timestamp.ToUnixTimeMilliseconds(), AlertType + "|" + first.Evidence.File),
@@ -53,14 +55,15 @@ public sealed class SsrfRule(EndpointReferenceFinder finder)
             RuleName = "Request naming the metadata service (server-side request forgery)",
             AlertType = AlertType,
             Access = best.Class,
-            Severity = RiskModel.SeverityOf(risk),
-            RiskScore = risk,
-            RiskReasons = reasons,
+            Severity = risk.Severity,
+            RiskScore = risk.Score,
+            RiskReasons = risk.Reasons,
             Host = null,
             Process = Events.ProcessSnapshot.None,
             DestinationIp = null,
             Url = best.Url ?? first.Target,
             CloudProvider = best.Provider,
+            CredentialRole = hits.Select(h => CredentialPath.RoleOf(h.Reference.Url ?? h.Reference.Path)).FirstOrDefault(r => r is not null),
             EndpointId = best.Endpoint?.Id,
             Layers = ["web"],
             Evidence = hits.Take(100).Select(h => new EvidenceItem("http", h.Request.Evidence.File, h.Request.Evidence.Line, h.Request.Evidence.RecordId,

@@ -1,0 +1,200 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace ImdsWatch.Config;
+
+/// <summary>
+/// The keys of the configuration file and what each holds, checked before the file is read into
+/// <see cref="ImdsWatchConfig"/>: a mistake is reported with file, line, the key, what was expected, and the
+/// closest valid key — never with the names of .NET types.
+/// </summary>
+internal static class ConfigSchema
+{
+    private enum Kind
+    {
+        Text,
+        Integer,
+        Number,
+        Boolean,
+        TextList,
+        AnyList,
+        Section,
+        TextListMap,
+    }
+
+    private sealed record Key(Kind Kind, IReadOnlyDictionary<string, Key>? Children = null, Key? Item = null);
+
+    private static readonly Dictionary<string, Key> Agent = new(StringComparer.Ordinal)
+    {
+        ["name"] = new(Kind.Text),
+        ["executables"] = new(Kind.TextList),
+        ["scripts"] = new(Kind.TextList),
+        ["descendants"] = new(Kind.Boolean),
+    };
+
+    private static readonly Dictionary<string, Key> Top = new(StringComparer.Ordinal)
+    {
+        ["host"] = new(Kind.Text),
+        ["min_severity"] = new(Kind.Text),
+        ["agents"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
+        {
+            ["replace_defaults"] = new(Kind.Boolean),
+            ["add"] = new(Kind.AnyList, Item: new Key(Kind.Section, Agent)),
+        }),
+        ["indicators"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
+        {
+            ["endpoints"] = new(Kind.AnyList),
+            ["paths"] = new(Kind.AnyList),
+            ["headers"] = new(Kind.AnyList),
+        }),
+        ["programs"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
+        {
+            ["mention_only"] = new(Kind.TextList),
+            ["fetch_tools"] = new(Kind.TextList),
+            ["web_servers"] = new(Kind.TextList),
+        }),
+        ["anomaly"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
+        {
+            ["user_threshold"] = new(Kind.Integer),
+            ["process_threshold"] = new(Kind.Integer),
+            ["learning_days"] = new(Kind.Number),
+        }),
+        ["cloudtrail"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
+        {
+            ["aws_ip_ranges"] = new(Kind.Text),
+            ["trusted_cidrs"] = new(Kind.TextList),
+            ["instance_addresses"] = new(Kind.TextListMap),
+        }),
+    };
+
+    /// <summary>The valid keys of each section ("" for the top level), for tests and messages.</summary>
+    internal static IReadOnlyDictionary<string, IReadOnlyCollection<string>> Sections()
+    {
+        var sections = new Dictionary<string, IReadOnlyCollection<string>>(StringComparer.Ordinal) { [""] = Top.Keys };
+        foreach (var (name, key) in Top)
+        {
+            if (key.Children is not null)
+                sections[name] = [.. key.Children.Keys];
+        }
+        sections["agents.add"] = Agent.Keys;
+        return sections;
+    }
+
+    /// <summary>Checks <paramref name="yaml"/>; the first mistake is thrown as <see cref="InvalidDataException"/>.</summary>
+    public static void Check(string path, string yaml)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            throw new InvalidDataException($"{path}:{e.Start.Line}: not valid YAML: {e.Message}", e);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
+            return;
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw Error(path, stream.Documents[0].RootNode, "the configuration must be a mapping of keys (host:, agents:, cloudtrail:, …)");
+        CheckSection(path, root, Top, "");
+    }
+
+    private static void CheckSection(string path, YamlMappingNode node, IReadOnlyDictionary<string, Key> keys, string where)
+    {
+        foreach (var (keyNode, value) in node.Children)
+        {
+            var name = (keyNode as YamlScalarNode)?.Value ?? "";
+            var qualified = where.Length == 0 ? name : $"{where}.{name}";
+            if (!keys.TryGetValue(name, out var key))
+            {
+                var closest = Closest(name, keys.Keys);
+                throw Error(path, keyNode, $"unknown key '{qualified}'"
+                    + (closest is null ? "" : $"; did you mean '{(where.Length == 0 ? closest : $"{where}.{closest}")}'?")
+                    + $" (valid{(where.Length == 0 ? "" : $" in {where}")}: {string.Join(", ", keys.Keys)})");
+            }
+            CheckValue(path, value, key, qualified);
+        }
+    }
+
+    private static void CheckValue(string path, YamlNode value, Key key, string name)
+    {
+        if (value is YamlScalarNode { Value: null or "~" or "null" } && value.Tag.IsEmpty)
+            return; // an empty key keeps its default
+        switch (key.Kind)
+        {
+            case Kind.Text:
+                Expect<YamlScalarNode>(path, value, name, "a text value");
+                break;
+            case Kind.Integer:
+                if (!long.TryParse(Expect<YamlScalarNode>(path, value, name, "a whole number").Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                    throw Error(path, value, $"{name}: '{((YamlScalarNode)value).Value}' is not a whole number");
+                break;
+            case Kind.Number:
+                if (!double.TryParse(Expect<YamlScalarNode>(path, value, name, "a number").Value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                    throw Error(path, value, $"{name}: '{((YamlScalarNode)value).Value}' is not a number");
+                break;
+            case Kind.Boolean:
+                if (Expect<YamlScalarNode>(path, value, name, "true or false").Value is not ("true" or "false" or "True" or "False" or "yes" or "no"))
+                    throw Error(path, value, $"{name}: '{((YamlScalarNode)value).Value}' is not true or false");
+                break;
+            case Kind.TextList:
+                foreach (var item in Expect<YamlSequenceNode>(path, value, name, "a list of text values, e.g. [a, b]"))
+                    Expect<YamlScalarNode>(path, item, name, "a list of text values, e.g. [a, b]");
+                break;
+            case Kind.AnyList:
+                foreach (var item in Expect<YamlSequenceNode>(path, value, name, "a list"))
+                {
+                    if (key.Item is not null)
+                        CheckValue(path, item, key.Item, name);
+                }
+                break;
+            case Kind.Section:
+                CheckSection(path, Expect<YamlMappingNode>(path, value, name, "a section of keys"), key.Children!, name);
+                break;
+            case Kind.TextListMap:
+                foreach (var (_, list) in Expect<YamlMappingNode>(path, value, name, "a mapping of names to lists, e.g. { i-0abc: [203.0.113.7] }"))
+                    CheckValue(path, list, new Key(Kind.TextList), name);
+                break;
+        }
+    }
+
+    private static T Expect<T>(string path, YamlNode value, string name, string what) where T : YamlNode =>
+        value as T ?? throw Error(path, value, $"{name}: expected {what}, found {Describe(value)}");
+
+    private static string Describe(YamlNode node) => node switch
+    {
+        YamlScalarNode s => $"'{s.Value}'",
+        YamlSequenceNode => "a list",
+        YamlMappingNode => "a section of keys",
+        _ => "something else",
+    };
+
+    private static InvalidDataException Error(string path, YamlNode node, string message) =>
+        new($"{path}:{node.Start.Line}: {message}");
+
+    /// <summary>The valid key nearest to a mistyped one (edit distance at most a third of its length, at least 2).</summary>
+    internal static string? Closest(string name, IEnumerable<string> valid)
+    {
+        var normalized = name.Replace('-', '_').ToLowerInvariant();
+        var best = valid.Select(v => (Key: v, Distance: Distance(normalized, v))).OrderBy(x => x.Distance).FirstOrDefault();
+        return best.Key is not null && best.Distance <= Math.Max(2, name.Length / 3) ? best.Key : null;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+}

@@ -1,0 +1,20 @@
+using ImdsWatch.Anomaly;
+using ImdsWatch.Detection.Cloud;
+
+namespace ImdsWatch.Detection;
+
+/// <summary>What a rule is built from: the effective configuration's detection settings, and shared counters.</summary>
+public sealed record RuleContext
+{
+    public required DetectionRules Rules { get; init; }
+
+    public CloudTrailOptions Cloud { get; init; } = new();
+
+    /// <summary>The learned baseline, when there is one: anomaly rules need it.</summary>
+    public BaselineSnapshot? Baseline { get; init; }
+
+    public AnomalyOptions Anomaly { get; init; } = new();
+
+    /// <summary>What rules saw and set aside, for the summary.</summary>
+    public DetectionStats Stats { get; init; } = new();
+}

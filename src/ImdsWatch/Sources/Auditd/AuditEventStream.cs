@@ -1,0 +1,46 @@
+namespace ImdsWatch.Sources.Auditd;
+
+/// <summary>
+/// Audit records in, normalized events out: the parser, the assembler that joins an event's records, and the
+/// normalizer, wired once for every source that carries audit records (audit logs, syslog-relayed audit).
+/// </summary>
+public sealed class AuditEventStream
+{
+    private readonly SourceContext _context;
+
+    public AuditEventStream(SourceContext context)
+    {
+        _context = context;
+        var normalizer = new AuditEventNormalizer(_ => context.Name, context.DefaultHost, a => context.Issue(a.Line, a.Reason));
+        Assembler = new AuditEventAssembler(e =>
+        {
+            context.Stats.Events++;
+            foreach (var hostEvent in normalizer.Normalize(e))
+                context.Emit(hostEvent);
+        });
+    }
+
+    public AuditRecordParser Parser { get; } = new();
+
+    public AuditEventAssembler Assembler { get; }
+
+    /// <summary>Parses one record line and adds it to its event; an unreadable line is an issue (false).</summary>
+    public bool Add(ReadOnlySpan<byte> line, long lineNumber)
+    {
+        if (!Parser.TryParse(line, _context.SourceId, lineNumber, out var record, out var error))
+        {
+            _context.Issue(lineNumber, error!);
+            return false;
+        }
+        _context.Stats.SawTime(record!.EpochMilliseconds);
+        Assembler.Add(record);
+        return true;
+    }
+
+    /// <summary>Completes every open event: serials restart with the kernel, so no event spans two inputs.</summary>
+    public void Flush()
+    {
+        Assembler.Flush();
+        _context.Stats.LateRecords += Assembler.LateRecords;
+    }
+}

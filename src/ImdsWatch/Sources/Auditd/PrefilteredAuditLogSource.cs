@@ -1,0 +1,47 @@
+using ImdsWatch.Indicators;
+using ImdsWatch.Scanning;
+using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Sources.Input;
+
+namespace ImdsWatch.Sources.Auditd;
+
+/// <summary>
+/// A plain audit log read in two passes (<see cref="PrefilteredAuditScan"/>): only the events that can matter are
+/// parsed fully; the rest advance the assembler's clock. Detection sees what the full parse would show it.
+/// </summary>
+public sealed class PrefilteredAuditLogSource(ReferenceCandidates candidates) : IEventSource
+{
+    /// <summary>Threads for pass one (0: one per core).</summary>
+    public int Workers { get; init; }
+
+    /// <summary>Told of every file read the fast way, so that a one-shot scan can set the heap aside.</summary>
+    public ScanHeap? Heap { get; init; }
+
+    /// <summary>Block size of pass one (tests make it tiny, so that records and lines straddle blocks).</summary>
+    public int BlockSize { get; init; } = ParallelBlockPass.DefaultBlockSize;
+
+    /// <summary>True when the input is a plain file this source can read (gzip and streams are parsed fully).</summary>
+    public static bool CanRead(InputSource input) => PrefilteredAuditScan.CanRead(input);
+
+    public void Read(InputSource input, SourceContext context, CancellationToken cancellation)
+    {
+        Heap?.WillReadFast(Math.Max(0, (input.Length ?? 0) - input.Offset));
+        var stream = new AuditEventStream(context);
+        var fast = new PrefilteredAuditScan(candidates, stream.Parser, stream.Assembler)
+        {
+            Workers = Workers,
+            BlockSize = BlockSize,
+            Progress = context.Progress,
+        };
+        fast.Scan(input, context.SourceId, context.Issue, cancellation);
+        stream.Flush();
+        var stats = context.Stats;
+        stats.Lines = fast.Lines;
+        stats.Records = fast.Records;
+        stats.RecordsParsed = fast.RecordsParsed;
+        stats.Bytes = fast.BytesRead;
+        stats.BytesToLastNewline = fast.BytesConsumedToLastNewline;
+        stats.LastLine = fast.LineNumberAtLastNewline;
+        stats.SawTime(fast.NewestMilliseconds);
+    }
+}

@@ -1,0 +1,41 @@
+using ImdsWatch.Indicators;
+using ImdsWatch.Scanning;
+using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.CloudTrail;
+using ImdsWatch.Sources.Ecs;
+using ImdsWatch.Sources.Input;
+using ImdsWatch.Sources.Syslog;
+using ImdsWatch.Sources.Web;
+
+namespace ImdsWatch.Sources;
+
+/// <summary>The source for each format: the one place a new format is registered.</summary>
+public sealed class EventSources(ReferenceCandidates candidates)
+{
+    /// <summary>Read plain audit logs in two passes, fully parsing only what can matter.</summary>
+    public bool Prefilter { get; init; } = true;
+
+    /// <summary>Threads for pass one of a prefiltered read (0: one per core).</summary>
+    public int Workers { get; init; }
+
+    public ScanHeap? Heap { get; init; }
+
+    /// <summary>Block size of pass one (tests make it tiny).</summary>
+    public int PrefilterBlockSize { get; init; } = Scanning.Prefilter.ParallelBlockPass.DefaultBlockSize;
+
+    /// <summary>The format of an input, told from its first lines; what is none of the others is read as audit.</summary>
+    public static LogFormat FormatOf(InputSource input) =>
+        FormatDetector.Detect(input) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
+
+    public IEventSource For(LogFormat format, InputSource input) => format switch
+    {
+        LogFormat.Auditd when Prefilter && PrefilteredAuditLogSource.CanRead(input) =>
+            new PrefilteredAuditLogSource(candidates) { Workers = Workers, Heap = Heap, BlockSize = PrefilterBlockSize },
+        LogFormat.Auditd => new AuditLogSource(),
+        LogFormat.Syslog => new SyslogSource(),
+        LogFormat.Ecs => new EcsSource(),
+        LogFormat.WebAccess => new WebAccessSource(),
+        LogFormat.CloudTrail => new CloudTrailSource(),
+        _ => new AuditLogSource(),
+    };
+}

@@ -1,0 +1,52 @@
+using ImdsWatch.Sources.Input;
+
+namespace ImdsWatch.Sources;
+
+/// <summary>
+/// A source of one record per line (audit fully parsed, syslog, ECS, web access logs): reads the lines, skips blank
+/// ones, counts, reports progress and over-long lines, and hands each line to <see cref="ReadLine"/>.
+/// </summary>
+public abstract class LineSource : IEventSource
+{
+    private const long ProgressEvery = 8 << 20;
+
+    public void Read(InputSource input, SourceContext context, CancellationToken cancellation)
+    {
+        using var reader = new LineReader(input.Open(), firstLineNumber: input.FirstLineNumber);
+        var stats = context.Stats;
+        long lastReport = 0;
+        Begin(input, context);
+        while (reader.TryReadLine(out var line))
+        {
+            stats.Lines++;
+            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
+                ReadLine(line, reader.LineNumber, context);
+            if (reader.BytesRead - lastReport > ProgressEvery)
+            {
+                lastReport = reader.BytesRead;
+                context.Progress?.Invoke(reader.BytesRead);
+                cancellation.ThrowIfCancellationRequested();
+            }
+        }
+        End(context);
+        stats.BytesToLastNewline = reader.BytesConsumedToLastNewline;
+        stats.LastLine = reader.LineNumberAtLastNewline;
+        foreach (var skipped in reader.SkippedLongLines)
+            context.Issue(skipped, LineReader.LongLineIssue);
+        stats.Bytes = reader.BytesRead;
+        context.Progress?.Invoke(reader.BytesRead);
+    }
+
+    /// <summary>Before the first line of an input.</summary>
+    protected virtual void Begin(InputSource input, SourceContext context)
+    {
+    }
+
+    /// <summary>One line that is not blank.</summary>
+    protected abstract void ReadLine(ReadOnlySpan<byte> line, long lineNumber, SourceContext context);
+
+    /// <summary>After the last line: hand over what is still pending.</summary>
+    protected virtual void End(SourceContext context)
+    {
+    }
+}

@@ -1,0 +1,31 @@
+namespace ImdsWatch.Sources;
+
+/// <summary>What a source read of one input: the counts of the summary and where a checkpoint can resume.</summary>
+public sealed class SourceStats
+{
+    public long Lines { get; set; }
+    public long Records { get; set; }
+    public long Events { get; set; }
+    public long Bytes { get; set; }
+
+    /// <summary>Audit records the prefilter let through to the full parser (all of them without it).</summary>
+    public long RecordsParsed { get; set; }
+
+    /// <summary>Audit records that came after their event was complete.</summary>
+    public long LateRecords { get; set; }
+
+    /// <summary>Bytes up to the end of the last complete line, from where the input started.</summary>
+    public long BytesToLastNewline { get; set; }
+
+    /// <summary>The number of the last complete line.</summary>
+    public long LastLine { get; set; }
+
+    /// <summary>Time of the newest record, in Unix milliseconds (0 when none had one).</summary>
+    public long NewestMilliseconds { get; set; }
+
+    public void SawTime(long milliseconds)
+    {
+        if (milliseconds > NewestMilliseconds)
+            NewestMilliseconds = milliseconds;
+    }
+}

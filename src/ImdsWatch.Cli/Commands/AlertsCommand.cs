@@ -1,3 +1,4 @@
+using ImdsWatch.Reports;
 using System.CommandLine;
 using System.Globalization;
 using ImdsWatch.Alerts;
@@ -80,21 +81,11 @@ public static class AlertsCommand
     /// <summary>Adds the alert's user and program to the baseline, as if seen in normal use.</summary>
     private static void LearnFrom(StoredAlert stored, StateStore store)
     {
-        using var doc = System.Text.Json.JsonDocument.Parse(stored.Json);
-        var root = doc.RootElement;
-        var process = root.GetProperty("process");
-        var user = root.GetProperty("user");
-        var snapshot = new ProcessSnapshot
-        {
-            Pid = process.GetProperty("pid").GetInt32(),
-            Executable = process.TryGetProperty("executable", out var exe) ? exe.GetString() : null,
-            User = new UserIdentity(user.TryGetProperty("id", out var id) ? long.Parse(id.GetString()!, CultureInfo.InvariantCulture) : null,
-                user.TryGetProperty("name", out var name) ? name.GetString() : null, null, null, null, null),
-        };
+        var alert = stored.Alert ?? throw new InvalidDataException($"alert {stored.Id} was stored by another version of imdswatch: its program and user cannot be learned");
         var access = new MetadataAccess
         {
-            Host = stored.Host, Timestamp = stored.Time, Process = snapshot, ProgramKey = root.GetProperty("imds").TryGetProperty("program", out var program) ? program.GetString()! : snapshot.Executable ?? "?",
-            Access = AccessClassNames.Parse(root.GetProperty("imds").GetProperty("access").GetString()), Role = ProgramRole.Other, Interactive = false,
+            Host = alert.Host, Timestamp = alert.Timestamp, Process = alert.Process, ProgramKey = alert.ProgramKey ?? alert.Process.Executable ?? "?",
+            Access = alert.Access, Role = ProgramRole.Other, Interactive = false,
         };
         new BaselineRepository(store).Learn([access]);
     }

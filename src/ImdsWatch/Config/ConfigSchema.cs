@@ -33,6 +33,32 @@ internal static class ConfigSchema
         ["descendants"] = new(Kind.Boolean),
     };
 
+    private static readonly Dictionary<string, Key> Endpoint = new(StringComparer.Ordinal)
+    {
+        ["id"] = new(Kind.Text),
+        ["name"] = new(Kind.Text),
+        ["providers"] = new(Kind.TextList),
+        ["addresses"] = new(Kind.TextList),
+        ["hostnames"] = new(Kind.TextList),
+        ["url_only"] = new(Kind.Boolean),
+    };
+
+    private static readonly Dictionary<string, Key> PathIndicator = new(StringComparer.Ordinal)
+    {
+        ["prefix"] = new(Kind.Text),
+        ["class"] = new(Kind.Text),
+        ["provider"] = new(Kind.Text),
+        ["strong"] = new(Kind.Boolean),
+    };
+
+    private static readonly Dictionary<string, Key> Header = new(StringComparer.Ordinal)
+    {
+        ["name"] = new(Kind.Text),
+        ["value"] = new(Kind.Text),
+        ["provider"] = new(Kind.Text),
+        ["class"] = new(Kind.Text),
+    };
+
     private static readonly Dictionary<string, Key> Top = new(StringComparer.Ordinal)
     {
         ["host"] = new(Kind.Text),
@@ -44,9 +70,9 @@ internal static class ConfigSchema
         }),
         ["indicators"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
         {
-            ["endpoints"] = new(Kind.AnyList),
-            ["paths"] = new(Kind.AnyList),
-            ["headers"] = new(Kind.AnyList),
+            ["endpoints"] = new(Kind.AnyList, Item: new Key(Kind.Section, Endpoint)),
+            ["paths"] = new(Kind.AnyList, Item: new Key(Kind.Section, PathIndicator)),
+            ["headers"] = new(Kind.AnyList, Item: new Key(Kind.Section, Header)),
         }),
         ["programs"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
         {
@@ -78,6 +104,9 @@ internal static class ConfigSchema
                 sections[name] = [.. key.Children.Keys];
         }
         sections["agents.add"] = Agent.Keys;
+        sections["indicators.endpoints"] = Endpoint.Keys;
+        sections["indicators.paths"] = PathIndicator.Keys;
+        sections["indicators.headers"] = Header.Keys;
         return sections;
     }
 

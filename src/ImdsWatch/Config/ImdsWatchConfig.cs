@@ -142,11 +142,12 @@ public sealed class ImdsWatchConfig
         public bool Descendants { get; set; }
     }
 
+    /// <summary>Extra indicators, in the schema of the built-in catalog (Indicators/catalog.yaml).</summary>
     public sealed class IndicatorsSection
     {
-        public List<Dictionary<string, object>> Endpoints { get; set; } = [];
-        public List<Dictionary<string, object>> Paths { get; set; } = [];
-        public List<Dictionary<string, object>> Headers { get; set; } = [];
+        public List<IndicatorCatalog.EndpointDoc> Endpoints { get; set; } = [];
+        public List<IndicatorCatalog.PathDoc> Paths { get; set; } = [];
+        public List<IndicatorCatalog.HeaderDoc> Headers { get; set; } = [];
     }
 
     public sealed class CloudTrailSection

@@ -107,14 +107,14 @@ public sealed class IndicatorCatalog
         return j == path.Length || path[j] is '/' or '?' or '#' || pattern[^1] == '/';
     }
 
-    internal sealed class CatalogDocument
+    public sealed class CatalogDocument
     {
         public List<EndpointDoc> Endpoints { get; set; } = [];
         public List<PathDoc> Paths { get; set; } = [];
         public List<HeaderDoc> Headers { get; set; } = [];
     }
 
-    internal sealed class EndpointDoc
+    public sealed class EndpointDoc
     {
         public string Id { get; set; } = "";
         public string? Name { get; set; }
@@ -124,7 +124,7 @@ public sealed class IndicatorCatalog
         public bool UrlOnly { get; set; }
     }
 
-    internal sealed class PathDoc
+    public sealed class PathDoc
     {
         public string Prefix { get; set; } = "";
         public string? Class { get; set; }
@@ -132,7 +132,7 @@ public sealed class IndicatorCatalog
         public bool Strong { get; set; }
     }
 
-    internal sealed class HeaderDoc
+    public sealed class HeaderDoc
     {
         public string Name { get; set; } = "";
         public string? Value { get; set; }

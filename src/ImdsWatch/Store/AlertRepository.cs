@@ -1,5 +1,4 @@
 using ImdsWatch.Alerts;
-using ImdsWatch.Alerts.Output;
 
 namespace ImdsWatch.Store;
 
@@ -16,7 +15,7 @@ public sealed class AlertRepository(StateStore store)
             VALUES($id, $t, $h, $type, $sev, $risk, $sum, $json, $raised)
             """, ("$id", a.Id), ("$t", a.Timestamp.ToUnixTimeMilliseconds()), ("$h", a.Host), ("$type", a.AlertType),
             ("$sev", a.Severity.ToString().ToLowerInvariant()), ("$risk", a.RiskScore), ("$sum", a.Summary),
-            ("$json", NdjsonAlertWriter.ToJson(a)), ("$raised", raisedAt.ToUnixTimeMilliseconds())) == 1;
+            ("$json", AlertRecord.Serialize(a)), ("$raised", raisedAt.ToUnixTimeMilliseconds())) == 1;
 
     public List<StoredAlert> List(bool includeAcknowledged, int limit = 200, string? host = null) =>
         store.Query($"""
@@ -53,4 +52,8 @@ public sealed class AlertRepository(StateStore store)
 }
 
 public sealed record StoredAlert(string Id, DateTimeOffset Time, string? Host, string AlertType, string Severity, int Risk,
-    string Summary, string Json, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgeNote);
+    string Summary, string Json, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgeNote)
+{
+    /// <summary>The alert as it was raised; null for one stored by an imdswatch whose record this one cannot read.</summary>
+    public Alert? Alert => AlertRecord.Deserialize(Json);
+}

@@ -61,8 +61,9 @@ public sealed class NdjsonAlertWriter : IAlertWriter
         w.WriteString("@timestamp", a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
         w.WriteStartObject("event");
         w.WriteString("kind", "alert");
-        // For alerts from cloud logs, event.id is the CloudTrail eventID of the first record (all are in evidence).
-        w.WriteString("id", a.Cloud?.EventIds.Count > 0 ? a.Cloud.EventIds[0] : a.Id);
+        // Each alert its own id: two alerts over the same CloudTrail records are still two alerts (the records'
+        // eventIDs are in aws.cloudtrail.event_ids).
+        w.WriteString("id", a.Id);
         w.WriteStartArray("category");
         w.WriteStringValue("network");
         w.WriteStringValue("process");

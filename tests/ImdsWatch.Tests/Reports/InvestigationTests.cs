@@ -1,3 +1,5 @@
+using ImdsWatch.Reports;
+using ImdsWatch.Runner;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Sinks;
 using ImdsWatch.Config;
@@ -5,11 +7,10 @@ using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
-using ImdsWatch.Runner;
 using ImdsWatch.Store;
 using static ImdsWatch.Tests.Support.Audit;
 
-namespace ImdsWatch.Tests.Runner;
+namespace ImdsWatch.Tests.Reports;
 
 public sealed class InvestigationTests
 {
@@ -50,8 +51,8 @@ public sealed class InvestigationTests
     [Fact]
     public void Role_is_read_from_aws_and_gcp_credential_paths()
     {
-        Assert.Equal("r1", Investigation.RoleOf("http://169.254.169.254/latest/meta-data/iam/security-credentials/r1"));
-        Assert.Equal("sa@p.iam.gserviceaccount.com", Investigation.RoleOf("http://metadata/computeMetadata/v1/instance/service-accounts/sa@p.iam.gserviceaccount.com/token"));
-        Assert.Null(Investigation.RoleOf("http://169.254.169.254/latest/meta-data/"));
+        Assert.Equal("r1", ImdsWatch.Indicators.CredentialPath.RoleOf("http://169.254.169.254/latest/meta-data/iam/security-credentials/r1"));
+        Assert.Equal("sa@p.iam.gserviceaccount.com", ImdsWatch.Indicators.CredentialPath.RoleOf("http://metadata/computeMetadata/v1/instance/service-accounts/sa@p.iam.gserviceaccount.com/token"));
+        Assert.Null(ImdsWatch.Indicators.CredentialPath.RoleOf("http://169.254.169.254/latest/meta-data/"));
     }
 }

@@ -1,48 +1,57 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
+using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
+using ImdsWatch.Events;
+using ImdsWatch.Indicators;
 using ImdsWatch.Store;
-using static ImdsWatch.Sources.JsonFields;
 
-namespace ImdsWatch.Alerts;
+namespace ImdsWatch.Reports;
 
 /// <summary>
 /// The seed's investigation guide and response steps, written out for one alert with its facts: who and when,
 /// the user's logins and commands on that host from the same logs, the process and its ancestors, what was
 /// requested, when the user and program were first seen, related alerts, and concrete response commands.
 /// </summary>
-public static partial class Investigation
+public static class Investigation
 {
     public static string Write(StoredAlert stored, StateStore store)
     {
-        using var doc = JsonDocument.Parse(stored.Json);
-        var a = doc.RootElement;
+        // A record stored by an imdswatch whose format this one cannot read still has its columns.
+        var a = stored.Alert ?? new Alert
+        {
+            Id = stored.Id, Timestamp = stored.Time, RuleId = "", RuleName = "", AlertType = stored.AlertType, Access = AccessClass.Connect,
+            Severity = Enum.TryParse<Severity>(stored.Severity, ignoreCase: true, out var severity) ? severity : Severity.Low, RiskScore = stored.Risk,
+            Host = stored.Host, Process = ProcessSnapshot.None, Summary = stored.Summary,
+        };
+        var p = a.Process;
         var sb = new StringBuilder();
         var host = stored.Host;
         var hostName = host ?? "(host not named in the log)";
         var time = stored.Time;
-        var user = Str(a, "user", "name") ?? Str(a, "user", "id") ?? "?";
-        var uid = Str(a, "user", "id");
-        var auid = Num(a, "auditd", "data", "auid");
-        var login = Str(a, "auditd", "data", "auid_name") ?? (auid is null or 4294967295 ? null : auid.Value.ToString(CultureInfo.InvariantCulture));
-        var url = Str(a, "url", "original");
-        var provider = Str(a, "cloud", "provider");
-        var access = Str(a, "imds", "access") ?? "connect";
-        var exe = Str(a, "process", "executable") ?? Str(a, "process", "name") ?? "?";
+        var uid = p.User.Uid?.ToString(CultureInfo.InvariantCulture);
+        var user = p.User.Name ?? uid ?? "?";
+        var auid = p.User.AuditUid;
+        var login = p.User.AuditName is { } name and not "unset" ? name
+            : auid is null or UserIdentity.UnsetAuditUid ? null : auid.Value.ToString(CultureInfo.InvariantCulture);
+        var url = a.Url;
+        var provider = a.CloudProvider;
+        var access = a.Access.ToWire();
+        var exe = p.Executable ?? p.Name ?? "?";
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"Alert {stored.Id}: {stored.AlertType}, {stored.Severity} (risk {stored.Risk}){(stored.AcknowledgedAt is { } ack ? $", acknowledged {ack:u}{(stored.AcknowledgeNote is { } n ? $": {n}" : "")}" : "")}");
         sb.AppendLine(stored.Summary);
-        if (Str(a, "imds", "explanation") is { } why && why != stored.Summary)
+        if (a.Explanation is { } why && why != stored.Summary)
             sb.AppendLine(why);
+        if (stored.Alert is null)
+            sb.AppendLine("(stored by another version of imdswatch: only its summary can be shown)");
         sb.AppendLine();
 
         sb.AppendLine("1. Who and when");
         sb.AppendLine($"   {time:yyyy-MM-dd HH:mm:ss.fff} UTC on {hostName}: user {user}{(uid is not null && uid != user ? $" (uid {uid})" : "")}"
-            + (login is not null && login != "unset" ? $", logged in as {login}" : ", no login session (a service or daemon)")
-            + (Str(a, "auditd", "data", "tty") is { } tty && tty != "(none)" ? $", terminal {tty}" : "")
-            + (Str(a, "auditd", "data", "ses") is { } ses && ses != "4294967295" ? $", session {ses}" : "") + ".");
+            + (login is not null ? $", logged in as {login}" : ", no login session (a service or daemon)")
+            + (p.HasTerminal ? $", terminal {p.Tty}" : "")
+            + (p.Session is { } ses && ses != "4294967295" ? $", session {ses}" : "") + ".");
         sb.AppendLine();
 
         sb.AppendLine(CultureInfo.InvariantCulture, $"2. Logins and commands on {hostName} around the alert (24 h before, 1 h after)");
@@ -62,35 +71,32 @@ public static partial class Investigation
         sb.AppendLine();
 
         sb.AppendLine("3. The process and its ancestors");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"   {exe} (pid {Num(a, "process", "pid")}): {Str(a, "process", "command_line") ?? "(command line not recorded)"}");
-        if (Str(a, "process", "working_directory") is { } cwd)
+        sb.AppendLine(CultureInfo.InvariantCulture, $"   {exe} (pid {p.Pid}): {(p.Args.Count > 0 ? p.CommandLine : "(command line not recorded)")}");
+        if (p.WorkingDirectory is { } cwd)
             sb.AppendLine(CultureInfo.InvariantCulture, $"   working directory {cwd}");
-        if (a.TryGetProperty("imds", out var imds) && imds.TryGetProperty("ancestors", out var ancestors) && ancestors.GetArrayLength() > 0)
+        if (a.Ancestors.Count > 0)
         {
-            foreach (var p in ancestors.EnumerateArray())
-                sb.AppendLine(CultureInfo.InvariantCulture, $"   ← {Str(p, "executable") ?? "?"} (pid {Num(p, "pid")}): {Str(p, "command_line") ?? ""}");
+            foreach (var ancestor in a.Ancestors)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"   ← {ancestor.Executable ?? "?"} (pid {ancestor.Pid}): {(ancestor.Args.Count > 0 ? ancestor.CommandLine : "")}");
         }
-        else if (Num(a, "process", "parent", "pid") is { } ppid)
+        else if (p.ParentPid is { } ppid)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"   ← parent pid {ppid} (its exec is not in the logs read)");
         }
         sb.AppendLine();
 
         sb.AppendLine("4. What was requested");
-        var role = RoleOf(url);
+        var role = a.CredentialRole ?? a.Cloud?.RoleName;
         sb.AppendLine(CultureInfo.InvariantCulture, $"   {access}{(url is not null ? $": {url}" : " (no URL in sight: only the connection is recorded)")}{(provider is not null ? $" [{provider}]" : "")}");
         if (role is not null)
             sb.AppendLine(CultureInfo.InvariantCulture, $"   role / identity named in the request: {role}");
-        if (a.TryGetProperty("evidence", out var evidence))
-        {
-            foreach (var e in evidence.EnumerateArray())
-                sb.AppendLine(CultureInfo.InvariantCulture, $"   {Str(e, "kind"),-7} {Str(e, "detail")}   [{Str(e, "file")}:{Num(e, "line")}]");
-        }
+        foreach (var e in a.Evidence)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"   {e.Kind,-7} {e.Detail}   [{e.File}:{e.Line}]");
         sb.AppendLine();
 
         sb.AppendLine("5. First seen");
         var baseline = new BaselineRepository(store).Snapshot();
-        var programKey = Str(a, "imds", "program") ?? exe;
+        var programKey = a.ProgramKey ?? exe;
         foreach (var (kind, subject, label) in new[] { (BaselineEntry.User, uid ?? "?", $"user {user}"), (BaselineEntry.Program, programKey, $"program {programKey}") })
         {
             var (count, first, last) = baseline.OnHost(host, kind, subject);
@@ -150,15 +156,4 @@ public static partial class Investigation
                 break;
         }
     }
-
-    internal static string? RoleOf(string? url)
-    {
-        if (url is null)
-            return null;
-        var m = RolePattern().Match(url);
-        return m.Success ? Uri.UnescapeDataString(m.Groups[1].Value) : null;
-    }
-
-    [GeneratedRegex(@"(?:security-credentials|service-accounts)/([^/?#]+)")]
-    private static partial Regex RolePattern();
 }

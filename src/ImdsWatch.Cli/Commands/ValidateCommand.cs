@@ -159,7 +159,7 @@ public static class ValidateCommand
                 ["title"] = v.Test.Title,
                 ["expected_signal"] = v.Test.Signal,
                 ["observed"] = JsonNodes.Array(v.Observed),
-                ["alerts"] = JsonNodes.Array(v.Alerts.Select(a => new JsonObject { ["id"] = a.Id, ["alert_type"] = a.AlertType, ["access"] = a.Access.ToWire(), ["severity"] = a.Severity.ToString().ToLowerInvariant(), ["risk_score"] = a.RiskScore, ["layers"] = JsonNodes.Array(a.Layers), ["tags"] = JsonNodes.Array(a.Tags), ["summary"] = a.Summary })),
+                ["alerts"] = JsonNodes.Array(v.Alerts.Select(a => new JsonObject { ["id"] = a.Id, ["alert_type"] = a.AlertType.ToString(), ["access"] = a.Access.ToWire(), ["severity"] = a.Severity.ToString().ToLowerInvariant(), ["risk_score"] = a.RiskScore, ["layers"] = JsonNodes.Array(a.Layers.Select(l => l.ToWire())), ["tags"] = JsonNodes.Array(a.Tags), ["summary"] = a.Summary })),
                 ["verdict"] = v.Outcome.ToString().ToUpperInvariant(),
                 ["reason"] = v.Reason,
                 ["exit_code"] = v.ExitCode,

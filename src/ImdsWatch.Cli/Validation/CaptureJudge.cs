@@ -116,13 +116,13 @@ public static class CaptureJudge
     }
 
     private static bool Matches(ExpectedAlert x, Alert a) =>
-        (x.AlertType is null || x.AlertType == a.AlertType)
+        (x.AlertType is null || x.AlertType == a.AlertType.ToString())
         && (x.Access is null || x.Access == a.Access.ToWire())
-        && x.Layers.All(a.Layers.Contains)
+        && x.Layers.All(l => a.Layers.Any(y => y.ToWire() == l))
         && (x.Process is null || Path.GetFileName(a.Process.Executable ?? a.Process.Name ?? "") == x.Process)
         && x.Tags.All(a.Tags.Contains)
         && (x.MinSeverity is null || a.Severity >= Enum.Parse<Severity>(x.MinSeverity, ignoreCase: true));
 
     private static string Describe(Alert a) =>
-        $"{a.AlertType} {a.Access.ToWire()} {string.Join('+', a.Layers)} {Path.GetFileName(a.Process.Executable ?? "?")} [{string.Join(',', a.Tags)}]";
+        $"{a.AlertType} {a.Access.ToWire()} {string.Join('+', a.Layers.Select(l => l.ToWire()))} {Path.GetFileName(a.Process.Executable ?? "?")} [{string.Join(',', a.Tags)}]";
 }

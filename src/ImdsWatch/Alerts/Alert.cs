@@ -13,7 +13,7 @@ public sealed record Alert : IObservedEvent
     public required DateTimeOffset Timestamp { get; init; }
     public required string RuleId { get; init; }
     public required string RuleName { get; init; }
-    public required string AlertType { get; init; }
+    public required AlertType AlertType { get; init; }
     public required AccessClass Access { get; init; }
     public required Severity Severity { get; init; }
     public required int RiskScore { get; init; }
@@ -35,7 +35,7 @@ public sealed record Alert : IObservedEvent
 
     /// <summary>The program as baselines know it: executable, interpreter + script, or one-liner code.</summary>
     public string? ProgramKey { get; init; }
-    public IReadOnlyList<string> Layers { get; init; } = [];
+    public IReadOnlyList<Layer> Layers { get; init; } = [];
     public IReadOnlyList<EvidenceItem> Evidence { get; init; } = [];
     public IReadOnlyList<string> Tags { get; init; } = [];
 

@@ -15,8 +15,8 @@ namespace ImdsWatch.Anomaly;
 /// </summary>
 public sealed class AnomalyRules : IDetectionRule
 {
-    public const string UnusualUser = "UnusualMetadataUser";
-    public const string UnusualProcess = "UnusualMetadataProcess";
+    public const AlertType UnusualUser = AlertType.UnusualMetadataUser;
+    public const AlertType UnusualProcess = AlertType.UnusualMetadataProcess;
 
     private readonly RuleContext _context;
     private readonly BaselineSnapshot _baseline;
@@ -62,7 +62,7 @@ public sealed class AnomalyRules : IDetectionRule
         _alerts.Clear();
     }
 
-    private void Consider(MetadataAccess a, TimeSpan history, string kind, string subject, string who, int threshold, string type, string ruleId)
+    private void Consider(MetadataAccess a, TimeSpan history, string kind, string subject, string who, int threshold, AlertType type, string ruleId)
     {
         var (count, first, _) = _baseline.OnHost(a.Host, kind, subject);
         var hosts = _baseline.HostsThatSaw(kind, subject);
@@ -108,7 +108,7 @@ public sealed class AnomalyRules : IDetectionRule
             Url = a.Alert?.Url,
             CloudProvider = a.Alert?.CloudProvider,
             ProgramKey = a.ProgramKey,
-            Layers = ["anomaly"],
+            Layers = [Layer.Anomaly],
             Evidence = a.Evidence,
             Tags = count == 0 ? ["first-seen"] : [],
             FirstSeen = count == 0,

@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Cli.Validation;
 using ImdsWatch.Tests.Support;
@@ -28,7 +29,7 @@ public sealed class SampleTests
         var result = new ImdsWatch.Pipeline.DetectionPipeline(ImdsWatch.Detection.DetectionRules.Default).Scan(
             [new ImdsWatch.Sources.Input.InputSource("access.log", Path.Combine(Repo.Samples, "web", "access.log"))]);
         var alert = Assert.Single(result.Alerts);
-        Assert.Equal("MetadataSSRFAttempt", alert.AlertType);
+        Assert.Equal(AlertType.MetadataSSRFAttempt, alert.AlertType);
         Assert.Contains("answered", alert.Tags);
         Assert.Equal(5, alert.Evidence.Count);
         Assert.Equal(ImdsWatch.Indicators.AccessClass.Credentials, alert.Access);
@@ -39,8 +40,8 @@ public sealed class SampleTests
     {
         var result = new ImdsWatch.Pipeline.DetectionPipeline(ImdsWatch.Detection.DetectionRules.Default).Scan(
             [new ImdsWatch.Sources.Input.InputSource("syslog", Path.Combine(Repo.Samples, "syslog", "syslog"))]);
-        Assert.Contains(result.Alerts, a => a.AlertType == "MetadataAPIProcess" && a.Layers.Contains("network") && a.Tags.Contains("evasion:numericspelling"));
-        var mention = Assert.Single(result.Alerts, a => a.Layers.Contains("syslog"));
+        Assert.Contains(result.Alerts, a => a.AlertType == AlertType.MetadataAPIProcess && a.Layers.Contains(Layer.Network) && a.Tags.Contains("evasion:numericspelling"));
+        var mention = Assert.Single(result.Alerts, a => a.Layers.Contains(Layer.Syslog));
         Assert.Equal("myapp", mention.Process.Name);
         Assert.Equal(2, result.Detection.AllowedByAgent["syslog lines of agents"]);
         Assert.Empty(result.Issues);

@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts;
 using ImdsWatch.Cli;
 using ImdsWatch.Detection.Chain;
 using ImdsWatch.Tests.Support;
@@ -31,7 +32,7 @@ public sealed class ChainTests
         Assert.Contains("MetadataSSRFAttempt", types);
         Assert.Contains("InstanceCredentialExfiltration", types);
         Assert.Contains("MetadataAPINetwork", types);
-        var chain = Assert.Single(alerts, a => a.GetProperty("imds").GetProperty("alert_type").GetString() == CredentialTheftChain.AlertType);
+        var chain = Assert.Single(alerts, a => a.GetProperty("imds").GetProperty("alert_type").GetString() == nameof(AlertType.CredentialTheftChain));
         Assert.Equal("critical", chain.GetProperty("severity").GetString());
         var layers = chain.GetProperty("imds").GetProperty("layers").EnumerateArray().Select(l => l.GetString()).ToList();
         Assert.Contains("web", layers);
@@ -48,7 +49,7 @@ public sealed class ChainTests
             Trail.Call("ListBuckets", "203.0.113.50", "2026-11-24T10:20:05Z", userAgent: "aws-cli/2.15 Python/3.11 Darwin/23.1.0")));
         var stdout = new StringWriter();
         Program.Run(["scan", dir, "--format", "ndjson", "--no-baseline"], stdout, new StringWriter());
-        Assert.DoesNotContain(CredentialTheftChain.AlertType, stdout.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(AlertType.CredentialTheftChain), stdout.ToString(), StringComparison.Ordinal);
         Assert.Contains("InstanceCredentialExfiltration", stdout.ToString(), StringComparison.Ordinal);
     }
 }

@@ -23,7 +23,7 @@ public sealed class OtherSourcesTests
             """;
         var result = ScanText(log, "access.log");
         var alert = Assert.Single(result.Alerts);
-        Assert.Equal(SsrfRule.AlertType, alert.AlertType);
+        Assert.Equal(SsrfRule.Type, alert.AlertType);
         Assert.Equal("203.0.113.50", alert.Source);
         Assert.Equal(ImdsWatch.Indicators.AccessClass.Credentials, alert.Access);
         Assert.Contains("answered", alert.Tags);
@@ -53,11 +53,11 @@ public sealed class OtherSourcesTests
         var result = ScanText(ecs, "events.ndjson");
         Assert.Equal(2, result.Alerts.Count);
         var curl = result.Alerts[0];
-        Assert.Equal(AlertTypes.MetadataAPIProcess, curl.AlertType);
-        Assert.Equal(["process", "network"], curl.Layers);
+        Assert.Equal(AlertType.MetadataAPIProcess, curl.AlertType);
+        Assert.Equal([Layer.Process, Layer.Network], curl.Layers);
         Assert.Equal("web-2", curl.Host);
         Assert.Equal("deploy", curl.Process.User.Name);
-        Assert.Equal(AlertTypes.MetadataAPINetwork, result.Alerts[1].AlertType);
+        Assert.Equal(AlertType.MetadataAPINetwork, result.Alerts[1].AlertType);
         Assert.Equal("aws-ecs-credentials", result.Alerts[1].EndpointId);
     }
 
@@ -78,7 +78,7 @@ public sealed class OtherSourcesTests
         Assert.Contains(result.Alerts, a => a.Process.Executable == "/usr/bin/curl" && a.Host == "web-3" && a.Access == ImdsWatch.Indicators.AccessClass.Connect);
         Assert.Contains(result.Alerts, a => a.Process.Name == "(packet)" && a.Process.User.Uid == 1001);
         Assert.Contains(result.Alerts, a => a.Process.Executable == "/usr/bin/python3.11" && a.Process.User.Name == "app");
-        var mention = Assert.Single(result.Alerts, a => a.Layers.Contains("syslog"));
+        var mention = Assert.Single(result.Alerts, a => a.Layers.Contains(Layer.Syslog));
         Assert.Equal("myapp", mention.Process.Name);
         Assert.Equal(1, result.Detection.AllowedByAgent["syslog lines of agents"]);
         Assert.Empty(result.Issues);

@@ -125,7 +125,7 @@ public sealed class CorpusTests
         Assert.NotEmpty(result.Alerts);
         Assert.All(result.Alerts, a =>
         {
-            Assert.Equal(AlertTypes.MetadataAPINetwork, a.AlertType);
+            Assert.Equal(AlertType.MetadataAPINetwork, a.AlertType);
             Assert.Equal(Severity.Low, a.Severity);
             Assert.Contains("non-interactive", a.Tags);
             Assert.StartsWith("/usr/bin/python", a.Process.Executable, StringComparison.Ordinal);

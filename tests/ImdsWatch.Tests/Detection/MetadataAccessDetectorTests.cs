@@ -13,8 +13,8 @@ public sealed class MetadataAccessDetectorTests
     public void Exec_and_connect_of_one_process_are_one_alert_with_both_pieces_of_evidence()
     {
         var a = Assert.Single(AlertsOf(Exec(10, 500, "/usr/bin/curl", ["curl", "-s", Creds]) + Connect(11, 500, "/usr/bin/curl", "169.254.169.254")));
-        Assert.Equal(AlertTypes.MetadataAPIProcess, a.AlertType);
-        Assert.Equal(["process", "network"], a.Layers);
+        Assert.Equal(AlertType.MetadataAPIProcess, a.AlertType);
+        Assert.Equal([Layer.Process, Layer.Network], a.Layers);
         Assert.Equal(AccessClass.Credentials, a.Access);
         Assert.Equal(IPAddress.Parse("169.254.169.254"), a.DestinationIp);
         Assert.Equal(80, a.DestinationPort);
@@ -28,7 +28,7 @@ public sealed class MetadataAccessDetectorTests
     public void Connect_without_url_on_the_command_line_is_a_network_alert()
     {
         var a = Assert.Single(AlertsOf(Exec(10, 600, "/usr/bin/python3.11", ["python3", "/srv/job/fetch.py"], tty: "(none)") + Connect(11, 600, "/usr/bin/python3.11", "169.254.169.254")));
-        Assert.Equal(AlertTypes.MetadataAPINetwork, a.AlertType);
+        Assert.Equal(AlertType.MetadataAPINetwork, a.AlertType);
         Assert.Equal(AccessClass.Connect, a.Access);
         Assert.Equal("python3 /srv/job/fetch.py", a.Process.CommandLine);
         Assert.Contains("first-seen", a.Tags);

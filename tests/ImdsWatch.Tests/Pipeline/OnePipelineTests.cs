@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts;
 using System.Text.Json;
 using ImdsWatch.Cli;
 using ImdsWatch.Detection.Chain;
@@ -26,7 +27,7 @@ public sealed class OnePipelineTests : IDisposable
     private static List<JsonElement> Alerts(string ndjson) =>
         ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
-    private static string TypeOf(JsonElement a) => a.GetProperty("imds").GetProperty("alert_type").GetString()!;
+    private static AlertType TypeOf(JsonElement a) => Enum.Parse<AlertType>(a.GetProperty("imds").GetProperty("alert_type").GetString()!);
 
     private (int Code, string Out, string Err) Cli(params string[] args)
     {
@@ -75,7 +76,7 @@ public sealed class OnePipelineTests : IDisposable
         var raised = Alerts(run.Out).Select(a => a.GetProperty("imds").GetProperty("alert_id").GetString()).Order(StringComparer.Ordinal).ToList();
         Assert.True(scanned.Count >= 4, scan.Out + scan.Err);
         Assert.Equal(scanned, raised);
-        Assert.Contains(Alerts(run.Out), a => TypeOf(a) == CredentialTheftChain.AlertType);
+        Assert.Contains(Alerts(run.Out), a => TypeOf(a) == CredentialTheftChain.Type);
     }
 
     [Fact]
@@ -106,13 +107,13 @@ public sealed class OnePipelineTests : IDisposable
             "203.0.113.50 - - [24/Nov/2026:09:00:00 +0000] \"GET /fetch?url=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2Fiam%2Fsecurity-credentials%2Fimdswatch-canary-role HTTP/1.1\" 200 1290 \"-\" \"curl/8\"\n");
         var trail = StolenSessionTrail();
         var unrelated = Alerts(Cli("scan", web, trail, "--format", "ndjson", "--no-baseline").Out);
-        Assert.Contains(unrelated, a => TypeOf(a) == "MetadataSSRFAttempt");
-        Assert.DoesNotContain(unrelated, a => TypeOf(a) == CredentialTheftChain.AlertType);
+        Assert.Contains(unrelated, a => TypeOf(a) == AlertType.MetadataSSRFAttempt);
+        Assert.DoesNotContain(unrelated, a => TypeOf(a) == CredentialTheftChain.Type);
 
         var same = Write("access2.log",
             "203.0.113.50 - - [24/Nov/2026:09:00:00 +0000] \"GET /fetch?url=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2Fiam%2Fsecurity-credentials%2Fapp-role HTTP/1.1\" 200 1290 \"-\" \"curl/8\"\n");
         var joined = Alerts(Cli("scan", same, trail, "--format", "ndjson", "--no-baseline").Out);
-        var chain = Assert.Single(joined, a => TypeOf(a) == CredentialTheftChain.AlertType);
+        var chain = Assert.Single(joined, a => TypeOf(a) == CredentialTheftChain.Type);
         Assert.Equal("2026-11-24T10:20:00.000Z", chain.GetProperty("@timestamp").GetString());
     }
 

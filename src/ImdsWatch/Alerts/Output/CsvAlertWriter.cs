@@ -19,7 +19,7 @@ public sealed class CsvAlertWriter : IAlertWriter
         {
             string?[] row =
             [
-                a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), a.Id, a.AlertType,
+                a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), a.Id, a.AlertType.ToString(),
                 a.Severity.ToString().ToLowerInvariant(), a.RiskScore.ToString(CultureInfo.InvariantCulture), a.Access.ToWire(),
                 a.Host, a.Process.User.Name, a.Process.User.Uid?.ToString(CultureInfo.InvariantCulture),
                 a.Process.User.AuditUid?.ToString(CultureInfo.InvariantCulture), a.Process.Pid.ToString(CultureInfo.InvariantCulture),

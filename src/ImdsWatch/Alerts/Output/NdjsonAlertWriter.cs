@@ -83,9 +83,12 @@ public sealed class NdjsonAlertWriter : IAlertWriter
 
         w.WriteStartObject("imds");
         w.WriteString("alert_id", a.Id);
-        w.WriteString("alert_type", a.AlertType);
+        w.WriteString("alert_type", a.AlertType.ToString());
         w.WriteString("access", a.Access.ToWire());
-        WriteStrings(w, "layers", a.Layers);
+        w.WriteStartArray("layers");
+        foreach (var layer in a.Layers)
+            w.WriteStringValue(layer.ToWire());
+        w.WriteEndArray();
         if (a.EndpointId is not null)
             w.WriteString("endpoint", a.EndpointId);
         if (a.ProgramKey is not null)

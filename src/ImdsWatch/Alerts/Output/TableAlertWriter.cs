@@ -37,7 +37,7 @@ public sealed class TableAlertWriter(IAnsiConsole console) : IAlertWriter
             table.AddRow(
                 new Text(a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)),
                 SeverityMarkup(a),
-                new Text(a.AlertType + (a.Layers.Count > 1 ? "\n+network" : "")),
+                new Text(a.AlertType.ToString() + (a.Layers.Count > 1 ? "\n+network" : "")),
                 new Text(a.Host ?? "-"),
                 new Text(user),
                 new Text(process),

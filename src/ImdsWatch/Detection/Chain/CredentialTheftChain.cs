@@ -14,10 +14,10 @@ namespace ImdsWatch.Detection.Chain;
 /// </summary>
 public sealed class CredentialTheftChain(RuleContext context) : IDetectionRule
 {
-    public const string AlertType = "CredentialTheftChain";
+    public const AlertType Type = AlertType.CredentialTheftChain;
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
-    private static readonly string[] FetchLayers = ["process", "network", "syslog", "web"];
+    private static readonly Layer[] FetchLayers = [Layer.Process, Layer.Network, Layer.Syslog, Layer.Web];
 
     private readonly List<Alert> _fetches = [];
     private readonly List<Alert> _uses = [];
@@ -66,11 +66,11 @@ public sealed class CredentialTheftChain(RuleContext context) : IDetectionRule
             risk.Note($"host not confirmed: {string.Join(", ", hosts)} fetched the role's credentials; the session belongs to {instance ?? "an instance CloudTrail does not name"}");
         return new Alert
         {
-            Id = MetadataAccessDetector.AlertId(role, 0, (ulong)use.Timestamp.ToUnixTimeMilliseconds(), AlertType),
+            Id = MetadataAccessDetector.AlertId(role, 0, (ulong)use.Timestamp.ToUnixTimeMilliseconds(), Type.ToString()),
             Timestamp = use.Timestamp,
             RuleId = "imds.chain.credential-theft",
             RuleName = "Instance credentials fetched, then used away from the instance",
-            AlertType = AlertType,
+            AlertType = Type,
             Access = AccessClass.Credentials,
             Severity = risk.Severity,
             RiskScore = risk.Score,

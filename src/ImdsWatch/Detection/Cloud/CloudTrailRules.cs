@@ -14,9 +14,9 @@ namespace ImdsWatch.Detection.Cloud;
 /// </summary>
 public sealed class CloudTrailRules(CloudTrailOptions options)
 {
-    public const string Exfiltration = "InstanceCredentialExfiltration";
-    public const string ImdsV1Delivery = "IMDSv1CredentialDelivery";
-    public const string MetadataCredentialsUsed = "MetadataCredentialsUsed";
+    public const AlertType Exfiltration = AlertType.InstanceCredentialExfiltration;
+    public const AlertType ImdsV1Delivery = AlertType.IMDSv1CredentialDelivery;
+    public const AlertType MetadataCredentialsUsed = AlertType.MetadataCredentialsUsed;
 
     private static readonly string[] OnInstanceAgents = ["amazon-ssm-agent", "ssm-agent", "CloudWatchAgent", "amazon-cloudwatch-agent", "ec2-instance-connect", "aws-ec2-instance-connect", "AmazonSSMAgent"];
     private static readonly string[] DesktopSystems = ["Darwin", "Mac OS X", "Macintosh", "Windows NT 10.0; Win64; x64) AppleWebKit"];
@@ -169,7 +169,7 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
         {
             yield return CloudAlert([c], x => $"{x.EventName} roleArn {x.RequestRoleArn}", Context([c], c.InstanceId, c.RoleName, c.SourceIp)) with
             {
-                Id = MetadataAccessDetector.AlertId(c.EventId, 0, 0, MetadataCredentialsUsed),
+                Id = MetadataAccessDetector.AlertId(c.EventId, 0, 0, MetadataCredentialsUsed.ToString()),
                 RuleId = "imds.cloudtrail.metadata-credentials-used",
                 RuleName = "Credentials used from the metadata service address (seed rule)",
                 AlertType = MetadataCredentialsUsed,
@@ -187,10 +187,10 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
         var calls = evidence.ToList();
         return new Alert
         {
-            Id = "", RuleId = "", RuleName = "", AlertType = "", Summary = "",
+            Id = "", RuleId = "", RuleName = "", AlertType = AlertType.MetadataCredentialsUsed, Summary = "",
             Timestamp = calls.Min(c => c.Timestamp),
             Access = AccessClass.Credentials, Severity = Severity.Low, RiskScore = 0, Host = null,
-            Process = ProcessSnapshot.None, CloudProvider = "aws", Layers = ["cloud"], Cloud = cloud,
+            Process = ProcessSnapshot.None, CloudProvider = "aws", Layers = [Layer.Cloud], Cloud = cloud,
             Evidence = calls.Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, detail(c))).ToList(),
         };
     }

@@ -10,7 +10,7 @@ namespace ImdsWatch.Detection.Web;
 /// </summary>
 public sealed class SsrfRule(RuleContext context) : IDetectionRule
 {
-    public const string AlertType = "MetadataSSRFAttempt";
+    public const AlertType Type = AlertType.MetadataSSRFAttempt;
 
     private readonly EndpointReferenceFinder _finder = context.Rules.Finder;
     private readonly List<(HttpRequest Request, EndpointReference Reference)> _hits = [];
@@ -49,11 +49,11 @@ public sealed class SsrfRule(RuleContext context) : IDetectionRule
             .Clamp();
         return new Alert
         {
-            Id = MetadataAccessDetector.AlertId(first.ClientIp, 0, (ulong)first.Timestamp.ToUnixTimeMilliseconds(), AlertType + "|" + first.Evidence.File),
+            Id = MetadataAccessDetector.AlertId(first.ClientIp, 0, (ulong)first.Timestamp.ToUnixTimeMilliseconds(), Type + "|" + first.Evidence.File),
             Timestamp = first.Timestamp,
             RuleId = "imds.web.ssrf-attempt",
             RuleName = "Request naming the metadata service (server-side request forgery)",
-            AlertType = AlertType,
+            AlertType = Type,
             Access = best.Class,
             Severity = risk.Severity,
             RiskScore = risk.Score,
@@ -65,7 +65,7 @@ public sealed class SsrfRule(RuleContext context) : IDetectionRule
             CloudProvider = best.Provider,
             CredentialRole = hits.Select(h => CredentialPath.RoleOf(h.Reference.Url ?? h.Reference.Path)).FirstOrDefault(r => r is not null),
             EndpointId = best.Endpoint?.Id,
-            Layers = ["web"],
+            Layers = [Layer.Web],
             Evidence = hits.Take(100).Select(h => new EvidenceItem("http", h.Request.Evidence.File, h.Request.Evidence.Line, h.Request.Evidence.RecordId,
                 $"{h.Request.Method} {h.Request.Target} → {h.Request.Status} {h.Request.Bytes} B")).ToList(),
             Tags = [.. succeeded.Count > 0 ? new[] { "ssrf", "answered" } : ["ssrf"], .. Enum.GetValues<ObfuscationKind>().Where(k => k != ObfuscationKind.None && hits.Any(h => h.Reference.Obfuscation.HasFlag(k))).Select(k => "evasion:" + k.ToString().ToLowerInvariant())],

@@ -6,6 +6,4 @@ public sealed record UserIdentity(long? Uid, string? Name, long? AuditUid, strin
     public const long UnsetAuditUid = 4294967295;
 
     public static UserIdentity Unknown { get; } = new(null, null, null, null, null, null);
-
-    public bool HasLoginSession => AuditUid is not null and not UnsetAuditUid;
 }

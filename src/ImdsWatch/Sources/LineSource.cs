@@ -28,7 +28,7 @@ public abstract class LineSource : IEventSource
                 cancellation.ThrowIfCancellationRequested();
             }
         }
-        End(context);
+        Finish(context);
         stats.BytesToLastNewline = reader.BytesConsumedToLastNewline;
         stats.LastLine = reader.LineNumberAtLastNewline;
         foreach (var skipped in reader.SkippedLongLines)
@@ -46,7 +46,7 @@ public abstract class LineSource : IEventSource
     protected abstract void ReadLine(ReadOnlySpan<byte> line, long lineNumber, SourceContext context);
 
     /// <summary>After the last line: hand over what is still pending.</summary>
-    protected virtual void End(SourceContext context)
+    protected virtual void Finish(SourceContext context)
     {
     }
 }

@@ -5,9 +5,9 @@ namespace ImdsWatch.Sources.Auditd;
 /// <summary>An audit log (auditd's raw or enriched format) parsed record by record: the path of gzip and stdin.</summary>
 public sealed class AuditLogSource : LineSource
 {
-    private AuditEventStream? _stream;
+    private AuditEventBuilder? _stream;
 
-    protected override void Begin(InputSource input, SourceContext context) => _stream = new AuditEventStream(context);
+    protected override void Begin(InputSource input, SourceContext context) => _stream = new AuditEventBuilder(context);
 
     protected override void ReadLine(ReadOnlySpan<byte> line, long lineNumber, SourceContext context)
     {
@@ -17,5 +17,5 @@ public sealed class AuditLogSource : LineSource
         context.Stats.RecordsParsed++;
     }
 
-    protected override void End(SourceContext context) => _stream!.Flush();
+    protected override void Finish(SourceContext context) => _stream!.Flush();
 }

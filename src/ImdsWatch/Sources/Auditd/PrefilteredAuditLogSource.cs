@@ -26,7 +26,7 @@ public sealed class PrefilteredAuditLogSource(ReferenceCandidates candidates) : 
     public void Read(InputSource input, SourceContext context, CancellationToken cancellation)
     {
         Heap?.WillReadFast(Math.Max(0, (input.Length ?? 0) - input.Offset));
-        var stream = new AuditEventStream(context);
+        var stream = new AuditEventBuilder(context);
         var fast = new PrefilteredAuditScan(candidates, stream.Parser, stream.Assembler)
         {
             Workers = Workers,

@@ -11,12 +11,12 @@ namespace ImdsWatch.Sources.Syslog;
 /// </summary>
 public sealed class SyslogSource : LineSource
 {
-    private AuditEventStream? _audit;
+    private AuditEventBuilder? _audit;
     private int _year;
 
     protected override void Begin(InputSource input, SourceContext context)
     {
-        _audit = new AuditEventStream(context);
+        _audit = new AuditEventBuilder(context);
         // RFC 3164 stamps have no year: the file's own year is the best guess.
         _year = input.Path is null ? DateTime.UtcNow.Year : File.GetLastWriteTimeUtc(input.Path).Year;
     }
@@ -48,5 +48,5 @@ public sealed class SyslogSource : LineSource
             context.Emit(new LogMessage { Timestamp = s.Timestamp, Host = s.Host, Program = s.Program, Pid = s.Pid, Message = s.Message, Evidence = evidence });
     }
 
-    protected override void End(SourceContext context) => _audit!.Flush();
+    protected override void Finish(SourceContext context) => _audit!.Flush();
 }

@@ -4,11 +4,11 @@ namespace ImdsWatch.Sources.Auditd;
 /// Audit records in, normalized events out: the parser, the assembler that joins an event's records, and the
 /// normalizer, wired once for every source that carries audit records (audit logs, syslog-relayed audit).
 /// </summary>
-public sealed class AuditEventStream
+public sealed class AuditEventBuilder
 {
     private readonly SourceContext _context;
 
-    public AuditEventStream(SourceContext context)
+    public AuditEventBuilder(SourceContext context)
     {
         _context = context;
         var normalizer = new AuditEventNormalizer(_ => context.Name, context.DefaultHost, a => context.Issue(a.Line, a.Reason));

@@ -1,16 +1,22 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using ImdsWatch.Cli.Commands;
+using ImdsWatch.Config;
 
 namespace ImdsWatch.Cli;
 
 public static class Program
 {
+    public const string ExitCodeHelp =
+        "Exit codes: 0 done; 1 alerts found with --fail-on-alert (validate: a test failed); 2 usage, input or I/O error; "
+        + "70 internal error (please report it); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).";
+
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
-    /// <summary>Runs the command line; exit 0 ok, 1 alerts with --fail-on-alert or a failed check, 2 usage or I/O error.</summary>
+    /// <summary>Runs the command line; the exit codes are <see cref="ExitCodeHelp"/>.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("imdswatch: detect cloud instance metadata service credential theft (MITRE ATT&CK T1552.005)")
+        var root = new RootCommand("imdswatch: detect cloud instance metadata service credential theft (MITRE ATT&CK T1552.005)\n" + ExitCodeHelp)
         {
             ScanCommand.Create(stdout, stderr),
             RulesCommand.Create(stdout),
@@ -21,14 +27,96 @@ public static class Program
             RunCommand.Create(stdout, stderr),
             AlertsCommand.Create(stdout, stderr),
         };
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        ParseResult parsed;
+        try
         {
-            foreach (var error in parsed.Errors)
-                stderr.WriteLine($"imdswatch: {error.Message}");
+            parsed = root.Parse(Normalize(args));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            stderr.WriteLine($"imdswatch: {e.Message}");
             stderr.WriteLine("Try 'imdswatch --help'.");
             return ExitCodes.Usage;
         }
-        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        var errors = parsed.Errors.Select(e => e.Message).Concat(UnknownOptions(parsed)).ToList();
+        if (errors.Count > 0)
+        {
+            foreach (var error in errors)
+                stderr.WriteLine($"imdswatch: {error}");
+            stderr.WriteLine($"Try 'imdswatch {string.Join(' ', CommandPath(parsed.CommandResult))} --help'.".Replace("  ", " ", StringComparison.Ordinal));
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            // A bug, not something the user did: one line with what to report, never a stack trace
+            // (IMDSWATCH_DEBUG=1 shows it).
+            stderr.WriteLine($"imdswatch: internal error: {e.GetType().Name}: {e.Message} (imdswatch {Version}; please report this with the command you ran)");
+            if (Environment.GetEnvironmentVariable("IMDSWATCH_DEBUG") == "1")
+                stderr.WriteLine(e);
+            return ExitCodes.Internal;
+        }
+    }
+
+    private static string Version =>
+        typeof(Program).Assembly.GetName().Version?.ToString(3) ?? "?";
+
+    private static readonly HashSet<string> CaseFreeOptions = new(StringComparer.Ordinal) { "--format", "-f", "--min-severity", "--imdsv2", "--audit-format" };
+
+    /// <summary>Values of closed sets in any case (--min-severity HIGH), and json as another name of ndjson.</summary>
+    internal static string[] Normalize(string[] args)
+    {
+        var result = (string[])args.Clone();
+        for (var i = 0; i < result.Length; i++)
+        {
+            var arg = result[i];
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && arg.StartsWith("--", StringComparison.Ordinal) && CaseFreeOptions.Contains(arg[..eq]))
+            {
+                result[i] = arg[..(eq + 1)] + Value(arg[..eq], arg[(eq + 1)..]);
+            }
+            else if (CaseFreeOptions.Contains(arg) && i + 1 < result.Length)
+            {
+                result[i + 1] = Value(arg, result[i + 1]);
+                i++;
+            }
+        }
+        return result;
+
+        static string Value(string option, string value)
+        {
+            var lower = value.ToLowerInvariant();
+            return option is "--format" or "-f" && lower == "json" ? "ndjson" : lower;
+        }
+    }
+
+    /// <summary>
+    /// A word that starts with '-' where a path was expected is an option this command does not have (a path
+    /// that starts with '-' can be given as ./-name); '-' alone is standard input.
+    /// </summary>
+    private static IEnumerable<string> UnknownOptions(ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        var known = command.Options.SelectMany(o => o.Aliases.Append(o.Name)).Append("--help").Distinct(StringComparer.Ordinal).ToList();
+        foreach (var token in parsed.CommandResult.Children.OfType<ArgumentResult>().SelectMany(a => a.Tokens).Concat(parsed.UnmatchedTokens.Select(t => new Token(t, TokenType.Argument, null!))))
+        {
+            var value = token.Value;
+            if (value.Length < 2 || value[0] != '-' || char.IsDigit(value[1]))
+                continue;
+            var name = value.Split('=')[0];
+            var closest = ClosestName.Of(name, known);
+            yield return $"unknown option '{name}' for '{command.Name}'" + (closest is null ? "" : $"; did you mean '{closest}'?");
+        }
+    }
+
+    private static IEnumerable<string> CommandPath(CommandResult? result)
+    {
+        var names = new Stack<string>();
+        for (var r = result; r is not null && r.Command is not RootCommand; r = r.Parent as CommandResult)
+            names.Push(r.Command.Name);
+        return names;
     }
 }

@@ -16,12 +16,23 @@ public static class RunCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var paths = new Argument<string[]>("log") { Arity = ArgumentArity.OneOrMore, Description = "Live audit logs, e.g. /var/log/audit/audit.log (rotated files beside them are followed)" };
-        var interval = new Option<TimeSpan>("--interval") { Description = "How often to evaluate (with --follow)", DefaultValueFactory = _ => TimeSpan.FromMinutes(15), CustomParser = r => ParseDuration(r.Tokens.Single().Value) };
-        var lookback = new Option<TimeSpan>("--lookback") { Description = "How far back each evaluation looks", DefaultValueFactory = _ => TimeSpan.FromMinutes(45), CustomParser = r => ParseDuration(r.Tokens.Single().Value) };
+        var interval = new Option<TimeSpan>("--interval") { Description = "How often to evaluate (with --follow)", DefaultValueFactory = _ => TimeSpan.FromMinutes(15), CustomParser = DurationArgument };
+        var lookback = new Option<TimeSpan>("--lookback") { Description = "How far back each evaluation looks", DefaultValueFactory = _ => TimeSpan.FromMinutes(45), CustomParser = DurationArgument };
         var maxAlerts = new Option<int>("--max-alerts") { Description = "At most this many new alerts a run", DefaultValueFactory = _ => 100 };
         var once = new Option<bool>("--once") { Description = "Evaluate once and exit (for cron or a systemd timer)" };
         var follow = new Option<bool>("--follow") { Description = "Evaluate every --interval until stopped" };
-        var now = new Option<DateTimeOffset?>("--now") { Description = "Evaluate as if it were this time (replaying old logs)" };
+        var now = new Option<DateTimeOffset?>("--now")
+        {
+            Description = "Evaluate as if it were this time (replaying old logs), e.g. 2026-11-24T10:30:00Z",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+                if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t))
+                    return t;
+                r.AddError($"--now: '{text}' is not a date and time (e.g. 2026-11-24T10:30:00Z)");
+                return null;
+            },
+        };
         var format = new Option<string>("--format") { Description = "ndjson | table | csv for the new alerts", DefaultValueFactory = _ => "ndjson" };
         format.AcceptOnlyFromAmong("ndjson", "table", "csv");
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration" };
@@ -88,6 +99,21 @@ public static class RunCommand
             err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : h))}");
         if (r.Scan.IssueCount > 0)
             err.WriteLine($"imdswatch run: {r.Scan.IssueCount} line(s) could not be read, e.g. {r.Scan.Issues[0]}");
+    }
+
+    /// <summary>A duration option's value, or a parse error naming the option (never an exception out of the parser).</summary>
+    private static TimeSpan DurationArgument(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        var text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+        try
+        {
+            return ParseDuration(text);
+        }
+        catch (FormatException e)
+        {
+            r.AddError($"{(r.Parent as System.CommandLine.Parsing.OptionResult)?.Option.Name ?? "duration"}: {e.Message}");
+            return default;
+        }
     }
 
     /// <summary>15m, 45m, 1h, 90s, 2d, or a TimeSpan such as 00:15:00.</summary>

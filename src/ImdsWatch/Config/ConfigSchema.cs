@@ -137,7 +137,7 @@ internal static class ConfigSchema
             var qualified = where.Length == 0 ? name : $"{where}.{name}";
             if (!keys.TryGetValue(name, out var key))
             {
-                var closest = Closest(name, keys.Keys);
+                var closest = ClosestName.Of(name.Replace('-', '_').ToLowerInvariant(), keys.Keys);
                 throw Error(path, keyNode, $"unknown key '{qualified}'"
                     + (closest is null ? "" : $"; did you mean '{(where.Length == 0 ? closest : $"{where}.{closest}")}'?")
                     + $" (valid{(where.Length == 0 ? "" : $" in {where}")}: {string.Join(", ", keys.Keys)})");
@@ -201,29 +201,4 @@ internal static class ConfigSchema
 
     private static InvalidDataException Error(string path, YamlNode node, string message) =>
         new($"{path}:{node.Start.Line}: {message}");
-
-    /// <summary>The valid key nearest to a mistyped one (edit distance at most a third of its length, at least 2).</summary>
-    internal static string? Closest(string name, IEnumerable<string> valid)
-    {
-        var normalized = name.Replace('-', '_').ToLowerInvariant();
-        var best = valid.Select(v => (Key: v, Distance: Distance(normalized, v))).OrderBy(x => x.Distance).FirstOrDefault();
-        return best.Key is not null && best.Distance <= Math.Max(2, name.Length / 3) ? best.Key : null;
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var diagonal = row[0];
-            row[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.Length];
-    }
 }

@@ -66,7 +66,7 @@ public static class Program
 
     private static readonly HashSet<string> CaseFreeOptions = new(StringComparer.Ordinal) { "--format", "-f", "--min-severity", "--imdsv2", "--audit-format" };
 
-    /// <summary>Values of closed sets in any case (--min-severity HIGH), and json as another name of ndjson.</summary>
+    /// <summary>Values of closed sets in any case (--min-severity HIGH, --format JSON).</summary>
     internal static string[] Normalize(string[] args)
     {
         var result = (string[])args.Clone();
@@ -76,21 +76,15 @@ public static class Program
             var eq = arg.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0 && arg.StartsWith("--", StringComparison.Ordinal) && CaseFreeOptions.Contains(arg[..eq]))
             {
-                result[i] = arg[..(eq + 1)] + Value(arg[..eq], arg[(eq + 1)..]);
+                result[i] = arg[..(eq + 1)] + arg[(eq + 1)..].ToLowerInvariant();
             }
             else if (CaseFreeOptions.Contains(arg) && i + 1 < result.Length)
             {
-                result[i + 1] = Value(arg, result[i + 1]);
+                result[i + 1] = result[i + 1].ToLowerInvariant();
                 i++;
             }
         }
         return result;
-
-        static string Value(string option, string value)
-        {
-            var lower = value.ToLowerInvariant();
-            return option is "--format" or "-f" && lower == "json" ? "ndjson" : lower;
-        }
     }
 
     /// <summary>

@@ -22,11 +22,20 @@ public static class AlertsCommand
         var all = new Option<bool>("--all") { Description = "Include acknowledged alerts" };
         var host = new Option<string?>("--host") { Description = "Only this host" };
         var limit = new Option<int>("--limit") { Description = "At most this many", DefaultValueFactory = _ => 50 };
-        var list = new Command("list", "List stored alerts, newest first") { state, all, host, limit };
+        var format = new Option<string>("--format", "-f") { Description = "table | json | ndjson (the alerts as raised, one per line)", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "ndjson");
+        var list = new Command("list", "List stored alerts, newest first") { state, all, host, limit, format };
         list.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            using var store = StateStore.Open(StateOption.PathOf(parse, state));
-            var alerts = new AlertRepository(store).List(parse.GetValue(all), parse.GetValue(limit), parse.GetValue(host));
+            using var store = StateStore.OpenExisting(StateOption.PathOf(parse, state));
+            var repository = new AlertRepository(store);
+            var alerts = repository.List(parse.GetValue(all), parse.GetValue(limit), parse.GetValue(host));
+            var total = repository.Count(parse.GetValue(all), parse.GetValue(host));
+            if (parse.GetValue(format) != "table")
+            {
+                WriteJson(alerts, total, parse.GetValue(format) == "ndjson", stdout);
+                return ExitCodes.Ok;
+            }
             var table = new Table().Border(TableBorder.Rounded);
             foreach (var c in new[] { "Id", "Time (UTC)", "Severity", "Type", "Host", "Summary", "Ack" })
                 table.AddColumn(c);
@@ -37,7 +46,7 @@ public static class AlertsCommand
                     a.AcknowledgedAt is null ? "" : "yes");
             }
             TableConsole.For(stdout).Write(table);
-            stdout.WriteLine($"{alerts.Count} alert(s)");
+            stdout.WriteLine(alerts.Count < total ? $"{alerts.Count} of {total} alert(s) (--limit {parse.GetValue(limit)}; --limit {total} shows all)" : $"{alerts.Count} alert(s)");
             return ExitCodes.Ok;
         }));
 
@@ -45,7 +54,7 @@ public static class AlertsCommand
         var show = new Command("show", "Investigation notes for one alert: who, logins, process tree, what was requested, response steps") { showId, state };
         show.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            using var store = StateStore.Open(StateOption.PathOf(parse, state));
+            using var store = StateStore.OpenExisting(StateOption.PathOf(parse, state));
             var alert = Find(store, parse.GetValue(showId)!);
             stdout.Write(Investigation.Write(alert, store));
             return ExitCodes.Ok;
@@ -57,9 +66,9 @@ public static class AlertsCommand
         var ack = new Command("ack", "Acknowledge an alert") { ackId, note, learn, state };
         ack.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            using var store = StateStore.Open(StateOption.PathOf(parse, state));
+            using var store = StateStore.OpenExisting(StateOption.PathOf(parse, state));
             var alert = Find(store, parse.GetValue(ackId)!);
-            new AlertRepository(store).Acknowledge(alert.Id, parse.GetValue(note), DateTimeOffset.UtcNow);
+            new AlertRepository(store).Acknowledge(alert.Id, parse.GetValue(note), DateTimeOffset.UtcNow, LoginName());
             if (parse.GetValue(learn))
                 LearnFrom(alert, store);
             stderr.WriteLine($"imdswatch: acknowledged {alert.Id}{(parse.GetValue(learn) ? "; its user and program are now in the baseline" : "")}");
@@ -70,6 +79,27 @@ public static class AlertsCommand
         command.Add(show);
         command.Add(ack);
         return command;
+    }
+
+    /// <summary>Who acknowledges: the login name behind sudo, else the user running the command.</summary>
+    private static string LoginName() =>
+        Environment.GetEnvironmentVariable("SUDO_USER") is { Length: > 0 } sudo ? sudo : Environment.UserName;
+
+    /// <summary>The alerts as raised (the NDJSON of scan, from the stored record), with the total when listing.</summary>
+    private static void WriteJson(List<StoredAlert> alerts, int total, bool ndjson, TextWriter stdout)
+    {
+        var writer = new Alerts.Output.NdjsonAlertWriter();
+        var known = alerts.Select(a => a.Alert).OfType<Alert>().ToList();
+        if (ndjson)
+        {
+            writer.Write(known, stdout);
+            return;
+        }
+        var items = new System.Text.Json.Nodes.JsonArray();
+        foreach (var a in known)
+            items.Add(System.Text.Json.Nodes.JsonNode.Parse(Alerts.Output.NdjsonAlertWriter.ToJson(a)));
+        var doc = new System.Text.Json.Nodes.JsonObject { ["total"] = total, ["shown"] = known.Count, ["alerts"] = items };
+        stdout.WriteLine(doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     private static StoredAlert Find(StateStore store, string id)

@@ -42,7 +42,7 @@ public static class BaselineCommand
         var show = new Command("show", "Show the baseline: per host, the users and programs that reach the metadata service") { state, showHost };
         show.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            using var store = StateStore.Open(StateOption.PathOf(parse, state));
+            using var store = StateStore.OpenExisting(StateOption.PathOf(parse, state));
             var repo = new BaselineRepository(store);
             var entries = repo.Entries().Where(e => parse.GetValue(showHost) is not { } h || e.Host == h).ToList();
             var hosts = repo.Hosts();
@@ -72,7 +72,7 @@ public static class BaselineCommand
             var (h, u, p) = (parse.GetValue(forgetHost), parse.GetValue(forgetUser), parse.GetValue(forgetProgram));
             if (h is null && u is null && p is null)
                 throw new InvalidDataException("say what to forget: --host, --user and/or --program");
-            using var store = StateStore.Open(StateOption.PathOf(parse, state));
+            using var store = StateStore.OpenExisting(StateOption.PathOf(parse, state));
             var n = new BaselineRepository(store).Forget(h, u, p);
             stderr.WriteLine($"imdswatch: forgot {n} baseline entr{(n == 1 ? "y" : "ies")}");
             return ExitCodes.Ok;
@@ -82,7 +82,7 @@ public static class BaselineCommand
         var export = new Command("export", "Write the baseline as JSON, to merge into another host's or a fleet's") { exportFile, state };
         export.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            using var store = StateStore.Open(StateOption.PathOf(parse, state));
+            using var store = StateStore.OpenExisting(StateOption.PathOf(parse, state));
             var json = new BaselineRepository(store).Export();
             var file = parse.GetValue(exportFile)!;
             if (file == "-")

@@ -34,7 +34,7 @@ public static class RunCommand
             },
         };
         var format = new Option<string>("--format") { Description = "ndjson | table | csv for the new alerts", DefaultValueFactory = _ => "ndjson" };
-        format.AcceptOnlyFromAmong("ndjson", "table", "csv");
+        format.AcceptOnlyFromAmong("ndjson", "json", "table", "csv");
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration" };
         var noLearn = new Option<bool>("--no-learn") { Description = "Do not add silent accesses (agents, known programs) to the baseline" };
         var host = new Option<string?>("--host") { Description = "Host name for records without node= (default: from config, else none)" };

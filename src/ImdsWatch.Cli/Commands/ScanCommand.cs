@@ -21,8 +21,8 @@ public static class ScanCommand
             Description = "Audit log files, directories (rotated logs read oldest first), globs, .gz files, or - for standard input",
             Arity = ArgumentArity.OneOrMore,
         };
-        var format = new Option<string?>("--format", "-f") { Description = "table | ndjson | csv (default: table on a terminal, ndjson when redirected)" };
-        format.AcceptOnlyFromAmong("table", "ndjson", "csv");
+        var format = new Option<string?>("--format", "-f") { Description = "table | ndjson (json) | csv (default: table on a terminal, ndjson when redirected)" };
+        format.AcceptOnlyFromAmong("table", "ndjson", "json", "csv");
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration: extra agents, indicators, host name" };
         var failOnAlert = new Option<bool>("--fail-on-alert") { Description = "Exit 1 when any alert is raised" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No summary or progress on standard error" };

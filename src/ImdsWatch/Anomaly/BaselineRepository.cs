@@ -32,12 +32,16 @@ public sealed class BaselineRepository(StateStore store)
     public static (string Subject, string? Label) UserSubject(MetadataAccess a) =>
         (a.Process.User.Uid?.ToString(CultureInfo.InvariantCulture) ?? "?", a.Process.User.Name);
 
-    private void Upsert(string host, string kind, string subject, string? label, AccessClass access, long count, long first, long last) =>
-        store.Execute("""
+    /// <summary>
+    /// Adds an observation: learned counts add up; imported ones (<paramref name="merge"/>) are merged by the larger
+    /// count, so importing the same export twice changes nothing.
+    /// </summary>
+    private void Upsert(string host, string kind, string subject, string? label, AccessClass access, long count, long first, long last, bool merge = false) =>
+        store.Execute($"""
             INSERT INTO observations(host, kind, subject, label, access, count, first_seen, last_seen)
             VALUES($h, $k, $s, $l, $a, $c, $f, $t)
             ON CONFLICT(host, kind, subject, access) DO UPDATE SET
-                count = count + excluded.count, label = coalesce(excluded.label, label),
+                count = {(merge ? "max(count, excluded.count)" : "count + excluded.count")}, label = coalesce(excluded.label, label),
                 first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
             """, ("$h", host), ("$k", kind), ("$s", subject), ("$l", label), ("$a", access.ToWire()), ("$c", count), ("$f", first), ("$t", last));
 
@@ -93,7 +97,10 @@ public sealed class BaselineRepository(StateStore store)
         return doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    /// <summary>Merges an exported baseline into this one: counts add up, first/last seen widen.</summary>
+    /// <summary>
+    /// Merges an exported baseline into this one: each count becomes the larger of the two, first/last seen widen.
+    /// Importing the same export again changes nothing (a fleet's exports overlap: each host's counts come from it).
+    /// </summary>
     public int Import(string json, string origin)
     {
         using var doc = JsonDocument.Parse(json);
@@ -112,7 +119,8 @@ public sealed class BaselineRepository(StateStore store)
             Upsert(o.GetProperty("host").GetString()!, kind, o.GetProperty("subject").GetString()!,
                 o.TryGetProperty("label", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString() : null,
                 AccessClassNames.Parse(o.GetProperty("access").GetString()), o.GetProperty("count").GetInt64(),
-                o.GetProperty("first_seen").GetDateTimeOffset().ToUnixTimeMilliseconds(), o.GetProperty("last_seen").GetDateTimeOffset().ToUnixTimeMilliseconds());
+                o.GetProperty("first_seen").GetDateTimeOffset().ToUnixTimeMilliseconds(), o.GetProperty("last_seen").GetDateTimeOffset().ToUnixTimeMilliseconds(),
+                merge: true);
             n++;
         }
         tx.Commit();

@@ -121,6 +121,15 @@ public static class Investigation
         sb.AppendLine("   - A development or test environment that emulates the metadata service? Exclude that host.");
         sb.AppendLine();
 
+        var acks = new AlertRepository(store).History(stored.Id);
+        if (acks.Count > 0)
+        {
+            sb.AppendLine("Acknowledgements");
+            foreach (var entry in acks)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"   {entry.At:yyyy-MM-dd HH:mm:ss} by {entry.Who ?? "?"}{(entry.Note is { } reason ? $": {reason}" : "")}");
+            sb.AppendLine();
+        }
+
         sb.AppendLine("8. Response, if it is not legitimate");
         sb.AppendLine(CultureInfo.InvariantCulture, $"   - Isolate {hostName} from the network (security group with no rules, or detach it) before anything else.");
         foreach (var step in ResponseSteps(provider, role, time, hostName))

@@ -40,9 +40,28 @@ public sealed class AlertRepository(StateStore store)
             WHERE coalesce(host, '') = coalesce($host, '') AND time BETWEEN $from AND $to ORDER BY time
             """, Read, ("$host", host), ("$from", (time - window).ToUnixTimeMilliseconds()), ("$to", (time + window).ToUnixTimeMilliseconds()));
 
-    public bool Acknowledge(string id, string? note, DateTimeOffset at) =>
-        store.Execute("UPDATE alerts SET acked_at = $at, ack_note = $note WHERE id = $id",
+    /// <summary>How many alerts <see cref="List"/> would show without a limit.</summary>
+    public int Count(bool includeAcknowledged, string? host = null) =>
+        store.Query("SELECT count(*) FROM alerts WHERE ($all OR acked_at IS NULL) AND ($host IS NULL OR host = $host)",
+            r => r.GetInt32(0), ("$all", includeAcknowledged), ("$host", host))[0];
+
+    /// <summary>Acknowledges the alert, keeping every acknowledgement (who, when, note); a later one without a note keeps the note.</summary>
+    public bool Acknowledge(string id, string? note, DateTimeOffset at, string? who)
+    {
+        using var tx = store.Begin();
+        var updated = store.Execute("UPDATE alerts SET acked_at = $at, ack_note = coalesce($note, ack_note) WHERE id = $id",
             ("$id", id), ("$at", at.ToUnixTimeMilliseconds()), ("$note", note)) == 1;
+        if (updated)
+            store.Execute("INSERT INTO acks(id, at, who, note) VALUES($id, $at, $who, $note)", ("$id", id), ("$at", at.ToUnixTimeMilliseconds()), ("$who", who), ("$note", note));
+        tx.Commit();
+        return updated;
+    }
+
+    /// <summary>Every acknowledgement of an alert, oldest first.</summary>
+    public List<Acknowledgement> History(string id) =>
+        store.Query("SELECT at, who, note FROM acks WHERE id = $id ORDER BY at, rowid",
+            r => new Acknowledgement(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0)), r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2)),
+            ("$id", id));
 
     private static StoredAlert Read(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
         r.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.IsDBNull(2) ? null : r.GetString(2),
@@ -50,6 +69,9 @@ public sealed class AlertRepository(StateStore store)
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
         r.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(9)), r.IsDBNull(10) ? null : r.GetString(10));
 }
+
+/// <summary>One acknowledgement of an alert: when, by whom (the login name), and why.</summary>
+public sealed record Acknowledgement(DateTimeOffset At, string? Who, string? Note);
 
 public sealed record StoredAlert(string Id, DateTimeOffset Time, string? Host, string AlertType, string Severity, int Risk,
     string Summary, string Json, DateTimeOffset RaisedAt, DateTimeOffset? AcknowledgedAt, string? AcknowledgeNote)

@@ -30,6 +30,14 @@ public sealed class StateStore : IDisposable
         return System.IO.Path.Combine(state, "imdswatch", "state.db");
     }
 
+    /// <summary>A state database that must exist already (commands that only read it never create an empty one).</summary>
+    public static StateStore OpenExisting(string path)
+    {
+        if (!File.Exists(path))
+            throw new InvalidDataException($"{path}: no state database there (it is made by run, baseline learn or scan --state; give --state to read another)");
+        return Open(path);
+    }
+
     public static StateStore Open(string? path = null)
     {
         path ??= DefaultPath();
@@ -59,6 +67,8 @@ public sealed class StateStore : IDisposable
                 risk INTEGER NOT NULL, summary TEXT NOT NULL, json TEXT NOT NULL, raised_at INTEGER NOT NULL,
                 acked_at INTEGER, ack_note TEXT);
             CREATE INDEX IF NOT EXISTS alerts_time ON alerts(time);
+            CREATE TABLE IF NOT EXISTS acks(id TEXT NOT NULL, at INTEGER NOT NULL, who TEXT, note TEXT);
+            CREATE INDEX IF NOT EXISTS acks_id ON acks(id);
             CREATE TABLE IF NOT EXISTS checkpoints(
                 path TEXT NOT NULL, inode INTEGER NOT NULL, offset INTEGER NOT NULL, line INTEGER NOT NULL, record_time INTEGER NOT NULL, saved_at INTEGER NOT NULL,
                 PRIMARY KEY(path, inode, offset));

@@ -94,4 +94,42 @@ public sealed class StatefulCommandsTests
 
     [Fact]
     public void Bad_duration_is_a_clear_error() => Assert.Throws<FormatException>(() => RunCommand.ParseDuration("soon"));
+
+    [Fact]
+    public void Acknowledging_twice_keeps_the_note_and_the_history_with_who_and_when()
+    {
+        const double t = 1_700_000_000;
+        var log = WriteTemp(Exec(10, 500, "/usr/bin/curl", ["curl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/r"], time: t)
+            + Exec(11, 501, "/usr/bin/wget", ["wget", "http://169.254.169.254/latest/user-data"], time: t + 1));
+        var now = DateTimeOffset.FromUnixTimeSeconds((long)t + 60).ToString("O");
+        Assert.Equal(0, Run("run", log, "--once", "--now", now, "--state", _state).Exit);
+        var listed = JsonDocument.Parse(Run("alerts", "list", "--format", "json", "--state", _state).Out).RootElement;
+        Assert.Equal(2, listed.GetProperty("total").GetInt32());
+        var id = listed.GetProperty("alerts")[0].GetProperty("event").GetProperty("id").GetString()!;
+        Assert.Contains("1 of 2 alert(s)", Run("alerts", "list", "--limit", "1", "--state", _state).Out, StringComparison.Ordinal);
+
+        Assert.Equal(0, Run("alerts", "ack", id, "--note", "red team exercise", "--state", _state).Exit);
+        Assert.Equal(0, Run("alerts", "ack", id, "--state", _state).Exit);
+        var show = Run("alerts", "show", id, "--state", _state).Out;
+        Assert.Contains("acknowledged", show, StringComparison.Ordinal);
+        Assert.Contains(": red team exercise", show, StringComparison.Ordinal);
+        var who = Environment.GetEnvironmentVariable("SUDO_USER") is { Length: > 0 } sudo ? sudo : Environment.UserName;
+        var history = show.Split('\n').SkipWhile(l => l != "Acknowledgements").Skip(1).TakeWhile(l => l.Length > 0).ToList();
+        Assert.Equal(2, history.Count);
+        Assert.All(history, l => Assert.Contains(" by " + who, l, StringComparison.Ordinal));
+        Assert.EndsWith(": red team exercise", history[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reading_commands_refuse_a_state_file_that_does_not_exist_and_create_none()
+    {
+        var missing = Path.Combine(Path.GetDirectoryName(_state)!, "typo.db");
+        foreach (var args in new[] { new[] { "alerts", "list" }, ["alerts", "show", "abc"], ["alerts", "ack", "abc"], ["baseline", "show"], ["baseline", "export", "-"] })
+        {
+            var (exit, _, err) = Run([.. args, "--state", missing]);
+            Assert.Equal(2, exit);
+            Assert.Contains("no state database there", err, StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(missing));
+    }
 }

@@ -29,13 +29,17 @@ public sealed class SyslogMentionRule(DetectionRules rules)
         _hits.Add((line, evidence, reference));
     }
 
+    /// <summary>The risk of a logged request by what it asked for (read by exports too).</summary>
+    internal static int BaseRisk(AccessClass access) =>
+        access switch { AccessClass.Credentials => 51, AccessClass.Token or AccessClass.UserData => 41, _ => 31 };
+
     public List<Alert> Complete() =>
         _hits.GroupBy(h => (h.Line.Host, h.Line.Program)).Select(g =>
         {
             var hits = g.ToList();
             var first = hits[0];
             var best = hits.Select(h => h.Reference).OrderByDescending(r => r.Class).First();
-            var risk = best.Class switch { AccessClass.Credentials => 51, AccessClass.Token or AccessClass.UserData => 41, _ => 31 };
+            var risk = BaseRisk(best.Class);
             return new Alert
             {
                 Id = MetadataAccessDetector.AlertId(first.Line.Host, first.Line.Pid ?? 0, (ulong)first.Line.Timestamp.ToUnixTimeMilliseconds(), "imds.syslog|" + first.Line.Program),
@@ -59,7 +63,8 @@ public sealed class SyslogMentionRule(DetectionRules rules)
             };
         }).ToList();
 
-    private static HashSet<string> AgentPrograms(AgentAllowList agents)
+    /// <summary>The syslog program tags of the allowed agents (read by exports too).</summary>
+    internal static HashSet<string> AgentPrograms(AgentAllowList agents)
     {
         var names = new HashSet<string>(StringComparer.Ordinal) { "WALinuxAgent", "google-guest-agent", "amazon-ssm-agent", "cloud-init", "google_metadata_script_runner", "GCEGuestAgent" };
         foreach (var rule in agents.Rules)

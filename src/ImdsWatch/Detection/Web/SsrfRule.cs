@@ -12,6 +12,14 @@ public sealed class SsrfRule(EndpointReferenceFinder finder)
 {
     public const string AlertType = "MetadataSSRFAttempt";
 
+    /// <summary>Points for a request the server answered (2xx with a body), and for an encoded address (read by exports too).</summary>
+    internal const int AnsweredRisk = 25;
+    internal const int ObfuscatedRisk = 10;
+
+    /// <summary>The risk of a request by what it asked for, before the answer and the spelling add theirs.</summary>
+    internal static int BaseRisk(AccessClass access) =>
+        access switch { AccessClass.Credentials => 60, AccessClass.Token or AccessClass.UserData => 50, _ => 40 };
+
     public List<Alert> Evaluate(IEnumerable<HttpRequest> requests)
     {
         var hits = new List<(HttpRequest Request, EndpointReference Reference)>();
@@ -32,17 +40,17 @@ public sealed class SsrfRule(EndpointReferenceFinder finder)
         var first = hits[0].Request;
         var best = hits.Select(h => h.Reference).OrderByDescending(r => r.Class).First();
         var succeeded = hits.Where(h => h.Request.Status is >= 200 and < 300 && h.Request.Bytes > 0).ToList();
-        var risk = best.Class switch { AccessClass.Credentials => 60, AccessClass.Token or AccessClass.UserData => 50, _ => 40 };
+        var risk = BaseRisk(best.Class);
         var reasons = new List<string> { $"+{risk} request for {best.Class.ToWire()} through the web server" };
         if (succeeded.Count > 0)
         {
-            risk += 25;
-            reasons.Add($"+25 answered: {succeeded.Count} request(s) with status 2xx and a body (the server fetched and returned it)");
+            risk += AnsweredRisk;
+            reasons.Add($"+{AnsweredRisk} answered: {succeeded.Count} request(s) with status 2xx and a body (the server fetched and returned it)");
         }
         if (hits.Any(h => h.Reference.Obfuscation != ObfuscationKind.None))
         {
-            risk += 10;
-            reasons.Add("+10 encoded or obfuscated address");
+            risk += ObfuscatedRisk;
+            reasons.Add($"+{ObfuscatedRisk} encoded or obfuscated address");
         }
         risk = Math.Min(risk, 100);
         return new Alert

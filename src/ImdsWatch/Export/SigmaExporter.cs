@@ -356,8 +356,8 @@ internal static class SigmaExporter
         FileName = "aws_cloudtrail_imds_session_token_from_metadata_address",
         Folder = CloudTrail,
         Title = "AWS GetSessionToken From Metadata Service Address",
-        Description = "The seed rule's CloudTrail condition, as the engine keeps it: GetSessionToken with a roleArn by an AWS service\n"
-            + "from 169.254.169.254. imdswatch layer: MetadataCredentialsUsed.",
+        Description = "Detects the seed rule's CloudTrail condition, as the engine keeps it: GetSessionToken with a roleArn by an AWS\n"
+            + "service from 169.254.169.254. imdswatch layer: MetadataCredentialsUsed.",
         References = References,
         LogSource = (null, "aws", "cloudtrail"),
         Searches =
@@ -375,7 +375,7 @@ internal static class SigmaExporter
         FileName = "aws_cloudtrail_imds_instance_credentials_multiple_addresses",
         Folder = CloudTrail,
         Title = "AWS Instance Role Session Used From Several Public Addresses",
-        Description = "One instance role session (its access key) calling AWS from two or more public addresses within an hour: the\n"
+        Description = "Detects one instance role session (its access key) calling AWS from two or more public addresses within an hour: the\n"
             + "instance calls from one address, so the others are where its stolen credentials are used.\n"
             + "imdswatch layer: InstanceCredentialExfiltration (approximated).",
         Type = "value_count",
@@ -398,7 +398,7 @@ internal static class SigmaExporter
         FileName = "lnx_imds_process_and_connection_correlation",
         Folder = NetworkConnection,
         Title = "Process Naming Cloud Instance Metadata Endpoint Connects To It",
-        Description = "The process whose command line named a metadata endpoint also connected to it within a minute: the engine's\n"
+        Description = "Detects a process whose command line named a metadata endpoint connecting to it within a minute: the engine's\n"
             + "one alert for an exec and its connect (imds.layers process and network).",
         Type = "temporal",
         Rules = [ProcessRuleName, ConnectionRuleName],

@@ -32,12 +32,12 @@ internal static class SigmaYaml
         {
             if (search.Keywords.Count > 0)
             {
-                List(y, 1, search.Name, search.Keywords, quote: true);
+                List(y, 1, search.Name, search.Keywords, quote: true, inline: true);
                 continue;
             }
             y.Append("    ").Append(search.Name).AppendLine(":");
             foreach (var f in search.Fields)
-                List(y, 2, f.Field, f.Values, quote: true);
+                List(y, 2, f.Field, f.Values, quote: true, inline: true);
         }
         y.Append("    condition: ").AppendLine(rule.Condition);
         if (rule.Fields.Count > 0)
@@ -98,11 +98,13 @@ internal static class SigmaYaml
         y.Append("date: ").AppendLine(Date);
     }
 
-    private static void List<T>(StringBuilder y, int depth, string key, IReadOnlyList<T> values, bool quote)
+    /// <summary>A list; <paramref name="inline"/> puts a single value on the key's line (SigmaHQ's form for detection
+    /// values, which Sigma reads as a one-item list; elsewhere a scalar would not be a list).</summary>
+    private static void List<T>(StringBuilder y, int depth, string key, IReadOnlyList<T> values, bool quote, bool inline = false)
     {
         var indent = new string(' ', 4 * depth);
         y.Append(indent).Append(key).Append(':');
-        if (values.Count == 1)
+        if (inline && values.Count == 1)
         {
             y.Append(' ').AppendLine(Scalar(values[0]!, quote));
             return;

@@ -35,6 +35,7 @@ internal static class ElasticExporter
                 "A user connects to a metadata or credential service address for the first time on this host in the learning window: the deterministic, per-host counterpart of the ML rule."),
             WebRule(m),
             CloudTrailRule(),
+            SeedCloudTrailRule(),
             MachineLearningRule(m),
         };
         var ndjson = new StringBuilder();
@@ -205,6 +206,20 @@ internal static class ElasticExporter
         rule["language"] = "esql";
         rule["query"] = query;
         rule["from"] = "now-60m";
+        return rule;
+    }
+
+    /// <summary>The seed's CloudTrail condition, as the engine keeps it.</summary>
+    private static JsonObject SeedCloudTrailRule()
+    {
+        var rule = Base("AWS GetSessionToken From Metadata Service Address (imdswatch)",
+            "The seed rule's CloudTrail layer, as the engine keeps it: GetSessionToken with a roleArn by an AWS service from 169.254.169.254.",
+            ExportModel.SeedCloudRisk, ["Domain: Cloud", "Data Source: AWS", "Data Source: AWS CloudTrail"], ["Unknown"],
+            Note(CloudTrailRules.MetadataCredentialsUsed, "The seed's condition, kept as written."));
+        rule["type"] = "query";
+        rule["language"] = "kuery";
+        rule["index"] = new JsonArray("logs-aws.cloudtrail-*");
+        rule["query"] = "event.action:\"GetSessionToken\" and aws.cloudtrail.user_identity.type:\"AWSService\" and source.address:\"169.254.169.254\" and aws.cloudtrail.request_parameters:*roleArn*";
         return rule;
     }
 

@@ -47,7 +47,7 @@ public sealed class ElasticExportTests
             failures.AddRange(ExportFixtures.Validate(schema, AsRuleFile(rule)).Select(e => $"{rule["name"]}: {e}"));
         }
         Assert.Empty(failures);
-        Assert.Equal(["eql", "esql", "machine_learning", "new_terms"], Rules().Select(r => (string)r["type"]!).Distinct().Order());
+        Assert.Equal(["eql", "esql", "machine_learning", "new_terms", "query"], Rules().Select(r => (string)r["type"]!).Distinct().Order());
     }
 
     [SchemaFact]

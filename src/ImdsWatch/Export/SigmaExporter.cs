@@ -86,17 +86,39 @@ internal static class SigmaExporter
         "records (a1[0], a1[1]) are matched piece by piece; hex forms match the spelling's case as listed.",
     ];
 
-    private static SigmaRule ExecvePaths(ExportModel m, string file, string title, AccessClass level, AccessClass[] classes)
+    private static SigmaRule ExecvePaths(ExportModel m, string file, string title, AccessClass level, AccessClass[] classes) =>
+        Execve(m, file, title,
+            $"Detects an audited command line that names a metadata-service path serving {string.Join(" or ", classes.Select(c => c.ToWire()))},\n"
+                + "as text or in the kernel's hex encoding of a whole argument (an argument with a space or a quote, e.g. `sh -c \"curl ...\"`).\n"
+                + "imdswatch layer: MetadataAPIProcess.",
+            m.StrongPaths(classes).Select(p => p.Prefix),
+            ["Administrators or configuration tools reading the metadata service by hand", "Cloud agents started with the URL on their command line"],
+            ExportModel.HostRisk(level, ProgramRole.FetchTool), ExecveLimits);
+
+    private static SigmaRule ExecveEndpoint(ExportModel m, bool obfuscated) =>
+        Execve(m,
+            obfuscated ? "lnx_auditd_imds_obfuscated_address_execve" : "lnx_auditd_imds_metadata_endpoint_execve",
+            obfuscated ? "Obfuscated Cloud Instance Metadata Address In Audited Command Line" : "Cloud Instance Metadata Endpoint In Audited Command Line",
+            (obfuscated
+                ? "Detects an audited command line that spells a metadata-service address so a plain match misses it: decimal, hex, octal,\nshort forms, IPv4-mapped, -compatible and NAT64 IPv6, IPv6 written out in full."
+                : "Detects an audited command line that names a metadata or credential service (AWS, Azure, GCP, ECS, EKS Pod Identity,\nAlibaba, Oracle, Tencent ...) by address or host name.")
+                + "\nMatched as text and in the kernel's hex encoding of a whole argument. imdswatch layer: MetadataAPIProcess.",
+            obfuscated ? m.ObfuscatedSpellings : m.PlainSpellings,
+            obfuscated ? ["Unlikely"] : ["Administrators or configuration tools reading the metadata service by hand", "Scripts that only print or compare the address"],
+            ExportModel.HostRisk(AccessClass.Metadata, ProgramRole.FetchTool, obfuscated),
+            [.. ExecveLimits, .. obfuscated ? new[] { "Mixed-base spellings (0xa9.254.0251.0xfe) other than the listed forms are not enumerated." } : []]);
+
+    /// <summary>An audit EXECVE rule: the spellings as text and as hex anywhere in the record, programs that only mention left out.</summary>
+    private static SigmaRule Execve(ExportModel m, string file, string title, string description, IEnumerable<string> spellings,
+        IReadOnlyList<string> falsePositives, int risk, IReadOnlyList<string> limits)
     {
-        var (text, hex) = Keywords(m.StrongPaths(classes).Select(p => p.Prefix));
+        var (text, hex) = Keywords(spellings);
         return new SigmaRule
         {
             FileName = file,
             Folder = Auditd,
             Title = title,
-            Description = $"Detects an audited command line that names a metadata-service path serving {string.Join(" or ", classes.Select(c => c.ToWire()))},\n"
-                + "as text or in the kernel's hex encoding of a whole argument (an argument with a space or a quote, e.g. `sh -c \"curl ...\"`).\n"
-                + "imdswatch layer: MetadataAPIProcess.",
+            Description = description,
             References = References,
             LogSource = (null, "linux", "auditd"),
             Searches =
@@ -107,39 +129,9 @@ internal static class SigmaExporter
                 .. MentionOnlyFilters(m, "a0"),
             ],
             Condition = "selection and 1 of keywords_* and not 1 of filter_main_*",
-            FalsePositives = ["Administrators or configuration tools reading the metadata service by hand", "Cloud agents started with the URL on their command line"],
-            Level = ExportModel.Level(ExportModel.HostRisk(level, ProgramRole.FetchTool)),
-            Limits = ExecveLimits,
-        };
-    }
-
-    private static SigmaRule ExecveEndpoint(ExportModel m, bool obfuscated)
-    {
-        var (text, hex) = Keywords(obfuscated ? m.ObfuscatedSpellings : m.PlainSpellings);
-        return new SigmaRule
-        {
-            FileName = obfuscated ? "lnx_auditd_imds_obfuscated_address_execve" : "lnx_auditd_imds_metadata_endpoint_execve",
-            Folder = Auditd,
-            Title = obfuscated ? "Obfuscated Cloud Instance Metadata Address In Audited Command Line" : "Cloud Instance Metadata Endpoint In Audited Command Line",
-            Description = (obfuscated
-                    ? "Detects an audited command line that spells a metadata-service address so a plain match misses it: decimal, hex, octal,\nshort forms, IPv4-mapped, -compatible and NAT64 IPv6, IPv6 written out in full."
-                    : "Detects an audited command line that names a metadata or credential service (AWS, Azure, GCP, ECS, EKS Pod Identity,\nAlibaba, Oracle, Tencent ...) by address or host name.")
-                + "\nMatched as text and in the kernel's hex encoding of a whole argument. imdswatch layer: MetadataAPIProcess.",
-            References = References,
-            LogSource = (null, "linux", "auditd"),
-            Searches =
-            [
-                SigmaSearch.Map("selection", SigmaFieldMatch.Of("type", ["EXECVE"])),
-                SigmaSearch.KeywordList("keywords_text", text),
-                SigmaSearch.KeywordList("keywords_hex", hex),
-                .. MentionOnlyFilters(m, "a0"),
-            ],
-            Condition = "selection and 1 of keywords_* and not 1 of filter_main_*",
-            FalsePositives = obfuscated
-                ? ["Unlikely"]
-                : ["Administrators or configuration tools reading the metadata service by hand", "Scripts that only print or compare the address"],
-            Level = ExportModel.Level(ExportModel.HostRisk(AccessClass.Metadata, ProgramRole.FetchTool, obfuscated)),
-            Limits = [.. ExecveLimits, .. obfuscated ? new[] { "Mixed-base spellings (0xa9.254.0251.0xfe) other than the listed forms are not enumerated." } : []],
+            FalsePositives = falsePositives,
+            Level = ExportModel.Level(risk),
+            Limits = limits,
         };
     }
 

@@ -111,6 +111,14 @@ internal static class SplunkExporter
             ("description", "A SOCKADDR (saddr, hex: family, port, address) of a metadata service, IPv4 and IPv6 (mapped, compatible, NAT64)."));
         c.Stanza("imdswatch_network_syscall_regex", ("definition", Quote("^(connect|sendto|sendmsg|42|44|46|203|206|211)$")),
             ("description", "connect, sendto, sendmsg by name (ENRICHED) or number (x86_64 42/44/46, aarch64 203/206/211)."));
+        c.Stanza("imdswatch_metadata_connections",
+            ("definition", "`imdswatch_audit_events` (type=SYSCALL OR type=SOCKADDR) | `imdswatch_audit_id` "
+                + "| stats min(_time) as _time values(saddr) as saddr values(exe) as exe values(comm) as comm values(pid) as pid values(ppid) as ppid "
+                + "values(uid) as uid values(UID) as uid_name values(auid) as auid values(syscall) as syscall values(SYSCALL) as syscall_name "
+                + "values(success) as success values(exit) as exit by host imds_audit_id "
+                + "| where isnotnull(saddr) AND match(saddr, `imdswatch_saddr_regex`) AND match(coalesce(syscall_name, syscall), `imdswatch_network_syscall_regex`) "
+                + "| where isnull(exe) OR NOT match(exe, `imdswatch_agent_exe_regex`)"),
+            ("description", "Audited connect/sendto/sendmsg to a metadata address, one row per audit event (SYSCALL and SOCKADDR joined by their id), agents allowed by exe."));
         c.Stanza("imdswatch_agent_exe_regex", ("definition", Quote("^(" + string.Join('|', m.AgentExecutables.Select(GlobRegex)) + ")$")),
             ("description", "Cloud agents by the executable the kernel ran (exe=), never by a name on the command line."));
         c.Stanza("imdswatch_agent_syslog_regex", ("definition", Quote("^(" + string.Join('|', m.AgentSyslogPrograms.Select(Escape)) + ")$")),
@@ -163,11 +171,7 @@ internal static class SplunkExporter
             "An audited connect/sendto/sendmsg (SYSCALL and SOCKADDR records joined by their audit id) to a metadata address in any IPv4 or IPv6 form: every access, also with no URL on any command line; cloud agents allowed by exe.",
             "network", ExportModel.HostRisk(AccessClass.Connect, ProgramRole.Other),
             [
-                "`imdswatch_audit_events` (type=SYSCALL OR type=SOCKADDR)",
-                "`imdswatch_audit_id`",
-                "stats min(_time) as _time values(saddr) as saddr values(exe) as exe values(comm) as comm values(pid) as pid values(ppid) as ppid values(uid) as uid values(auid) as auid values(syscall) as syscall values(SYSCALL) as syscall_name values(success) as success values(exit) as exit by host imds_audit_id",
-                "where isnotnull(saddr) AND match(saddr, `imdswatch_saddr_regex`) AND match(coalesce(syscall_name, syscall), `imdswatch_network_syscall_regex`)",
-                "where isnull(exe) OR NOT match(exe, `imdswatch_agent_exe_regex`)",
+                "`imdswatch_metadata_connections`",
                 "eval dest_port=tonumber(substr(saddr, 5, 4), 16), dest=if(substr(saddr, 1, 4)==\"0200\", tonumber(substr(saddr, 9, 2), 16).\".\".tonumber(substr(saddr, 11, 2), 16).\".\".tonumber(substr(saddr, 13, 2), 16).\".\".tonumber(substr(saddr, 15, 2), 16), substr(saddr, 17, 32))",
                 "eval imds_program=replace(exe, \"^.*/\", \"\")",
                 $"eval risk_score={Risk(AccessClass.Connect)} + case(match(imds_program, `imdswatch_web_server_regex`), {web}, match(imds_program, `imdswatch_shell_regex`), {shell}, true(), 0), AlertType=\"{AlertTypes.MetadataAPINetwork}\"",
@@ -249,11 +253,7 @@ internal static class SplunkExporter
     /// <summary>The audited connections of the window by host and user, merged into the baseline lookup (written back).</summary>
     private static string[] RarityBody() =>
     [
-        "`imdswatch_audit_events` (type=SYSCALL OR type=SOCKADDR)",
-        "`imdswatch_audit_id`",
-        "stats min(_time) as _time values(saddr) as saddr values(exe) as exe values(syscall) as syscall values(SYSCALL) as syscall_name values(uid) as uid values(UID) as uid_name by host imds_audit_id",
-        "where isnotnull(saddr) AND match(saddr, `imdswatch_saddr_regex`) AND match(coalesce(syscall_name, syscall), `imdswatch_network_syscall_regex`)",
-        "where isnull(exe) OR NOT match(exe, `imdswatch_agent_exe_regex`)",
+        "`imdswatch_metadata_connections`",
         "eval user=coalesce(uid_name, uid)",
         "stats min(_time) as first_seen max(_time) as last_seen count by host user",
         "eval imds_window=1",

@@ -47,6 +47,48 @@ internal static class SigmaDifferential
         return verdicts;
     }
 
+    public static IReadOnlyList<SigmaEvaluator> EndpointRules { get; } =
+        [.. ExportFixtures.SigmaDetectionRules.Select(f => SigmaEvaluator.Parse(Path.GetFileName(f.Path), f.Content))
+            .Where(r => r.Product == "linux" && r.Category is "process_creation" or "network_connection")];
+
+    /// <summary>
+    /// The same comparison for the process_creation and network_connection rules, on the exec and connect events
+    /// imdswatch builds from the log (imdswatch events), as an EDR or Sysmon for Linux would report them.
+    /// </summary>
+    public static List<EventVerdict> CompareEvents(string path)
+    {
+        var cited = EngineCitedSerials(path);
+        var stdout = new StringWriter();
+        Assert.Equal(0, Program.Run(["events", path], stdout, new StringWriter()));
+        var verdicts = new List<EventVerdict>();
+        foreach (var line in stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var e = JsonNode.Parse(line)!;
+            var exec = (string)e["kind"]! == "exec";
+            var exe = (string?)e["exe"];
+            var fields = new Dictionary<string, List<string>>();
+            if (exe is not null)
+                fields["Image"] = [exe];
+            if ((string?)e["user"] is { } user)
+                fields["User"] = [user];
+            var commandLine = string.Join(' ', e["args"]!.AsArray().Select(a => (string?)a));
+            if (exec)
+                fields["CommandLine"] = [commandLine];
+            else
+            {
+                fields["DestinationIp"] = [(string)e["destination"]!];
+                fields["DestinationPort"] = [e["port"]!.ToString()];
+            }
+            var category = exec ? "process_creation" : "network_connection";
+            var sigmaEvent = new SigmaEvent(fields, line);
+            var matched = EndpointRules.Where(r => r.Category == category && r.Matches(sigmaEvent)).Select(r => r.FileName).ToList();
+            var serial = (ulong)e["serial"]!;
+            var summary = exec ? $"exec {exe}: {commandLine}" : $"connect {exe} saddr={(string)e["destination"]!}";
+            verdicts.Add(new EventVerdict(Path.GetFileName(path) + (exec ? " (exec)" : " (connect)"), serial, cited.Contains(serial), matched.Count > 0, summary, matched, exe));
+        }
+        return verdicts;
+    }
+
     /// <summary>The record as a SIEM's field extraction holds it: type, every field (quotes removed, hex left as hex), and the raw line.</summary>
     private static SigmaEvent ToSigmaEvent(AuditRecord record, string line)
     {

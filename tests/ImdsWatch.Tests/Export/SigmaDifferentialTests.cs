@@ -101,6 +101,34 @@ public sealed class SigmaDifferentialTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Webserver_rules_agree_with_the_engine_on_the_nginx_capture_request_by_request()
+    {
+        var path = Path.Combine(Repo.Samples, "web", "access.log");
+        var stdout = new StringWriter();
+        Assert.Equal(0, ImdsWatch.Cli.Program.Run(["scan", path, "--format", "ndjson", "--no-baseline", "--quiet"], stdout, new StringWriter()));
+        var cited = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .SelectMany(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["evidence"]!.AsArray().Select(e => (long)e!["line"]!)).ToHashSet();
+        var rules = ExportFixtures.SigmaDetectionRules.Select(f => SigmaEvaluator.Parse(Path.GetFileName(f.Path), f.Content)).Where(r => r.Category == "webserver").ToList();
+        var request = new System.Text.RegularExpressions.Regex("^(\\S+) \\S+ \\S+ \\[[^\\]]+\\] \"(\\S+) ([^ ?\"]*)(?:\\?([^ \"]*))? [^\"]*\" (\\d{3}) ");
+        var lines = File.ReadAllLines(path);
+        var answered = 0;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var m = request.Match(lines[i]);
+            Assert.True(m.Success, lines[i]);
+            var e = new SigmaEvent(new Dictionary<string, List<string>>
+            {
+                ["c-ip"] = [m.Groups[1].Value], ["cs-method"] = [m.Groups[2].Value], ["cs-uri-stem"] = [m.Groups[3].Value],
+                ["cs-uri-query"] = [m.Groups[4].Value], ["sc-status"] = [m.Groups[5].Value],
+            }, lines[i]);
+            Assert.True(cited.Contains(i + 1) == rules.Any(r => r.Matches(e)), $"line {i + 1}: engine {cited.Contains(i + 1)}: {lines[i]}");
+            answered += rules.Single(r => r.FileName == "web_imds_ssrf_credentials_answered.yml").Matches(e) ? 1 : 0;
+        }
+        Assert.Equal(5, cited.Count);
+        Assert.Equal(2, answered); // the two credential requests nginx answered 200
+    }
+
+    [Fact]
     public void Every_kind_of_difference_is_documented_in_the_export_guide()
     {
         var doc = File.ReadAllText(Path.Combine(Repo.Root, "docs", "export.md"));

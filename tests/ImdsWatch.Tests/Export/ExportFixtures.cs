@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Json.Schema;
 using ImdsWatch.Detection;
 using ImdsWatch.Export;
 using ImdsWatch.Tests.Support;
+using Json.Schema;
 using YamlDotNet.RepresentationModel;
 
 namespace ImdsWatch.Tests.Export;

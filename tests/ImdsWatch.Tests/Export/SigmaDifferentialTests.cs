@@ -118,8 +118,11 @@ public sealed class SigmaDifferentialTests(ITestOutputHelper output)
             Assert.True(m.Success, lines[i]);
             var e = new SigmaEvent(new Dictionary<string, List<string>>
             {
-                ["c-ip"] = [m.Groups[1].Value], ["cs-method"] = [m.Groups[2].Value], ["cs-uri-stem"] = [m.Groups[3].Value],
-                ["cs-uri-query"] = [m.Groups[4].Value], ["sc-status"] = [m.Groups[5].Value],
+                ["c-ip"] = [m.Groups[1].Value],
+                ["cs-method"] = [m.Groups[2].Value],
+                ["cs-uri-stem"] = [m.Groups[3].Value],
+                ["cs-uri-query"] = [m.Groups[4].Value],
+                ["sc-status"] = [m.Groups[5].Value],
             }, lines[i]);
             Assert.True(cited.Contains(i + 1) == rules.Any(r => r.Matches(e)), $"line {i + 1}: engine {cited.Contains(i + 1)}: {lines[i]}");
             answered += rules.Single(r => r.FileName == "web_imds_ssrf_credentials_answered.yml").Matches(e) ? 1 : 0;

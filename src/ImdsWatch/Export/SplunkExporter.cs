@@ -215,7 +215,7 @@ internal static class SplunkExporter
                 "where away==1",
                 $"stats min(_time) as _time values(eventName) as eventName count by instance_id userIdentity.arn sourceIPAddress home_addresses",
                 $"eval risk_score={ExportModel.ExfiltrationRisk}, AlertType=\"{CloudTrailRules.Exfiltration}\"",
-            ]);
+            ], suppressBy: "instance_id,sourceIPAddress");
 
         Search(c, "imdswatch - IMDSv1CredentialDelivery - instance credentials delivered by IMDSv1", CloudTrailRules.ImdsV1Delivery,
             "API calls made with instance credentials the instance fetched over IMDSv1 (ec2RoleDelivery 1.0): any SSRF there can fetch them; require IMDSv2.",
@@ -225,7 +225,7 @@ internal static class SplunkExporter
                 "rex field=userIdentity.arn \"/(?<instance_id>i-[0-9a-fA-F]{8,17})$\"",
                 "stats min(_time) as _time count values(eventName) as eventName by instance_id userIdentity.arn",
                 $"eval risk_score={ExportModel.ImdsV1Risk}, AlertType=\"{CloudTrailRules.ImdsV1Delivery}\"",
-            ]);
+            ], suppressBy: "instance_id");
 
         var rarity = RarityBody();
         Search(c, "imdswatch - MetadataAPINetwork - unusual user calling the metadata service on this host", AlertTypes.MetadataAPINetwork,
@@ -236,7 +236,7 @@ internal static class SplunkExporter
                 $"where imds_known==0 AND host_since<=relative_time(now(), \"-{m.Anomaly.LearningPeriod.TotalDays}d\")",
                 $"eval risk_score={ExportModel.HostRisk(AccessClass.Connect, ProgramRole.Other)}, AlertType=\"{AlertTypes.MetadataAPINetwork}\"",
                 "table first_seen last_seen host user count risk_score AlertType",
-            ]);
+            ], suppressBy: "host,user");
 
         c.Comment($"Run once by hand over {m.Anomaly.LearningPeriod.TotalDays} days to seed the baseline (the rarity search then keeps it).");
         c.Stanza("imdswatch - build the per-host user baseline",
@@ -266,7 +266,8 @@ internal static class SplunkExporter
 
     private static string Join(IEnumerable<string> pipeline) => string.Join(" \\\n| ", pipeline);
 
-    private static void Search(ConfWriter c, string name, string alertType, string description, string domain, int risk, string[] pipeline)
+    private static void Search(ConfWriter c, string name, string alertType, string description, string domain, int risk, string[] pipeline,
+        string suppressBy = "host")
     {
         var severity = ExportModel.SeverityOf(risk);
         c.Stanza(name,
@@ -284,7 +285,7 @@ internal static class SplunkExporter
             ("alert.severity", severity switch { Severity.Critical => "6", Severity.High => "5", Severity.Medium => "4", _ => "3" }),
             ("alert.suppress", "1"),
             ("alert.suppress.period", "45m"),
-            ("alert.suppress.fields", alertType is CloudTrailRules.Exfiltration or CloudTrailRules.ImdsV1Delivery ? "instance_id" : "host"),
+            ("alert.suppress.fields", suppressBy),
             ("alert.digest_mode", "0"),
             ("action.correlationsearch.enabled", "1"),
             ("action.correlationsearch.label", name),

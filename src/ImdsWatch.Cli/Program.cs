@@ -26,6 +26,7 @@ public static class Program
             BaselineCommand.Create(stdout, stderr),
             RunCommand.Create(stdout, stderr),
             AlertsCommand.Create(stdout, stderr),
+            ExportCommand.Create(stdout, stderr),
         };
         ParseResult parsed;
         try

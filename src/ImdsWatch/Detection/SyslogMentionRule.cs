@@ -73,7 +73,8 @@ public sealed class SyslogMentionRule(RuleContext context) : IDetectionRule
             };
         });
 
-    private static HashSet<string> AgentPrograms(AgentAllowList agents)
+    /// <summary>The syslog program tags of the allowed agents (read by exports too).</summary>
+    internal static HashSet<string> AgentPrograms(AgentAllowList agents)
     {
         var names = new HashSet<string>(StringComparer.Ordinal) { "WALinuxAgent", "google-guest-agent", "amazon-ssm-agent", "cloud-init", "google_metadata_script_runner", "GCEGuestAgent" };
         foreach (var rule in agents.Rules)

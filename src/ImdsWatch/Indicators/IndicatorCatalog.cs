@@ -16,6 +16,13 @@ public sealed class IndicatorCatalog
     public IEnumerable<IPAddress> Addresses => _byAddress.Keys;
     public IEnumerable<string> Hostnames => _byHostname.Keys;
 
+    /// <summary>Every address (folded, as matched) with its endpoint, for exports that spell the same catalog out.</summary>
+    internal IEnumerable<KeyValuePair<IPAddress, MetadataEndpoint>> AddressEntries => _byAddress;
+
+    /// <summary>Every host name with its endpoint and whether it counts only as a URL's host.</summary>
+    internal IEnumerable<(string Hostname, MetadataEndpoint Endpoint, bool UrlOnly)> HostnameEntries =>
+        _byHostname.Select(h => (h.Key, h.Value.Endpoint, h.Value.UrlOnly));
+
     private static readonly Lazy<IndicatorCatalog> BuiltIn = new(() => Load(Config.EmbeddedData.Read("ImdsWatch.Indicators.catalog.yaml")));
 
     public static IndicatorCatalog Default => BuiltIn.Value;

@@ -18,7 +18,13 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
     public const AlertType ImdsV1Delivery = AlertType.IMDSv1CredentialDelivery;
     public const AlertType MetadataCredentialsUsed = AlertType.MetadataCredentialsUsed;
 
-    private static readonly string[] OnInstanceAgents = ["amazon-ssm-agent", "ssm-agent", "CloudWatchAgent", "amazon-cloudwatch-agent", "ec2-instance-connect", "aws-ec2-instance-connect", "AmazonSSMAgent"];
+    /// <summary>Base points of each cloud alert (risk.yaml).</summary>
+    private static int ExfiltrationRisk => RiskModel.Default["cloud.exfiltration"].Points;
+    private static int ImdsV1Risk => RiskModel.Default["cloud.imdsv1-delivery"].Points;
+    private static int SeedRuleRisk => RiskModel.Default["cloud.seed-condition"].Points;
+
+    /// <summary>User agents of on-instance AWS agents: their calls come from the instance itself (read by exports too).</summary>
+    internal static readonly IReadOnlyList<string> OnInstanceAgents = ["amazon-ssm-agent", "ssm-agent", "CloudWatchAgent", "amazon-cloudwatch-agent", "ec2-instance-connect", "aws-ec2-instance-connect", "AmazonSSMAgent"];
     private static readonly string[] DesktopSystems = ["Darwin", "Mac OS X", "Macintosh", "Windows NT 10.0; Win64; x64) AppleWebKit"];
     private static readonly string[] Recon = ["GetCallerIdentity", "ListBuckets", "DescribeInstances", "ListRoles", "ListUsers", "GetAccountAuthorizationDetails", "ListAttachedRolePolicies", "GetRolePolicy", "ListSecrets", "DescribeDBInstances"];
 
@@ -105,8 +111,8 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
     private static Alert ExfiltrationAlert(List<ApiCall> calls, string instance, string? role, string ip, bool outsideAws, List<string> reasons, string basis)
     {
         var first = calls[0];
-        var risk = 75;
-        var riskReasons = new List<string> { "+75 instance role credentials used away from the instance" };
+        var risk = ExfiltrationRisk;
+        var riskReasons = new List<string> { $"+{ExfiltrationRisk} instance role credentials used away from the instance" };
         if (outsideAws)
         {
             risk += 10;
@@ -156,9 +162,9 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
             RuleId = "imds.cloudtrail.imdsv1-delivery",
             RuleName = "Instance credentials delivered by IMDSv1",
             AlertType = ImdsV1Delivery,
-            Severity = Severity.Low,
-            RiskScore = 30,
-            RiskReasons = ["+30 credentials came from IMDSv1 (ec2RoleDelivery 1.0): any SSRF can fetch them; require IMDSv2"],
+            Severity = RiskModel.Default.SeverityOf(ImdsV1Risk),
+            RiskScore = ImdsV1Risk,
+            RiskReasons = [$"+{ImdsV1Risk} credentials came from IMDSv1 (ec2RoleDelivery 1.0): any SSRF can fetch them; require IMDSv2"],
             Tags = ["hardening"],
             Summary = $"{instance}{(role is null ? "" : $" (role {role})")} uses credentials delivered by IMDSv1 ({calls.Count} call(s)): require IMDSv2 (HttpTokens=required)",
         };
@@ -173,9 +179,9 @@ public sealed class CloudTrailRules(CloudTrailOptions options)
                 RuleId = "imds.cloudtrail.metadata-credentials-used",
                 RuleName = "Credentials used from the metadata service address (seed rule)",
                 AlertType = MetadataCredentialsUsed,
-                Severity = Severity.Medium,
-                RiskScore = 50,
-                RiskReasons = ["+50 GetSessionToken by an AWS service from 169.254.169.254 with a roleArn (the seed's condition)"],
+                Severity = RiskModel.Default.SeverityOf(SeedRuleRisk),
+                RiskScore = SeedRuleRisk,
+                RiskReasons = [$"+{SeedRuleRisk} GetSessionToken by an AWS service from 169.254.169.254 with a roleArn (the seed's condition)"],
                 Summary = $"{c.EventName} for {c.RequestRoleArn} from 169.254.169.254",
             };
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ImdsWatch.Cli.Commands;
+using ImdsWatch.Scanning;
 
 namespace ImdsWatch.Cli;
 
@@ -29,6 +30,20 @@ public static class Program
             stderr.WriteLine("Try 'imdswatch --help'.");
             return ExitCodes.Usage;
         }
-        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        try
+        {
+            // Our handler, not the library's: it would print a stack trace and exit 1, the code of "alerts found".
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (ScanFailedException e)
+        {
+            stderr.WriteLine($"imdswatch: internal error at {e.File}:{e.Line} ({e.InnerException!.GetType().Name}: {e.InnerException.Message}); the scan stopped. Please report it with that line.");
+            return ExitCodes.InternalError;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine($"imdswatch: internal error ({e.GetType().Name}: {e.Message}). Please report it.");
+            return ExitCodes.InternalError;
+        }
     }
 }

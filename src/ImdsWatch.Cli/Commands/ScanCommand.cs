@@ -82,8 +82,8 @@ public static class ScanCommand
             return ExitCodes.Usage;
         }
 
-        var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs);
-        foreach (var error in errors)
+        var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs, out var refused);
+        foreach (var error in errors.Concat(refused))
             stderr.WriteLine($"imdswatch: {error}");
         if (errors.Count > 0)
             return ExitCodes.Usage;
@@ -136,6 +136,8 @@ public static class ScanCommand
             if (baselineNote is not null)
                 stderr.WriteLine($"imdswatch: {baselineNote}");
         }
+        if (refused.Count > 0)
+            return ExitCodes.Usage; // the other paths were read and reported; the refused ones still need the user
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 

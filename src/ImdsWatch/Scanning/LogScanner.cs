@@ -138,37 +138,44 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
                 lines++;
                 if (line.IsEmpty || line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0)
                     continue;
-                switch (format)
+                try
                 {
-                    case LogFormat.Auditd:
-                        if (parser.TryParse(line, sourceId, reader.LineNumber, out var record, out var error))
-                        {
+                    switch (format)
+                    {
+                        case LogFormat.Auditd:
+                            if (parser.TryParse(line, sourceId, reader.LineNumber, out var record, out var error))
+                            {
+                                records++;
+                                if (record!.EpochMilliseconds > lastRecordMilliseconds)
+                                    lastRecordMilliseconds = record.EpochMilliseconds;
+                                assembler.Add(record);
+                            }
+                            else
+                            {
+                                Report(new ParseIssueArgs(sourceId, reader.LineNumber, error!));
+                            }
+                            break;
+                        case LogFormat.Syslog:
                             records++;
-                            if (record!.EpochMilliseconds > lastRecordMilliseconds)
-                                lastRecordMilliseconds = record.EpochMilliseconds;
-                            assembler.Add(record);
-                        }
-                        else
-                        {
-                            Report(new ParseIssueArgs(sourceId, reader.LineNumber, error!));
-                        }
-                        break;
-                    case LogFormat.Syslog:
-                        records++;
-                        ReadSyslogLine(Encoding.UTF8.GetString(line), sourceId, reader.LineNumber, year);
-                        break;
-                    case LogFormat.Ecs:
-                        records++;
-                        if (EcsEventReader.Parse(Encoding.UTF8.GetString(line), names[sourceId], reader.LineNumber, found) is { } ecs)
-                            detector.Observe(ecs);
-                        ReportAll(sourceId, found);
-                        break;
-                    case LogFormat.WebAccess:
-                        records++;
-                        if (WebAccessLogReader.Parse(Encoding.UTF8.GetString(line), names[sourceId], reader.LineNumber, found) is { } request)
-                            requests.Add(request);
-                        ReportAll(sourceId, found);
-                        break;
+                            ReadSyslogLine(Encoding.UTF8.GetString(line), sourceId, reader.LineNumber, year);
+                            break;
+                        case LogFormat.Ecs:
+                            records++;
+                            if (EcsEventReader.Parse(Encoding.UTF8.GetString(line), names[sourceId], reader.LineNumber, found) is { } ecs)
+                                detector.Observe(ecs);
+                            ReportAll(sourceId, found);
+                            break;
+                        case LogFormat.WebAccess:
+                            records++;
+                            if (WebAccessLogReader.Parse(Encoding.UTF8.GetString(line), names[sourceId], reader.LineNumber, found) is { } request)
+                                requests.Add(request);
+                            ReportAll(sourceId, found);
+                            break;
+                    }
+                }
+                catch (Exception e) when (ScanFailedException.At(names[sourceId], reader.LineNumber, e) is ScanFailedException failed)
+                {
+                    throw failed; // a bug in a stage, not bad input (readers report that): end the scan with the place
                 }
                 if (reader.BytesRead - lastReport > (8 << 20))
                 {

@@ -12,7 +12,12 @@ namespace ImdsWatch.Detection;
 public sealed class SyslogMentionRule(DetectionRules rules)
 {
     private readonly HashSet<string> _agentPrograms = AgentPrograms(rules.Agents);
-    private readonly List<(SyslogLine Line, EvidenceRef Evidence, EndpointReference Reference)> _hits = [];
+    /// <summary>Per (host, program): what one alert needs, never every line — memory stays flat however many there are.</summary>
+    private readonly Dictionary<(string Host, string Program), Group> _groups = [];
+
+    /// <summary>Lines of evidence an alert lists, and characters of the first message its summary quotes.</summary>
+    private const int MaxEvidence = 50;
+    private const int MaxQuoted = 1024;
 
     public int AllowedByAgent { get; private set; }
 
@@ -26,20 +31,25 @@ public sealed class SyslogMentionRule(DetectionRules rules)
             AllowedByAgent++;
             return;
         }
-        _hits.Add((line, evidence, reference));
+        if (!_groups.TryGetValue((line.Host, line.Program), out var group))
+            _groups.Add((line.Host, line.Program), group = new Group(line, reference));
+        group.Count++;
+        if (reference.Class > group.Best.Class)
+            group.Best = reference;
+        if (group.Evidence.Count < MaxEvidence)
+            group.Evidence.Add(new EvidenceItem("syslog", evidence.File, evidence.Line, evidence.RecordId, Clip(line.Message, 200)));
     }
 
     public List<Alert> Complete() =>
-        _hits.GroupBy(h => (h.Line.Host, h.Line.Program)).Select(g =>
+        _groups.Values.Select(g =>
         {
-            var hits = g.ToList();
-            var first = hits[0];
-            var best = hits.Select(h => h.Reference).OrderByDescending(r => r.Class).First();
+            var first = g.First;
+            var best = g.Best;
             var risk = best.Class switch { AccessClass.Credentials => 51, AccessClass.Token or AccessClass.UserData => 41, _ => 31 };
             return new Alert
             {
-                Id = MetadataAccessDetector.AlertId(first.Line.Host, first.Line.Pid ?? 0, (ulong)first.Line.Timestamp.ToUnixTimeMilliseconds(), "imds.syslog|" + first.Line.Program),
-                Timestamp = first.Line.Timestamp,
+                Id = MetadataAccessDetector.AlertId(first.Host, first.Pid ?? 0, (ulong)first.Timestamp.ToUnixTimeMilliseconds(), "imds.syslog|" + first.Program),
+                Timestamp = first.Timestamp,
                 RuleId = "imds.syslog.mention",
                 RuleName = "Log message naming the metadata service",
                 AlertType = AlertTypes.MetadataAPINetwork,
@@ -47,17 +57,28 @@ public sealed class SyslogMentionRule(DetectionRules rules)
                 Severity = RiskModel.SeverityOf(risk),
                 RiskScore = risk,
                 RiskReasons = [$"+{risk} a program logged a {best.Class.ToWire()} request to the metadata service"],
-                Host = first.Line.Host,
-                Process = new ProcessSnapshot { Pid = first.Line.Pid ?? -1, Name = first.Line.Program },
+                Host = first.Host,
+                Process = new ProcessSnapshot { Pid = first.Pid ?? -1, Name = first.Program },
                 Url = best.Url,
                 CloudProvider = best.Provider,
                 EndpointId = best.Endpoint?.Id,
                 Layers = ["syslog"],
-                Evidence = hits.Take(50).Select(h => new EvidenceItem("syslog", h.Evidence.File, h.Evidence.Line, h.Evidence.RecordId, h.Line.Message.Length > 200 ? h.Line.Message[..200] : h.Line.Message)).ToList(),
+                Evidence = g.Evidence,
                 Tags = ["syslog-mention"],
-                Summary = $"{first.Line.Program} on {first.Line.Host} logged {hits.Count} message(s) naming the metadata service: {first.Line.Message}",
+                Summary = $"{first.Program} on {first.Host} logged {g.Count} message(s) naming the metadata service: {first.Message}",
             };
         }).ToList();
+
+    private static string Clip(string message, int length) => message.Length > length ? message[..length] : message;
+
+    /// <summary>The first line of a group (its message clipped), the best reference, the count and the first evidence.</summary>
+    private sealed class Group(SyslogLine first, EndpointReference best)
+    {
+        public SyslogLine First { get; } = first with { Message = first.Message.Length > MaxQuoted ? first.Message[..MaxQuoted] + "…" : first.Message };
+        public EndpointReference Best { get; set; } = best;
+        public int Count { get; set; }
+        public List<EvidenceItem> Evidence { get; } = [];
+    }
 
     private static HashSet<string> AgentPrograms(AgentAllowList agents)
     {

@@ -31,8 +31,8 @@ public sealed class Options
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        if (o.Time == TimeSpan.MaxValue && o.Inputs == 10_000 && args.Contains("--seconds"))
-            o.Inputs = long.MaxValue;
+        if (args.Contains("--seconds") && !args.Contains("--inputs"))
+            o.Inputs = long.MaxValue; // a time budget alone: as many inputs as fit
         return o;
     }
 }

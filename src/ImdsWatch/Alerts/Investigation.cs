@@ -19,7 +19,7 @@ public static partial class Investigation
     {
         using var doc = JsonDocument.Parse(stored.Json);
         var a = doc.RootElement;
-        var sb = new StringBuilder();
+        var sb = new EscapedLines(); // every line of these notes quotes log text
         var host = stored.Host;
         var hostName = host ?? "(host not named in the log)";
         var time = stored.Time;
@@ -161,4 +161,22 @@ public static partial class Investigation
 
     [GeneratedRegex(@"(?:security-credentials|service-accounts)/([^/?#]+)")]
     private static partial Regex RolePattern();
+
+    /// <summary>
+    /// The notes line by line, each line's text escaped as a whole (<see cref="Output.TerminalText"/>): a value
+    /// from a log cannot add a line, move the cursor or colour the terminal, whatever it holds.
+    /// </summary>
+    private sealed class EscapedLines
+    {
+        private readonly StringBuilder _text = new();
+
+        public void AppendLine() => _text.AppendLine();
+
+        public void AppendLine(string? line) => _text.AppendLine(Output.TerminalText.Escape(line));
+
+        public void AppendLine(IFormatProvider provider, [System.Runtime.CompilerServices.InterpolatedStringHandlerArgument(nameof(provider))] ref System.Runtime.CompilerServices.DefaultInterpolatedStringHandler line) =>
+            AppendLine(line.ToStringAndClear());
+
+        public override string ToString() => _text.ToString();
+    }
 }

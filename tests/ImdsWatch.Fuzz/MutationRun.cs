@@ -25,18 +25,32 @@ internal sealed class MutationRun(FuzzTarget target, IReadOnlyList<byte[]> seeds
         var mutator = new Mutator(random);
         var clock = Stopwatch.StartNew();
         var current = Array.Empty<byte>();
-        var started = Stopwatch.GetTimestamp();
-        var running = 0;
+        long index = -1;
         using var done = new CancellationTokenSource();
+        // A hang is an input that keeps the CPU busy past the limit (the process runs one input at a time), or
+        // one that makes no progress for ten limits (a deadlock at 0 % CPU). CPU time, not wall time: on a shared
+        // machine a fuzzer under nice 19 may wait seconds for a core.
         var watchdog = new Thread(() =>
         {
+            long seen = -2;
+            var cpuAtStart = TimeSpan.Zero;
+            var wall = Stopwatch.StartNew();
             while (!done.IsCancellationRequested)
             {
-                Thread.Sleep(200);
-                if (Volatile.Read(ref running) == 1 && Stopwatch.GetElapsedTime(Interlocked.Read(ref started)) > HangLimit)
+                Thread.Sleep(250);
+                var now = Interlocked.Read(ref index);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                if (now != seen)
+                {
+                    seen = now;
+                    cpuAtStart = cpu;
+                    wall.Restart();
+                    continue;
+                }
+                if (cpu - cpuAtStart > HangLimit || wall.Elapsed > HangLimit * 10)
                 {
                     var file = Save("hang", Volatile.Read(ref current));
-                    Console.Error.WriteLine($"imdswatch-fuzz: {target.Name}: HANG over {HangLimit.TotalSeconds:0} s; input saved to {file}");
+                    Console.Error.WriteLine($"imdswatch-fuzz: {target.Name}: HANG ({(cpu - cpuAtStart).TotalSeconds:0} s CPU, {wall.Elapsed.TotalSeconds:0} s) on input {now}; saved to {file}");
                     Environment.Exit(3);
                 }
             }
@@ -48,8 +62,8 @@ internal sealed class MutationRun(FuzzTarget target, IReadOnlyList<byte[]> seeds
             {
                 var input = i < seeds.Count ? seeds[(int)i] : mutator.Mutate(seeds[random.Next(seeds.Count)], seeds);
                 Volatile.Write(ref current, input);
-                Interlocked.Exchange(ref started, Stopwatch.GetTimestamp());
-                Volatile.Write(ref running, 1);
+                Interlocked.Exchange(ref index, i);
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     target.Run(input, scratch);
@@ -64,10 +78,13 @@ internal sealed class MutationRun(FuzzTarget target, IReadOnlyList<byte[]> seeds
                     Crashes++;
                     Record("crash", input, e);
                 }
-                Volatile.Write(ref running, 0);
-                var took = Stopwatch.GetElapsedTime(Interlocked.Read(ref started));
+                var took = Stopwatch.GetElapsedTime(started);
                 if (took > Slowest)
+                {
                     Slowest = took;
+                    if (took > TimeSpan.FromSeconds(1))
+                        Save("slowest", input); // wall time: may be a slow input, or a busy machine
+                }
                 Inputs++;
                 if ((Inputs & 1023) == 0)
                     PeakWorkingSet = Math.Max(PeakWorkingSet, Environment.WorkingSet);

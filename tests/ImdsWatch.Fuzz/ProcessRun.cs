@@ -57,7 +57,9 @@ internal sealed class ProcessRun(IReadOnlyList<string> files, string[] command, 
         while (!process.WaitForExit(25))
         {
             rss = Math.Max(rss, HighWaterMarkKb(process.Id));
-            if (clock.Elapsed > HangLimit)
+            // CPU time, not wall time (a nice 19 child on a busy machine waits for a core); ten limits of wall
+            // time catch a deadlock at 0 % CPU.
+            if (CpuTime(process) > HangLimit || clock.Elapsed > HangLimit * 10)
             {
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit();
@@ -75,7 +77,7 @@ internal sealed class ProcessRun(IReadOnlyList<string> files, string[] command, 
         if (r.TimedOut)
         {
             Hangs++;
-            problem = $"hang over {HangLimit.TotalSeconds:0} s";
+            problem = $"hang over {HangLimit.TotalSeconds:0} s of CPU";
         }
         else if ((r.Exit is not (0 or 2)) || r.Stderr.Contains("Unhandled exception", StringComparison.Ordinal) || r.Stderr.Contains("   at ", StringComparison.Ordinal))
         {
@@ -94,6 +96,18 @@ internal sealed class ProcessRun(IReadOnlyList<string> files, string[] command, 
         if (Messages.Count < 20)
             Messages.Add(message);
         Console.Error.WriteLine($"imdswatch-fuzz: {message}");
+    }
+
+    private static TimeSpan CpuTime(Process process)
+    {
+        try
+        {
+            return process.TotalProcessorTime;
+        }
+        catch (InvalidOperationException)
+        {
+            return TimeSpan.Zero; // exited meanwhile
+        }
     }
 
     /// <summary>VmHWM of a running process (its peak resident set so far), 0 once it is gone.</summary>

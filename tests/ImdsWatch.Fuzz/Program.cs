@@ -9,7 +9,7 @@ namespace ImdsWatch.Fuzz;
 ///   imdswatch-fuzz list
 ///   imdswatch-fuzz run [--target NAME]... [--inputs N] [--seconds S] [--seed N] [--corpus DIR]... [--findings DIR]
 ///   imdswatch-fuzz process [--inputs N] [--seconds S] [--seed N] [--corpus DIR]... [--findings DIR] [--imdswatch CMD]
-///   imdswatch-fuzz seeds NAME DIR        (AFL++'s input folder for a target)
+///   imdswatch-fuzz seeds NAME DIR [--corpus DIR]...   (AFL++'s input folder for a target)
 ///   imdswatch-fuzz afl NAME              (under afl-fuzz, with ImdsWatch.Core.dll instrumented by sharpfuzz)
 /// </code>
 /// Exit 0: no crash, no failed oracle; 1: some; 2: usage; 3: a hang (the input is saved).
@@ -20,7 +20,17 @@ public static class Program
     {
         if (args.Length == 0)
             return Usage();
-        var options = Options.Parse(args[1..]);
+        var named = args.Length >= 2 ? Targets.Named(args[1]) : null;
+        Options options;
+        try
+        {
+            options = Options.Parse(args[0] switch { "seeds" => args[Math.Min(3, args.Length)..], "afl" => args[Math.Min(2, args.Length)..], _ => args[1..] });
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+        {
+            Console.Error.WriteLine($"imdswatch-fuzz: {e.Message}");
+            return Usage();
+        }
         switch (args[0])
         {
             case "list":
@@ -31,10 +41,10 @@ public static class Program
                 return RunTargets(options);
             case "process":
                 return RunProcesses(options);
-            case "seeds" when args.Length == 3 && Targets.Named(args[1]) is { } target:
+            case "seeds" when args.Length >= 3 && named is { } target:
                 Seeds.Load(Repo.Root, options.Corpora).WriteTo(target.Seeds, args[2]);
                 return 0;
-            case "afl" when args.Length == 2 && Targets.Named(args[1]) is { } target:
+            case "afl" when named is { } target:
                 using (var scratch = new Scratch())
                 {
                     // Exceptions escape: AFL++ counts them as crashes (failed oracles too).

@@ -40,6 +40,17 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public void An_exec_naming_argument_1844674400_is_read_without_an_array_of_billions()
+    {
+        foreach (var prefilter in new[] { true, false })
+        {
+            var (exit, output, _) = prefilter ? Scan(Input("audit-execve-huge-index.log")) : Scan("--no-prefilter", Input("audit-execve-huge-index.log"));
+            Assert.Equal(ExitCodes.Ok, exit);
+            Assert.Equal("", output);
+        }
+    }
+
+    [Fact]
     public void A_logger_line_with_a_forged_audit_stamp_does_not_hide_the_real_alerts_of_the_audit_log()
     {
         var audit = Audit.WriteTemp(Audit.Exec(10, 500, "/usr/bin/curl", ["curl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"]));

@@ -19,7 +19,8 @@ namespace ImdsWatch.Fuzz;
 /// <summary>Every fuzz target, by name. Each feeds one input through a parser or stage and checks what it can.</summary>
 internal static class Targets
 {
-    private static readonly DetectionRules Rules = DetectionRules.Default;
+    // A property, read on first use: under afl-fuzz no instrumented code may run before SharpFuzz sets up its map.
+    private static DetectionRules Rules => DetectionRules.Default;
 
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [

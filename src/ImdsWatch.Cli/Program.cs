@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using ImdsWatch.Cli.Commands;
 using ImdsWatch.Config;
+using ImdsWatch.Scanning;
 
 namespace ImdsWatch.Cli;
 
@@ -51,7 +52,14 @@ public static class Program
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e)
+        catch (ScanFailedException e)
+        {
+            stderr.WriteLine($"imdswatch: internal error at {e.File}:{e.Line} ({e.InnerException!.GetType().Name}: {e.InnerException.Message}); the scan stopped (imdswatch {Version}; please report it with that line)");
+            if (Environment.GetEnvironmentVariable("IMDSWATCH_DEBUG") == "1")
+                stderr.WriteLine(e);
+            return ExitCodes.Internal;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug, not something the user did: one line with what to report, never a stack trace
             // (IMDSWATCH_DEBUG=1 shows it).

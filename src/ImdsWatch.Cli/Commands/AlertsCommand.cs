@@ -2,6 +2,7 @@ using ImdsWatch.Reports;
 using System.CommandLine;
 using System.Globalization;
 using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
@@ -41,8 +42,10 @@ public static class AlertsCommand
                 table.AddColumn(c);
             foreach (var a in alerts)
             {
-                table.AddRow(a.Id, a.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), $"{a.Severity} {a.Risk}", a.AlertType,
-                    Markup.Escape(a.Host ?? "-"), Markup.Escape(a.Summary.Length > 110 ? a.Summary[..110] + "…" : a.Summary),
+                var summary = TerminalText.Escape(a.Summary); // log text: no control reaches the terminal
+                table.AddRow(Markup.Escape(TerminalText.Escape(a.Id)), a.Time.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), $"{a.Severity} {a.Risk}",
+                    Markup.Escape(TerminalText.Escape(a.AlertType)), Markup.Escape(TerminalText.Escape(a.Host ?? "-")),
+                    Markup.Escape(summary.Length > 110 ? summary[..110] + "…" : summary),
                     a.AcknowledgedAt is null ? "" : "yes");
             }
             TableConsole.For(stdout).Write(table);

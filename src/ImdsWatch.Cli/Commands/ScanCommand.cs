@@ -78,8 +78,8 @@ public static class ScanCommand
             return ExitCodes.Usage;
         }
 
-        var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs);
-        foreach (var error in errors)
+        var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs, out var refused);
+        foreach (var error in errors.Concat(refused))
             stderr.WriteLine($"imdswatch: {error}");
         if (errors.Count > 0)
             return ExitCodes.Usage;
@@ -126,6 +126,8 @@ public static class ScanCommand
                     + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
             }
         }
+        if (refused.Count > 0)
+            return ExitCodes.Usage; // the other paths were read and reported; the refused ones still need the user
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 

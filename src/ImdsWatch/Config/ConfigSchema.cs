@@ -122,6 +122,11 @@ internal static class ConfigSchema
         {
             throw new InvalidDataException($"{path}:{e.Start.Line}: not valid YAML: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // The YAML library's own state errors on some malformed documents (found by fuzzing the loader).
+            throw new InvalidDataException($"{path}: not valid YAML: {e.Message}", e);
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
             return;
         if (stream.Documents[0].RootNode is not YamlMappingNode root)

@@ -80,11 +80,16 @@ public sealed class ImdsWatchConfig
         ImdsWatchConfig config;
         try
         {
-            config = YamlDocuments.Deserializer().Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig();
+            config = (YamlDocuments.Deserializer().Deserialize<ImdsWatchConfig>(text) ?? new ImdsWatchConfig()).WithoutNulls();
         }
         catch (YamlException e)
         {
             throw new InvalidDataException($"{path}:{e.Start.Line}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+        catch (InvalidCastException e)
+        {
+            // A document that is a scalar or a list where a mapping is expected (found by fuzzing).
+            throw new InvalidDataException($"{path}: not a configuration (a YAML mapping of sections): {e.Message}", e);
         }
         try
         {
@@ -97,6 +102,38 @@ public sealed class ImdsWatchConfig
             throw new InvalidDataException($"{path}: {e.Message}", e);
         }
         return config;
+    }
+
+    /// <summary>
+    /// An empty section or list (<c>programs:</c> with nothing after it) reads as null: each becomes empty, as if
+    /// left out, so that nothing later meets a null (found by fuzzing the loader).
+    /// </summary>
+    private ImdsWatchConfig WithoutNulls()
+    {
+        MinSeverity ??= "low";
+        Agents ??= new();
+        Agents.Add = [.. (Agents.Add ?? []).Where(a => a is not null)];
+        foreach (var agent in Agents.Add)
+        {
+            agent.Name ??= "";
+            agent.Executables = [.. (agent.Executables ?? []).Where(x => x is not null)];
+            agent.Scripts = [.. (agent.Scripts ?? []).Where(x => x is not null)];
+        }
+        if (Indicators is not null)
+        {
+            Indicators.Endpoints = [.. (Indicators.Endpoints ?? []).Where(x => x is not null)];
+            Indicators.Paths = [.. (Indicators.Paths ?? []).Where(x => x is not null)];
+            Indicators.Headers = [.. (Indicators.Headers ?? []).Where(x => x is not null)];
+        }
+        Programs ??= new();
+        Programs.MentionOnly = [.. (Programs.MentionOnly ?? []).Where(x => x is not null)];
+        Programs.FetchTools = [.. (Programs.FetchTools ?? []).Where(x => x is not null)];
+        Programs.WebServers = [.. (Programs.WebServers ?? []).Where(x => x is not null)];
+        Anomaly ??= new();
+        CloudTrail ??= new();
+        CloudTrail.TrustedCidrs = [.. (CloudTrail.TrustedCidrs ?? []).Where(x => x is not null)];
+        CloudTrail.InstanceAddresses = (CloudTrail.InstanceAddresses ?? []).ToDictionary(kv => kv.Key, kv => (kv.Value ?? []).Where(x => x is not null).ToList(), StringComparer.Ordinal);
+        return this;
     }
 
     public DetectionRules BuildRules()

@@ -63,8 +63,8 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
                 scriptIndex = i + 1;
                 break;
             }
-            if (a[0] != '-' && a[0] != '+')
-                break;
+            if (a.Length == 0 || (a[0] != '-' && a[0] != '+'))
+                break; // an empty argument is the script's name, as any other word
         }
         if (scriptIndex < 0 || scriptIndex >= args.Count)
         {

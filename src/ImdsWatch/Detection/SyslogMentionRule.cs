@@ -11,9 +11,16 @@ namespace ImdsWatch.Detection;
 public sealed class SyslogMentionRule(RuleContext context) : IDetectionRule
 {
     private const string AgentLines = "syslog lines of agents";
+
+    /// <summary>Lines of evidence an alert lists, and characters of the first message its summary quotes.</summary>
+    private const int MaxEvidence = 50;
+    private const int MaxQuoted = 1024;
+
     private readonly DetectionRules _rules = context.Rules;
     private readonly HashSet<string> _agentPrograms = AgentPrograms(context.Rules.Agents);
-    private readonly List<(LogMessage Line, EndpointReference Reference)> _hits = [];
+
+    /// <summary>Per (host, program): what one alert needs, never every line — memory stays flat however many there are.</summary>
+    private readonly Dictionary<(string Host, string Program), Group> _groups = [];
 
     public void Observe(IObservedEvent e, IFindings findings)
     {
@@ -27,51 +34,69 @@ public sealed class SyslogMentionRule(RuleContext context) : IDetectionRule
             context.Stats.AllowedByAgent[AgentLines] = context.Stats.AllowedByAgent.GetValueOrDefault(AgentLines) + 1;
             return;
         }
-        _hits.Add((line, reference));
+        if (!_groups.TryGetValue((line.Host, line.Program), out var group))
+            _groups.Add((line.Host, line.Program), group = new Group(line, reference));
+        group.Count++;
+        if (reference.Class > group.Best.Class)
+            group.Best = reference;
+        group.Role ??= CredentialPath.RoleOf(reference.Url ?? reference.Path);
+        if (group.Evidence.Count < MaxEvidence)
+            group.Evidence.Add(new EvidenceItem("syslog", line.Evidence.File, line.Evidence.Line, line.Evidence.RecordId, Clip(line.Message, 200)));
     }
 
     public void Complete(IFindings findings)
     {
-        foreach (var alert in Alerts())
-            findings.Raise(alert);
+        foreach (var group in _groups.Values)
+            findings.Raise(Alert(group));
+        _groups.Clear();
     }
 
-    private IEnumerable<Alert> Alerts() =>
-        _hits.GroupBy(h => (h.Line.Host, h.Line.Program)).Select(g =>
+    private Alert Alert(Group g)
+    {
+        var first = g.First;
+        var best = g.Best;
+        var risk = _rules.Risk.Start().Add(best.Class switch
         {
-            var hits = g.ToList();
-            var first = hits[0];
-            var best = hits.Select(h => h.Reference).OrderByDescending(r => r.Class).First();
-            var risk = _rules.Risk.Start().Add(best.Class switch
-            {
-                AccessClass.Credentials => "syslog.credentials",
-                AccessClass.Token => "syslog.token",
-                AccessClass.UserData => "syslog.user-data",
-                _ => "syslog.other",
-            }, best.Class.ToWire());
-            return new Alert
-            {
-                Id = MetadataAccessDetector.AlertId(first.Line.Host, first.Line.Pid ?? 0, (ulong)first.Line.Timestamp.ToUnixTimeMilliseconds(), "imds.syslog|" + first.Line.Program),
-                Timestamp = first.Line.Timestamp,
-                RuleId = "imds.syslog.mention",
-                RuleName = "Log message naming the metadata service",
-                AlertType = AlertType.MetadataAPINetwork,
-                Access = best.Class,
-                Severity = risk.Severity,
-                RiskScore = risk.Score,
-                RiskReasons = risk.Reasons,
-                Host = first.Line.Host,
-                Process = new ProcessSnapshot { Pid = first.Line.Pid ?? -1, Name = first.Line.Program },
-                Url = best.Url,
-                CloudProvider = best.Provider,
-                CredentialRole = hits.Select(h => CredentialPath.RoleOf(h.Reference.Url ?? h.Reference.Path)).FirstOrDefault(r => r is not null),
-                EndpointId = best.Endpoint?.Id,
-                Layers = [Layer.Syslog],
-                Evidence = hits.Take(50).Select(h => new EvidenceItem("syslog", h.Line.Evidence.File, h.Line.Evidence.Line, h.Line.Evidence.RecordId, h.Line.Message.Length > 200 ? h.Line.Message[..200] : h.Line.Message)).ToList(),
-                Tags = ["syslog-mention"],
-                Summary = $"{first.Line.Program} on {first.Line.Host} logged {hits.Count} message(s) naming the metadata service: {first.Line.Message}",
-            };
-        });
+            AccessClass.Credentials => "syslog.credentials",
+            AccessClass.Token => "syslog.token",
+            AccessClass.UserData => "syslog.user-data",
+            _ => "syslog.other",
+        }, best.Class.ToWire());
+        return new Alert
+        {
+            Id = MetadataAccessDetector.AlertId(first.Host, first.Pid ?? 0, (ulong)first.Timestamp.ToUnixTimeMilliseconds(), "imds.syslog|" + first.Program),
+            Timestamp = first.Timestamp,
+            RuleId = "imds.syslog.mention",
+            RuleName = "Log message naming the metadata service",
+            AlertType = AlertType.MetadataAPINetwork,
+            Access = best.Class,
+            Severity = risk.Severity,
+            RiskScore = risk.Score,
+            RiskReasons = risk.Reasons,
+            Host = first.Host,
+            Process = new ProcessSnapshot { Pid = first.Pid ?? -1, Name = first.Program },
+            Url = best.Url,
+            CloudProvider = best.Provider,
+            CredentialRole = g.Role,
+            EndpointId = best.Endpoint?.Id,
+            Layers = [Layer.Syslog],
+            Evidence = g.Evidence,
+            Tags = ["syslog-mention"],
+            Summary = $"{first.Program} on {first.Host} logged {g.Count} message(s) naming the metadata service: {first.Message}",
+        };
+    }
+
+    private static string Clip(string message, int length) => message.Length > length ? message[..length] : message;
+
+    /// <summary>The first line of a group (its message clipped), the best reference, the count and the first evidence.</summary>
+    private sealed class Group(LogMessage first, EndpointReference best)
+    {
+        public LogMessage First { get; } = first with { Message = first.Message.Length > MaxQuoted ? first.Message[..MaxQuoted] + "…" : first.Message };
+        public EndpointReference Best { get; set; } = best;
+        public string? Role { get; set; }
+        public int Count { get; set; }
+        public List<EvidenceItem> Evidence { get; } = [];
+    }
 
     /// <summary>The syslog program tags of the allowed agents (read by exports too).</summary>
     internal static HashSet<string> AgentPrograms(AgentAllowList agents)

@@ -30,9 +30,35 @@ public sealed class EndpointReferenceFinder
 
     private static readonly SearchValues<char> PathStop = SearchValues.Create(" \t\r\n\"'`<>|;(){}\\^,");
 
+    /// <summary>What ends the user-info of a URL when looking back from its '@'.</summary>
+    private static readonly SearchValues<char> UserInfoStop = SearchValues.Create(" \t/\"'");
+
+    /// <summary>
+    /// A path is read up to this many characters after its host (servers refuse longer request lines: nginx 8 KB).
+    /// Text that repeats a host (169.254.169.254/169.254.169.254/…) would otherwise read the rest of the text once
+    /// per host: quadratic time, and gigabytes of paths for one 128 KB argument.
+    /// </summary>
+    internal const int MaxPathChars = 4096;
+
+    /// <summary>
+    /// Path characters one text may have read in full windows; past them a path is read up to
+    /// <see cref="MinPathChars"/>, so that the work of a text stays linear in its length however many hosts it names
+    /// (with a full window each, 8192 hosts in a 128 KB argument cost 250 ms; now 20).
+    /// </summary>
+    private const int PathBudget = 16 * MaxPathChars;
+
+    /// <summary>The window of a path once the text has used its budget: still past every catalog prefix.</summary>
+    private const int MinPathChars = 256;
+
+    /// <summary>
+    /// References kept as found; past this, only a reference that differs in what detection weighs (endpoint,
+    /// class, port, path, spelling) is added, so that a text naming a host thousands of times stays small.
+    /// </summary>
+    internal const int MaxPlainReferences = 16;
+
     public IReadOnlyList<EndpointReference> Find(string text)
     {
-        var results = new List<EndpointReference>();
+        var results = new FoundReferences();
         if (string.IsNullOrEmpty(text))
             return results;
         var decoded = Decode(text);
@@ -77,9 +103,11 @@ public sealed class EndpointReferenceFinder
         return new string(chars);
     }
 
-    private void ScanHosts(string s, bool encoded, List<EndpointReference> results)
+    private void ScanHosts(string s, bool encoded, FoundReferences results)
     {
         var i = 0;
+        var lastStop = -1; // the last user-info stop before the run, found once for the whole text, not per run
+        var scanned = 0;
         while (i < s.Length)
         {
             var start = s.AsSpan(i).IndexOfAny(HostChars);
@@ -88,19 +116,23 @@ public sealed class EndpointReferenceFinder
             start += i;
             var length = s.AsSpan(start).IndexOfAnyExcept(HostChars);
             var end = length < 0 ? s.Length : start + length;
-            EvaluateRun(s, start, end, encoded, results);
+            var stop = s.AsSpan(scanned, start - scanned).LastIndexOfAny(UserInfoStop);
+            if (stop >= 0)
+                lastStop = scanned + stop;
+            scanned = start;
+            EvaluateRun(s, start, end, lastStop, encoded, results);
             i = end + 1;
         }
     }
 
-    private void EvaluateRun(string s, int start, int end, bool encoded, List<EndpointReference> results)
+    private void EvaluateRun(string s, int start, int end, int lastStop, bool encoded, FoundReferences results)
     {
         var raw = s.AsSpan(start, end - start);
         start += raw.Length - raw.TrimStart('.').Length;
         var run = s.AsSpan(start, end - start).TrimEnd(':');
         if (run.Length == 0)
             return;
-        var context = Context(s, start);
+        var context = Context(s, start, lastStop);
 
         // [IPv6] or [IPv6]:port
         if (run[0] == '[')
@@ -147,7 +179,7 @@ public sealed class EndpointReferenceFinder
     }
 
     private void EvaluateHost(string s, ReadOnlySpan<char> host, int? port, int after, RunContext context, bool encoded,
-        List<EndpointReference> results, bool allowPath)
+        FoundReferences results, bool allowPath)
     {
         if (host.Length == 0)
             return;
@@ -171,7 +203,7 @@ public sealed class EndpointReferenceFinder
     }
 
     private void AddAddress(string s, IPAddress v6, string hostText, int? port, int after, RunContext context, bool encoded,
-        List<EndpointReference> results)
+        FoundReferences results)
     {
         if (_catalog.MatchAddress(v6) is not { } endpoint)
             return;
@@ -181,18 +213,23 @@ public sealed class EndpointReferenceFinder
     }
 
     private void Add(string s, MetadataEndpoint endpoint, string hostText, int? port, int after, RunContext context,
-        bool encoded, ObfuscationKind how, List<EndpointReference> results)
+        bool encoded, ObfuscationKind how, FoundReferences results)
     {
         string? path = null;
         if (after >= 0 && after < s.Length && s[after] == '/')
         {
-            var stop = s.AsSpan(after).IndexOfAny(PathStop);
-            path = NormalizePath(stop < 0 ? s[after..] : s.Substring(after, stop));
             if (context.IsDevTcp)
-                path = null; // /dev/tcp/host/PORT: what follows is a port, not a path
+            {
+                port = ParsePort(s.AsSpan(after + 1)); // /dev/tcp/host/PORT: what follows is a port, not a path
+            }
+            else
+            {
+                var window = s.AsSpan(after, Math.Min(s.Length - after, Math.Max(MinPathChars, Math.Min(MaxPathChars, results.PathBudget))));
+                var stop = window.IndexOfAny(PathStop);
+                results.PathBudget -= stop < 0 ? window.Length : stop;
+                path = NormalizePath(stop < 0 ? window : window[..stop]);
+            }
         }
-        if (context.IsDevTcp && after >= 0 && after < s.Length && s[after] == '/')
-            port = ParsePort(s.AsSpan(after + 1).TrimEnd(" \"'`;)&|".AsSpan()));
 
         var indicator = path is null ? null : _catalog.ClassifyPath(path);
         var isUrl = context.IsUrlHost && !context.IsDevTcp;
@@ -202,10 +239,13 @@ public sealed class EndpointReferenceFinder
             how |= ObfuscationKind.Encoding;
         if (context.HasUserInfo)
             how |= ObfuscationKind.UserInfo;
+        if (results.Count >= MaxPlainReferences && results.Exists(r => r.Endpoint == endpoint && r.Class == cls && r.IsUrl == isUrl
+                && r.Obfuscation == how && r.Provider == provider && r.Port.HasValue == port.HasValue && (r.Path is null) == (path is null)))
+            return;
         results.Add(new EndpointReference(endpoint, hostText, port, path, cls, provider, isUrl, how));
     }
 
-    private void ScanStrongPaths(string s, List<EndpointReference> results)
+    private void ScanStrongPaths(string s, FoundReferences results)
     {
         if (s.AsSpan().IndexOfAny(_strongPaths) < 0)
             return;
@@ -218,7 +258,7 @@ public sealed class EndpointReferenceFinder
             if (at < 0)
                 continue;
             var stop = s.AsSpan(at).IndexOfAny(PathStop);
-            var path = NormalizePath(stop < 0 ? s[at..] : s.Substring(at, stop));
+            var path = NormalizePath(stop < 0 ? s.AsSpan(at) : s.AsSpan(at, stop));
             var indicator = _catalog.ClassifyPath(path) ?? p;
             results.Add(new EndpointReference(null, "", null, path, indicator.Class, indicator.Provider, IsUrl: s.Contains("://", StringComparison.Ordinal), ObfuscationKind.None));
             return;
@@ -226,25 +266,36 @@ public sealed class EndpointReferenceFinder
     }
 
     /// <summary>Collapses doubled slashes and resolves "." and ".." segments as an HTTP server would.</summary>
-    internal static string NormalizePath(string path)
+    internal static string NormalizePath(ReadOnlySpan<char> path)
     {
-        var query = path.AsSpan().IndexOfAny('?', '#');
+        var query = path.IndexOfAny('?', '#');
         var pathOnly = query < 0 ? path : path[..query];
-        var segments = new List<string>();
-        foreach (var seg in pathOnly.Split('/'))
+        // One pass into one buffer, each kept segment written as "/seg"; ".." cuts back to the previous '/'.
+        var rented = pathOnly.Length + 2 > 512 ? ArrayPool<char>.Shared.Rent(pathOnly.Length + 2) : null;
+        var output = rented is null ? stackalloc char[512] : rented;
+        var length = 0;
+        foreach (var range in pathOnly.Split('/'))
         {
-            if (seg.Length == 0 || seg == ".")
+            var segment = pathOnly[range];
+            if (segment.IsEmpty || segment is ".")
                 continue;
-            if (seg == "..")
+            if (segment is "..")
             {
-                if (segments.Count > 0)
-                    segments.RemoveAt(segments.Count - 1);
+                length = Math.Max(0, output[..length].LastIndexOf('/'));
                 continue;
             }
-            segments.Add(seg);
+            output[length++] = '/';
+            segment.CopyTo(output[length..]);
+            length += segment.Length;
         }
-        var trailing = pathOnly.EndsWith('/') && segments.Count > 0 ? "/" : "";
-        return "/" + string.Join('/', segments) + trailing + (query < 0 ? "" : path[query..]);
+        if (length == 0)
+            output[length++] = '/';
+        else if (pathOnly.EndsWith('/'))
+            output[length++] = '/';
+        var result = string.Concat(output[..length], query < 0 ? default : path[query..]);
+        if (rented is not null)
+            ArrayPool<char>.Shared.Return(rented);
+        return result;
     }
 
     /// <summary>nip.io-style names: 169.254.169.254.nip.io, 169-254-169-254.sslip.io, a9fea9fe.nip.io.</summary>
@@ -296,9 +347,16 @@ public sealed class EndpointReferenceFinder
         return digits > 0 && int.TryParse(s[..digits], out var p) && p <= 65535 ? p : null;
     }
 
+    /// <summary>The references of one text, and what is left of its path budget.</summary>
+    private sealed class FoundReferences : List<EndpointReference>
+    {
+        public int PathBudget { get; set; } = EndpointReferenceFinder.PathBudget;
+    }
+
     private readonly record struct RunContext(bool IsUrlHost, bool IsDevTcp, bool HasUserInfo);
 
-    private static RunContext Context(string s, int start)
+    /// <param name="lastStop">The last of <see cref="UserInfoStop"/> before <paramref name="start"/> (-1: none).</param>
+    private static RunContext Context(string s, int start, int lastStop)
     {
         var before = s.AsSpan(0, start);
         var devTcp = before.EndsWith("/dev/tcp/", StringComparison.Ordinal) || before.EndsWith("/dev/udp/", StringComparison.Ordinal)
@@ -310,8 +368,8 @@ public sealed class EndpointReferenceFinder
             return new RunContext(true, false, false);
         if (before.EndsWith("@", StringComparison.Ordinal))
         {
-            var scheme = before.LastIndexOf("://", StringComparison.Ordinal);
-            var userInfo = scheme >= 0 && before[(scheme + 3)..].IndexOfAny(" \t/\"'") < 0;
+            // User-info: the last "://" before the '@' with no stop after it, so the stop nearest the '@' is its '/'.
+            var userInfo = lastStop >= 2 && s.AsSpan(lastStop - 2, 3).SequenceEqual("://");
             return new RunContext(userInfo, false, userInfo);
         }
         var trimmed = before.TrimEnd(' ');

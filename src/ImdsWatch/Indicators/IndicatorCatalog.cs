@@ -29,7 +29,15 @@ public sealed class IndicatorCatalog
 
     public static IndicatorCatalog Load(string yaml, IndicatorCatalog? extend = null)
     {
-        var doc = Config.YamlDocuments.Deserializer().Deserialize<CatalogDocument>(yaml) ?? new CatalogDocument();
+        CatalogDocument doc;
+        try
+        {
+            doc = Config.YamlDocuments.Deserializer().Deserialize<CatalogDocument>(yaml) ?? new CatalogDocument();
+        }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidCastException)
+        {
+            throw new InvalidDataException($"indicator catalog: {e.InnerException?.Message ?? e.Message}", e);
+        }
         var catalog = new IndicatorCatalog();
         if (extend is not null)
             catalog.AddFrom(extend);

@@ -210,10 +210,7 @@ public sealed class ReferenceCandidates
         var rest = token;
         while (!rest.IsEmpty)
         {
-            var cut = rest.IndexOfAny(':', '[', ']') is var c1 && c1 >= 0 ? c1 : rest.IndexOf('_');
-            var under = rest.IndexOf('_');
-            if (under >= 0 && (cut < 0 || under < cut))
-                cut = under;
+            var cut = rest.IndexOfAny(PieceSeparators); // one search a piece: the token is read once
             var part = cut < 0 ? rest : rest[..cut];
             rest = cut < 0 ? default : rest[(cut + 1)..];
             if (part.Length == 0 || part.IndexOfAnyInRange('0', '9') < 0)
@@ -270,6 +267,8 @@ public sealed class ReferenceCandidates
         }
         return false;
     }
+
+    private static readonly SearchValues<char> PieceSeparators = SearchValues.Create(":[]_");
 
     private static bool IsHex(ReadOnlySpan<char> s)
     {

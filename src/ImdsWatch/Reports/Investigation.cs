@@ -25,7 +25,7 @@ public static class Investigation
             Host = stored.Host, Process = ProcessSnapshot.None, Summary = stored.Summary,
         };
         var p = a.Process;
-        var sb = new StringBuilder();
+        var sb = new EscapedLines(); // every line of these notes quotes log text
         var host = stored.Host;
         var hostName = host ?? "(host not named in the log)";
         var time = stored.Time;
@@ -164,5 +164,23 @@ public static class Investigation
                 yield return $"Look in CloudTrail for the role's instance session ({r}) used after {issued} from an address that is not {host}'s.";
                 break;
         }
+    }
+
+    /// <summary>
+    /// The notes line by line, each line's text escaped as a whole (<see cref="Alerts.Output.TerminalText"/>): a value
+    /// from a log cannot add a line, move the cursor or colour the terminal, whatever it holds.
+    /// </summary>
+    private sealed class EscapedLines
+    {
+        private readonly StringBuilder _text = new();
+
+        public void AppendLine() => _text.AppendLine();
+
+        public void AppendLine(string? line) => _text.AppendLine(Alerts.Output.TerminalText.Escape(line));
+
+        public void AppendLine(IFormatProvider provider, [System.Runtime.CompilerServices.InterpolatedStringHandlerArgument(nameof(provider))] ref System.Runtime.CompilerServices.DefaultInterpolatedStringHandler line) =>
+            AppendLine(line.ToStringAndClear());
+
+        public override string ToString() => _text.ToString();
     }
 }

@@ -20,7 +20,16 @@ public abstract class LineSource : IEventSource
         {
             stats.Lines++;
             if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
-                ReadLine(line, reader.LineNumber, context);
+            {
+                try
+                {
+                    ReadLine(line, reader.LineNumber, context);
+                }
+                catch (Exception e) when (Scanning.ScanFailedException.At(context.Name, reader.LineNumber, e) is { } failed)
+                {
+                    throw failed; // a bug in a stage, not bad input (readers report that): end the run naming the place
+                }
+            }
             if (reader.BytesRead - lastReport > ProgressEvery)
             {
                 lastReport = reader.BytesRead;

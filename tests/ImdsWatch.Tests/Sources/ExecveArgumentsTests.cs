@@ -100,4 +100,16 @@ public sealed class ExecveArgumentsTests
             problem = $"EXECVE has argc={count} but {missing} argument(s) missing";
         return args;
     }
+
+    [Theory]
+    [InlineData("argc=7c a0=\"curl\" a1844674400=\"x\"")]
+    [InlineData("argc=999999999 a0=\"curl\" a1=\"x\"")]
+    [InlineData("argc=2 a0=\"curl\" a2147483646=\"x\"")]
+    public void A_damaged_argc_or_argument_index_gives_a_short_argv_and_a_problem(string body)
+    {
+        var args = ExecveArguments.Rebuild([AuditFields.Parse(Encoding.UTF8.GetBytes(body))], out var problem);
+        Assert.InRange(args.Count, 1, 1025 + 2);
+        Assert.Equal("curl", args[0]);
+        Assert.NotNull(problem);
+    }
 }

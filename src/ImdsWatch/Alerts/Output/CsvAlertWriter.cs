@@ -3,7 +3,7 @@ using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Alerts.Output;
 
-/// <summary>One row per alert (RFC 4180 quoting), the columns an analyst sorts by.</summary>
+/// <summary>One row per alert (RFC 4180 quoting, formula-safe, controls escaped), the columns an analyst sorts by.</summary>
 public sealed class CsvAlertWriter : IAlertWriter
 {
     private static readonly string[] Header =
@@ -31,13 +31,15 @@ public sealed class CsvAlertWriter : IAlertWriter
         }
     }
 
-    private static string Quote(string? value)
+    internal static string Quote(string? value)
     {
         if (string.IsNullOrEmpty(value))
             return "";
-        // A leading = + - @ would run as a formula in a spreadsheet: prefix it (OWASP CSV injection).
-        if (value[0] is '=' or '+' or '-' or '@')
+        // A leading = + - @ TAB or CR would run as a formula in a spreadsheet: prefix it (OWASP CSV injection).
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
             value = "'" + value;
+        // Controls (a raw ESC among them) are written as escapes, as on a terminal: the file is read by people too.
+        value = TerminalText.Escape(value);
         return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
     }
 }

@@ -22,30 +22,34 @@ public sealed class TableAlertWriter(IAnsiConsole console) : IAlertWriter
         table.AddColumn(new TableColumn("Command / evidence"));
         foreach (var a in alerts)
         {
-            var user = a.Process.User.Name ?? a.Process.User.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?";
-            if (a.Process.User.AuditName is { } login && login != "unset" && login != user)
-                user += $" (login {login})";
-            var process = a.Process.IsNone
+            // Every value from a log is escaped before the writer joins values with its own line breaks.
+            var user = E(a.Process.User.Name ?? a.Process.User.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?");
+            if (a.Process.User.AuditName is { } login && login != "unset" && login != a.Process.User.Name)
+                user += $" (login {E(login)})";
+            var process = E(a.Process.IsNone
                 ? a.Cloud?.RoleName is { } role ? $"role {role}" : a.Source is { } client ? $"client {client}" : "-"
-                : $"{Path.GetFileName(a.Process.Executable ?? a.Process.Name ?? "?")} [{a.Process.Pid}]";
-            var where = a.Cloud?.SourceIp is { } from ? $"from {from}" : $"{a.DestinationIp?.ToString() ?? "?"}{(a.DestinationPort is { } p ? ":" + p : "")}";
-            var reached = $"{a.Access.ToWire()}\n{where}{(a.CloudProvider is { } cp ? " " + cp : "")}";
-            var command = a.Process.IsNone ? a.Summary : a.Process.CommandLine;
+                : $"{Path.GetFileName(a.Process.Executable ?? a.Process.Name ?? "?")} [{a.Process.Pid}]");
+            var where = E(a.Cloud?.SourceIp is { } from ? $"from {from}" : $"{a.DestinationIp?.ToString() ?? "?"}{(a.DestinationPort is { } p ? ":" + p : "")}");
+            var reached = $"{a.Access.ToWire()}\n{where}{(a.CloudProvider is { } cp ? " " + E(cp) : "")}";
+            var command = E(a.Process.IsNone ? a.Summary : a.Process.CommandLine);
             if (command.Length > 120)
                 command = command[..120] + "…";
-            var pointer = a.Evidence.Count > 0 ? $"{a.Evidence[0].File}:{a.Evidence[0].Line}" : "";
+            var pointer = a.Evidence.Count > 0 ? E($"{a.Evidence[0].File}:{a.Evidence[0].Line}") : "";
+            var tags = E(string.Join(' ', a.Tags.Where(t => t != "first-seen" && !t.StartsWith("includes:", StringComparison.Ordinal))));
             table.AddRow(
                 new Text(a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)),
                 SeverityMarkup(a),
                 new Text(a.AlertType.ToString() + (a.Layers.Count > 1 ? "\n+network" : "")),
-                new Text(a.Host ?? "-"),
+                new Text(E(a.Host ?? "-")),
                 new Text(user),
                 new Text(process),
                 new Text(reached),
-                new Text($"{command}\n{string.Join(' ', a.Tags.Where(t => t != "first-seen" && !t.StartsWith("includes:", StringComparison.Ordinal)))} {pointer}".TrimEnd()));
+                new Text($"{command}\n{tags} {pointer}".TrimEnd()));
         }
         console.Write(table);
     }
+
+    private static string E(string? text) => TerminalText.Escape(text);
 
     private static IRenderable SeverityMarkup(Alert a)
     {

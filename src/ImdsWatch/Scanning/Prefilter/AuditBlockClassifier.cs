@@ -169,8 +169,15 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 }
                 break;
             case AuditRecordType.SockAddr:
-                if (Value(body, "saddr="u8) is { IsEmpty: false } saddr && candidates.IsMetadataSockaddr(saddr))
-                    run.Flags |= RunFlags.Hot;
+                // Every saddr= of the record: the full parser takes the last one, a damaged line may hold two.
+                for (var rest = body; Value(rest, "saddr="u8, out var next) is var saddr && next > 0; rest = rest[next..])
+                {
+                    if (!saddr.IsEmpty && candidates.IsMetadataSockaddr(saddr))
+                    {
+                        run.Flags |= RunFlags.Hot;
+                        break;
+                    }
+                }
                 break;
             case AuditRecordType.Execve:
                 run.Flags |= RunFlags.Execve;
@@ -184,8 +191,14 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 // only when the connect is to a metadata address (kept for its SOCKADDR).
                 if ((run.Flags & RunFlags.EmptyArgv) != 0)
                 {
-                    if (MayReference(Value(body, "proctitle="u8)))
-                        run.Flags |= RunFlags.ProctitleMayReference;
+                    for (var rest = body; Value(rest, "proctitle="u8, out var next) is var title && next > 0; rest = rest[next..])
+                    {
+                        if (MayReference(title))
+                        {
+                            run.Flags |= RunFlags.ProctitleMayReference;
+                            break;
+                        }
+                    }
                 }
                 else if ((run.Flags & RunFlags.Execve) == 0)
                 {
@@ -260,13 +273,16 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         return candidates.MayReference(value);
     }
 
-    private static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key)
+    /// <summary>The value after the first <paramref name="key"/>, and where to look for the next one (0: none).</summary>
+    private static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key, out int next)
     {
+        next = 0;
         var at = body.IndexOf(key);
         if (at < 0)
             return default;
         var v = body[(at + key.Length)..];
         var end = v.IndexOfAny((byte)' ', (byte)0x1D);
+        next = at + key.Length;
         return end < 0 ? v : v[..end];
     }
 
@@ -276,11 +292,12 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     /// </summary>
     private static bool ProcessIds(ReadOnlySpan<byte> body, out int pid, out int ppid)
     {
-        var at = body.IndexOf(" ppid="u8);
+        // The full parser takes the last field of a key: so does this, for a damaged line that repeats one.
+        var at = body.LastIndexOf(" ppid="u8);
         if (at >= 0 && Utf8Parser.TryParse(body[(at + 6)..], out ppid, out var used))
         {
             var rest = body[(at + 6 + used)..];
-            if (rest.StartsWith(" pid="u8) && Utf8Parser.TryParse(rest[5..], out pid, out _))
+            if (rest.StartsWith(" pid="u8) && Utf8Parser.TryParse(rest[5..], out pid, out _) && rest[5..].IndexOf(" pid="u8) < 0)
                 return true;
         }
         var found = IntField(body, " pid="u8);
@@ -292,7 +309,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     /// <summary>A numeric field; the key carries its leading space (" pid=" is not the end of " ppid=").</summary>
     private static int? IntField(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key)
     {
-        var at = body.IndexOf(key);
+        var at = body.LastIndexOf(key);
         return at >= 0 && Utf8Parser.TryParse(body[(at + key.Length)..], out int v, out _) ? v : null;
     }
 

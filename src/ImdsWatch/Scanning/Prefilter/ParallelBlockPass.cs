@@ -1,5 +1,6 @@
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Input;
+using System.Runtime.ExceptionServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace ImdsWatch.Scanning.Prefilter;
@@ -15,6 +16,9 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
     private const int Overhang = 16 * 1024; // enough to finish the last line almost always; longer ones read on
 
     private readonly int _workers = WorkerCount(workers);
+
+    /// <summary>Called by a worker with each block's index after classifying it (tests make a worker fail with it).</summary>
+    internal Action<int>? Classified { get; init; }
 
     /// <summary>The threads a pass uses when asked for <paramref name="requested"/> (0: one per core, up to 8).</summary>
     public static int WorkerCount(int requested) => requested > 0 ? requested : Math.Clamp(Environment.ProcessorCount, 1, 8);
@@ -34,39 +38,56 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         Exception? failure = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
 
+        // Every wait below is on `stop`: a worker that fails cancels it, so that the reader waiting for that
+        // worker's block and the workers waiting for a free slot all wake, and the failure is rethrown here.
+        void Fail(Exception e)
+        {
+            Interlocked.CompareExchange(ref failure, e, null);
+            stop.Cancel();
+        }
+
         void Work()
         {
-            var classifier = new AuditBlockClassifier(candidates);
-            var buffer = new byte[blockSize + Overhang + 1];
-            while (true)
+            try
             {
-                try
+                var classifier = new AuditBlockClassifier(candidates);
+                var buffer = new byte[blockSize + Overhang + 1];
+                while (!stop.IsCancellationRequested)
                 {
                     free.Wait(stop.Token);
+                    var index = Interlocked.Increment(ref next);
+                    if (index >= blocks)
+                    {
+                        free.Release();
+                        return;
+                    }
+                    var summary = pool.TryTake(out var s) ? s : new BlockSummary();
+                    summary.Reset(index);
+                    try
+                    {
+                        ReadBlock(file, start, end, index, ref buffer, classifier, summary);
+                        Classified?.Invoke(index);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+                    {
+                        Fail(e);
+                        return;
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Fail(new PassOneFailure(start + ((long)index * blockSize), e));
+                        return;
+                    }
+                    results[index % slots] = summary;
+                    ready[index % slots].Release();
                 }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                var index = Interlocked.Increment(ref next);
-                if (index >= blocks)
-                {
-                    free.Release();
-                    return;
-                }
-                var summary = pool.TryTake(out var s) ? s : new BlockSummary();
-                summary.Reset(index);
-                try
-                {
-                    ReadBlock(file, start, end, index, ref buffer, classifier, summary);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-                {
-                    Interlocked.CompareExchange(ref failure, e, null);
-                    stop.Cancel();
-                }
-                results[index % slots] = summary;
-                ready[index % slots].Release();
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                Fail(e);
             }
         }
 
@@ -77,8 +98,6 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             for (var index = 0; index < blocks; index++)
             {
                 ready[index % slots].Wait(stop.Token);
-                if (failure is not null)
-                    break;
                 var summary = results[index % slots]!;
                 results[index % slots] = null;
                 onBlock(summary);
@@ -93,9 +112,12 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         {
             stop.Cancel();
             Task.WaitAll(workers, CancellationToken.None);
+            foreach (var semaphore in ready)
+                semaphore.Dispose();
+            free.Dispose();
         }
         if (failure is not null)
-            throw failure;
+            ExceptionDispatchInfo.Throw(failure);
         cancellation.ThrowIfCancellationRequested();
     }
 

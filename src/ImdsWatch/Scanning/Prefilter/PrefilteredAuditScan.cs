@@ -55,19 +55,38 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         var blockSize = BlockSizeFor(end - start);
         using var passTwo = new PassTwoStage((in PassTwoItem item) =>
         {
-            if (item.Issue is not null)
-                report(item.Line, item.Issue);
-            else if (item.Keep)
-                Parse(kept.Bytes(item.Offset, item.Length), item.Line, sourceId);
-            else
-                assembler.ObserveRun(item.Node, item.Serial, item.Milliseconds, item.Records);
+            try
+            {
+                if (item.Issue is not null)
+                    report(item.Line, item.Issue);
+                else if (item.Keep)
+                    Parse(kept.Bytes(item.Offset, item.Length), item.Line, sourceId);
+                else
+                    assembler.ObserveRun(item.Node, item.Serial, item.Milliseconds, item.Records);
+            }
+            catch (Exception e) when (ScanFailedException.At(source.Name, item.Line, e) is ScanFailedException failed)
+            {
+                throw failed;
+            }
         }, threaded: end - start > blockSize);
         using var selector = new RunSelector((run, line, keep) => passTwo.Add(new PassTwoItem
         {
             Offset = run.Offset, Length = run.Length, Line = line, Records = run.Records, Serial = run.Serial,
             Milliseconds = run.Milliseconds, Node = keep ? null : NodeName(run.Node), Keep = keep,
         }), RunSelector.ExpectedRuns(end - start));
-        new ParallelBlockPass(candidates, Workers, blockSize).Run(file, start, end, block =>
+        try
+        {
+            new ParallelBlockPass(candidates, Workers, blockSize).Run(file, start, end, block => OnBlock(block), cancellation);
+        }
+        catch (PassOneFailure failure)
+        {
+            throw new ScanFailedException(source.Name, FailingLine(source, failure.BlockOffset), failure.InnerException!);
+        }
+        selector.Finish();
+        passTwo.Complete();
+        BytesRead = end - start;
+
+        void OnBlock(BlockSummary block)
         {
             foreach (var (hash, name) in block.NewNodes)
                 _nodes.TryAdd(hash, name);
@@ -86,10 +105,37 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             NewestMilliseconds = Math.Max(NewestMilliseconds, block.NewestMilliseconds);
             BytesRead = block.End - start;
             Progress?.Invoke(BytesRead);
-        }, cancellation);
-        selector.Finish();
-        passTwo.Complete();
-        BytesRead = end - start;
+        }
+    }
+
+    /// <summary>
+    /// The line a worker of pass one failed on: the first line from the failed block on that the classifier cannot
+    /// take on its own (or the block's first line). Only after a bug, so a second read of the file is fine.
+    /// </summary>
+    private long FailingLine(InputSource source, long blockOffset)
+    {
+        using var reader = new LineReader(source.Open(), firstLineNumber: source.FirstLineNumber);
+        var classifier = new AuditBlockClassifier(candidates);
+        long firstOfBlock = -1;
+        var next = source.Offset;
+        while (reader.TryReadLine(out var line))
+        {
+            var lineStart = next;
+            next = source.Offset + reader.BytesConsumedToLastNewline;
+            if (lineStart < blockOffset)
+                continue; // an earlier block's line
+            if (firstOfBlock < 0)
+                firstOfBlock = reader.LineNumber;
+            try
+            {
+                classifier.Classify(line, lineStart, new BlockSummary());
+            }
+            catch (Exception)
+            {
+                return reader.LineNumber;
+            }
+        }
+        return Math.Max(firstOfBlock, source.FirstLineNumber);
     }
 
     /// <summary>Small files are cut finer, so that every core gets a share of them too.</summary>

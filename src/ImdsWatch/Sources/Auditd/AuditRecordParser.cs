@@ -9,6 +9,14 @@ namespace ImdsWatch.Sources.Auditd;
 /// </summary>
 public sealed class AuditRecordParser
 {
+    /// <summary>
+    /// The last second a stamp may name: 9999-12-31T23:59:59Z, the end of <see cref="DateTimeOffset"/>. The kernel
+    /// writes a non-negative time_t; a stamp beyond this is a forged or damaged line, never a real record.
+    /// </summary>
+    public const long MaxStampSeconds = 253_402_300_799;
+
+    internal const string StampOutOfRange = "audit(...) stamp out of range (before 1970 or after 9999)";
+
     private readonly Dictionary<int, string> _typeNames = [];
     private readonly Dictionary<int, string> _nodes = [];
 
@@ -82,9 +90,9 @@ public sealed class AuditRecordParser
         rest = rest[6..];
         consumed += 6;
         var before = rest.Length;
-        if (!TryParseStamp(ref rest, out var millis, out var serial))
+        if (!TryParseStamp(ref rest, out var millis, out var serial, out var outOfRange))
         {
-            error = "malformed audit(seconds.millis:serial) stamp";
+            error = outOfRange ? StampOutOfRange : "malformed audit(seconds.millis:serial) stamp";
             return false;
         }
         consumed += before - rest.Length;
@@ -133,7 +141,7 @@ public sealed class AuditRecordParser
             seconds = seconds * 10 + (line[p++] - '0');
             digits++;
         }
-        if (digits == 0 || p + 5 > line.Length || line[p] != (byte)'.' || line[p + 4] != (byte)':'
+        if (digits == 0 || seconds > MaxStampSeconds || p + 5 > line.Length || line[p] != (byte)'.' || line[p + 4] != (byte)':'
             || (uint)(line[p + 1] - '0') > 9 || (uint)(line[p + 2] - '0') > 9 || (uint)(line[p + 3] - '0') > 9)
             return false;
         var millis = ((line[p + 1] - '0') * 100) + ((line[p + 2] - '0') * 10) + (line[p + 3] - '0');
@@ -169,12 +177,25 @@ public sealed class AuditRecordParser
         _ => -1,
     };
 
-    private static bool TryParseStamp(ref ReadOnlySpan<byte> s, out long millis, out ulong serial)
+    private static bool TryParseStamp(ref ReadOnlySpan<byte> s, out long millis, out ulong serial, out bool outOfRange)
     {
         millis = 0;
         serial = 0;
-        if (!Utf8Parser.TryParse(s, out long seconds, out var used) || used >= s.Length || s[used] != (byte)'.')
+        outOfRange = false;
+        // Digits only: Utf8Parser would take a sign, and a long overflows on 20 digits.
+        if (s.Length > 0 && s[0] == (byte)'-')
+        {
+            outOfRange = true; // time_t before 1970: the kernel never writes one
             return false;
+        }
+        var used = s.IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+        if (used <= 0 || used >= s.Length || s[used] != (byte)'.')
+            return false;
+        if (!Utf8Parser.TryParse(s[..used], out long seconds, out _) || seconds > MaxStampSeconds)
+        {
+            outOfRange = true;
+            return false;
+        }
         s = s[(used + 1)..];
         if (!Utf8Parser.TryParse(s, out uint fraction, out used) || used == 0 || used >= s.Length || s[used] != (byte)':')
             return false;
@@ -184,7 +205,7 @@ public sealed class AuditRecordParser
         if (!Utf8Parser.TryParse(s, out serial, out used) || used >= s.Length || s[used] != (byte)')')
             return false;
         s = s[(used + 1)..];
-        millis = checked(seconds * 1000 + ms);
+        millis = (seconds * 1000) + ms; // cannot overflow: seconds ≤ MaxStampSeconds, ms < 1000
         return true;
     }
 

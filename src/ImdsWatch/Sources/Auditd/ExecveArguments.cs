@@ -9,6 +9,9 @@ namespace ImdsWatch.Sources.Auditd;
 /// </summary>
 public static class ExecveArguments
 {
+    private const int MaxArguments = 100_000;
+    private const int MaxMissing = 1024;
+
     public static IReadOnlyList<string> Rebuild(IEnumerable<AuditFields> records, out string? problem)
     {
         problem = null;
@@ -51,10 +54,14 @@ public static class ExecveArguments
             whole[index] = string.Concat(list.Values);
 
         var count = argc >= 0 ? argc : (whole.Count == 0 ? 0 : whole.Keys.Max() + 1);
-        if (count > 100_000)
+        // argv is as long as argc says, or as its highest aN; a damaged record (a1844674400=…, argc=999999999) must
+        // not make an array of billions: at most MaxMissing arguments are taken to be lost, and never more than
+        // MaxArguments in all (found by fuzzing: 14 GB for one line).
+        var plausible = Math.Min(MaxArguments, whole.Count + MaxMissing);
+        if (count > plausible)
         {
-            problem = $"argc={count} is implausible";
-            count = whole.Count == 0 ? 0 : whole.Keys.Max() + 1;
+            problem = $"argc={count} is implausible for {whole.Count} argument(s) recorded";
+            count = Math.Min(plausible, whole.Count == 0 ? 0 : whole.Keys.Where(k => k < plausible).DefaultIfEmpty(-1).Max() + 1);
         }
         var args = new string[count];
         var missing = 0;

@@ -18,7 +18,28 @@ public static class EcsEventReader
         line.TrimStart().StartsWith('{') && line.Contains("\"@timestamp\"", StringComparison.Ordinal)
         && (line.Contains("\"process\"", StringComparison.Ordinal) || line.Contains("\"destination\"", StringComparison.Ordinal) || line.Contains("\"event\"", StringComparison.Ordinal));
 
+    /// <summary>One ECS line as an event, or null (with a <see cref="ParseIssue"/> when it is not one); never an exception.</summary>
     public static HostEvent? Parse(string line, string file, long lineNumber, List<ParseIssue> issues)
+    {
+        try
+        {
+            try
+            {
+                return ParseLine(line, file, lineNumber, issues);
+            }
+            catch (InvalidOperationException) when (JsonSurrogates.Repair(line) is var repaired && repaired != line)
+            {
+                return ParseLine(repaired, file, lineNumber, issues); // a string with half a UTF-16 pair
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            issues.Add(new ParseIssue(file, lineNumber, $"unreadable ECS event ({e.GetType().Name}: {e.Message})"));
+            return null;
+        }
+    }
+
+    private static HostEvent? ParseLine(string line, string file, long lineNumber, List<ParseIssue> issues)
     {
         JsonDocument doc;
         try

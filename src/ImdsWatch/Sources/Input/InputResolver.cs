@@ -9,14 +9,30 @@ namespace ImdsWatch.Sources.Input;
 /// </summary>
 public static partial class InputResolver
 {
+    /// <summary>As below; a path that is not a regular file is one of the <paramref name="errors"/>.</summary>
     public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors) =>
         Resolve(specs, out errors, out _);
 
-    /// <summary>Files found in a directory are read only when they look like a log imdswatch reads; the rest are listed in <paramref name="skipped"/>.</summary>
+    /// <summary>As below; a path that is not a regular file is one of the <paramref name="errors"/>.</summary>
     public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors, out IReadOnlyList<string> skipped)
+    {
+        var sources = Resolve(specs, out errors, out skipped, out var refused);
+        errors = [.. errors, .. refused];
+        return sources;
+    }
+
+    /// <summary>
+    /// Files found in a directory are read only when they look like a log imdswatch reads; the rest are listed in
+    /// <paramref name="skipped"/>. A path naming a FIFO, a device or a socket is <paramref name="refused"/> with a
+    /// message (it would block or never end), and the other paths are read.
+    /// </summary>
+    public static IReadOnlyList<InputSource> Resolve(IEnumerable<string> specs, out IReadOnlyList<string> errors, out IReadOnlyList<string> skipped,
+        out IReadOnlyList<string> refused)
     {
         var passedOver = new List<string>();
         skipped = passedOver;
+        var notFiles = new List<string>();
+        refused = notFiles;
         var sources = new List<InputSource>();
         var problems = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -28,23 +44,40 @@ public static partial class InputResolver
                 continue;
             }
             IEnumerable<string> files;
+            var refusedBefore = notFiles.Count;
             if (File.Exists(spec))
+            {
+                if (FileKind.NotRegular(spec) is { } kind)
+                {
+                    notFiles.Add($"{spec}: {kind}, not a log file; refused (to read a stream, pipe it to - for standard input)");
+                    continue;
+                }
                 files = [spec];
+            }
             else if (Directory.Exists(spec))
             {
+                // Only regular files: detecting the format of a FIFO in the folder would block, a device never ends.
                 var all = Directory.EnumerateFiles(spec, "*", SearchOption.AllDirectories).Where(IsLogFileName).ToList();
+                var special = all.Where(f => FileKind.NotRegular(f) is not null).ToList();
+                passedOver.AddRange(special);
+                all = [.. all.Except(special)];
                 var logs = all.Where(f => FormatDetector.Detect(new InputSource(f, f)) != LogFormat.Unknown).ToList();
                 passedOver.AddRange(all.Except(logs));
                 files = OrderRotated(logs);
             }
             else if (spec.AsSpan().IndexOfAny("*?[") >= 0)
-                files = OrderRotated(Glob(spec));
+            {
+                var matched = Glob(spec).ToList();
+                foreach (var f in matched.Where(f => FileKind.NotRegular(f) is not null))
+                    notFiles.Add($"{f}: {FileKind.NotRegular(f)}, not a log file; refused");
+                files = OrderRotated(matched.Where(f => FileKind.NotRegular(f) is null));
+            }
             else
             {
                 problems.Add($"{spec}: no such file or directory");
                 continue;
             }
-            var any = false;
+            var any = notFiles.Count > refusedBefore;
             foreach (var f in files)
             {
                 any = true;

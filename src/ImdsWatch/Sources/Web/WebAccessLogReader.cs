@@ -10,7 +10,21 @@ public static partial class WebAccessLogReader
 {
     public static bool LooksLikeAccessLog(string line) => Combined().IsMatch(line) || Alb().IsMatch(line) || Squid().IsMatch(line);
 
+    /// <summary>One access-log line as a request, or null with a <see cref="ParseIssue"/>; never an exception.</summary>
     public static HttpRequest? Parse(string line, string file, long lineNumber, List<ParseIssue> issues)
+    {
+        try
+        {
+            return ParseLine(line, file, lineNumber, issues);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            issues.Add(new ParseIssue(file, lineNumber, $"unreadable access-log line ({e.GetType().Name})"));
+            return null;
+        }
+    }
+
+    private static HttpRequest? ParseLine(string line, string file, long lineNumber, List<ParseIssue> issues)
     {
         var m = Combined().Match(line);
         if (m.Success)
@@ -34,10 +48,15 @@ public static partial class WebAccessLogReader
         m = Alb().Match(line);
         if (m.Success)
         {
+            if (!DateTimeOffset.TryParse(m.Groups["time"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t))
+            {
+                issues.Add(new ParseIssue(file, lineNumber, $"bad ALB time {m.Groups["time"].Value}"));
+                return null;
+            }
             var (method, target) = RequestLine(m.Groups["request"].Value);
             return new HttpRequest
             {
-                Timestamp = DateTimeOffset.Parse(m.Groups["time"].Value, CultureInfo.InvariantCulture), ClientIp = m.Groups["client"].Value,
+                Timestamp = t, ClientIp = m.Groups["client"].Value,
                 Method = method, Target = target, Status = int.TryParse(m.Groups["status"].Value, out var st) ? st : 0,
                 Bytes = long.TryParse(m.Groups["bytes"].Value, out var b) ? b : 0, UserAgent = m.Groups["ua"].Value,
                 LogKind = "alb", Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
@@ -46,12 +65,18 @@ public static partial class WebAccessLogReader
         m = Squid().Match(line);
         if (m.Success)
         {
-            var seconds = double.Parse(m.Groups["time"].Value, CultureInfo.InvariantCulture);
+            // squid's time is seconds since 1970 with milliseconds; anything past 9999 is a damaged line.
+            if (!double.TryParse(m.Groups["time"].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
+                || seconds > Sources.Auditd.AuditRecordParser.MaxStampSeconds)
+            {
+                issues.Add(new ParseIssue(file, lineNumber, $"bad squid time {m.Groups["time"].Value}"));
+                return null;
+            }
             return new HttpRequest
             {
                 Timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)), ClientIp = m.Groups["client"].Value,
                 Method = m.Groups["method"].Value, Target = m.Groups["url"].Value, Status = int.Parse(m.Groups["status"].Value, CultureInfo.InvariantCulture),
-                Bytes = long.Parse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture), LogKind = "squid",
+                Bytes = long.TryParse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture, out var b) ? b : 0, LogKind = "squid",
                 Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
             };
         }

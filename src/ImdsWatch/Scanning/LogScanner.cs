@@ -57,7 +57,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
         var names = sources.Select(s => s.Name).ToList();
         var sessions = new List<SessionEvent>();
         var requests = new List<HttpRequest>();
-        var calls = new List<ApiCall>();
+        var trails = new List<(int, InputSource)>();
         var formats = new Dictionary<LogFormat, int>();
         ulong syntheticSequence = 1UL << 48; // events from sources without serials still need an order
 
@@ -98,12 +98,7 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             formats[format] = formats.GetValueOrDefault(format) + 1;
             if (format == LogFormat.CloudTrail)
             {
-                var read = CloudTrailReader.Read(source, found);
-                calls.AddRange(read);
-                records += read.Count;
-                bytes += source.Length ?? 0;
-                ReportAll(sourceId, found);
-                Progress?.Invoke(bytes, source);
+                trails.Add((sourceId, source)); // read after the loop, all at once on all cores
                 continue;
             }
 
@@ -185,11 +180,18 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             Progress?.Invoke(bytes, source);
         }
 
+        var cloudRules = new CloudTrailRules(cloud ?? new CloudTrailOptions());
+        var cloudAlerts = new List<Alert>();
+        var trail = new CloudTrailSource { Workers = Workers }.Read(trails, call => cloudAlerts.AddRange(cloudRules.Observe(call)),
+            (id, line, reason) => Report(new ParseIssueArgs(id, line, reason)), (read, source) => Progress?.Invoke(bytes + read, source), cancellation);
+        (records, bytes) = (records + trail.Records, bytes + trail.Bytes);
+        cloudAlerts.AddRange(cloudRules.Complete());
+
         var detected = detector.CompleteAll();
         var alerts = new List<Alert>(detected.Alerts);
         alerts.AddRange(syslogMentions.Complete());
         alerts.AddRange(new SsrfRule(rules.Finder).Evaluate(requests));
-        alerts.AddRange(new CloudTrailRules(cloud ?? new CloudTrailOptions()).Evaluate(calls));
+        alerts.AddRange(cloudAlerts);
         alerts.AddRange(CredentialTheftChain.Correlate(alerts));
         if (syslogMentions.AllowedByAgent > 0)
             detector.Stats.AllowedByAgent["syslog lines of agents"] = syslogMentions.AllowedByAgent;
@@ -204,7 +206,8 @@ public sealed class LogScanner(DetectionRules rules, string? defaultHost = null,
             IssueCount = issueCount,
             Files = names,
             Formats = formats,
-            ApiCalls = calls.Count,
+            ApiCalls = (int)trail.Records,
+            CloudTrail = trail with { Evicted = cloudRules.Evicted, EvidenceNotKept = cloudRules.EvidenceNotKept },
             HttpRequests = requests.Count,
             Lines = lines,
             Records = records,

@@ -3,8 +3,8 @@ using System.Text.Json;
 
 namespace ImdsWatch.Sources.CloudTrail;
 
-/// <summary>Told of each top-level record value: its bytes (valid JSON), its ordinal in the file and its first line.</summary>
-internal delegate void RecordValueHandler(ReadOnlySpan<byte> value, long ordinal, long line);
+/// <summary>Told of each record value: its bytes (brackets and strings balanced) and the line it starts on.</summary>
+internal delegate void RecordValueHandler(ReadOnlySpan<byte> value, long line);
 
 /// <summary>Told of each part of a file that could not be read: the line it starts on and why.</summary>
 internal delegate void ReadIssueHandler(long line, string reason);
@@ -35,6 +35,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
     private long _ordinal;
     private bool _startChecked;
     private byte[] _resyncKey = "\"eventVersion\""u8.ToArray();
+    private ReadIssueHandler _onBroken = (_, _) => { };
 
     /// <summary>Bytes read from the (decompressed) stream.</summary>
     public long BytesRead { get; private set; }
@@ -42,8 +43,13 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
     /// <summary>Values handed out.</summary>
     public long Values => _ordinal;
 
-    public void ReadAll(RecordValueHandler onValue, ReadIssueHandler onIssue)
+    /// <summary>
+    /// Hands out every value; a value that cannot be read goes to <paramref name="onBroken"/> (it is a record that
+    /// could not be read), problems of the file around the values to <paramref name="onIssue"/>.
+    /// </summary>
+    public void ReadAll(RecordValueHandler onValue, ReadIssueHandler onBroken, ReadIssueHandler onIssue)
     {
+        _onBroken = onBroken;
         var recovering = false;
         while (SkipWhitespace())
         {
@@ -66,7 +72,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
             else
             {
                 var line = LineAt(_pos);
-                if (!ReadOneValue(onValue, onIssue, line))
+                if (!ReadOneValue(onValue, onIssue, line, topLevel: true))
                 {
                     SkipPastNewline(); // a line that is not JSON: NDJSON goes on at the next line
                     recovering = true;
@@ -99,7 +105,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
                 return;
             }
             var line = LineAt(_pos);
-            if (!ReadOneValue(onValue, onIssue, line) && !Resync(onIssue, line))
+            if (!ReadOneValue(onValue, onIssue, line, topLevel: false) && !Resync(onIssue, line))
                 return;
         }
     }
@@ -120,7 +126,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
                 _pos++;
                 continue;
             }
-            if (TryReadValue(out var length, out var error))
+            if (TryReadValue(false, out var length, out var error))
             {
                 _pos += length;
                 continue;
@@ -132,18 +138,18 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
     }
 
     /// <summary>One value (a record, an envelope, a Records object inside NDJSON …) handed to the caller.</summary>
-    private bool ReadOneValue(RecordValueHandler onValue, ReadIssueHandler onIssue, long line)
+    private bool ReadOneValue(RecordValueHandler onValue, ReadIssueHandler onIssue, long line, bool topLevel)
     {
-        if (!TryReadValue(out var length, out var error))
+        if (!TryReadValue(topLevel, out var length, out var error))
         {
             _ordinal++;
-            onIssue(line, $"record {_ordinal}: {error}");
+            _onBroken(line, error);
             return false;
         }
         _ordinal++;
         var value = _buffer.AsSpan(_pos, length);
         RememberFirstKey(value);
-        onValue(value, _ordinal, line);
+        onValue(value, line);
         _pos += length;
         return true;
     }
@@ -216,25 +222,22 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
         return true;
     }
 
-    /// <summary>The length of the complete JSON value at the current position, reading more of the stream as needed.</summary>
-    private bool TryReadValue(out int length, out string error)
+    /// <summary>
+    /// The length of the complete JSON value at the current position, reading more of the stream as needed. An
+    /// object's structure is checked here; its content when it is parsed (<see cref="CloudTrailRecordParser"/>).
+    /// </summary>
+    private bool TryReadValue(bool lineStartsValue, out int length, out string error)
     {
         while (true)
         {
-            var reader = new Utf8JsonReader(_buffer.AsSpan(_pos, _end - _pos), _eof, new JsonReaderState(Options));
-            try
+            var found = _buffer[_pos] is (byte)'{' or (byte)'['
+                ? JsonExtent.Find(_buffer.AsSpan(_pos, _end - _pos), lineStartsValue, out length, out error)
+                : ReadScalar(out length, out error);
+            if (found == JsonExtent.Result.Complete)
+                return true;
+            if (found == JsonExtent.Result.Invalid)
             {
-                if (reader.Read() && (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray) || reader.TrySkip()))
-                {
-                    length = (int)reader.BytesConsumed;
-                    error = "";
-                    return true;
-                }
-            }
-            catch (JsonException e)
-            {
-                length = 0;
-                error = "not valid JSON: " + Describe(e);
+                error = "not valid JSON: " + error;
                 return false;
             }
             if (_eof)
@@ -250,6 +253,26 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
                 return false;
             }
             Refill(grow: true);
+        }
+    }
+
+    /// <summary>A string, number or literal where a record was expected (read to be reported, not used).</summary>
+    private JsonExtent.Result ReadScalar(out int length, out string error)
+    {
+        var reader = new Utf8JsonReader(_buffer.AsSpan(_pos, _end - _pos), _eof, new JsonReaderState(Options));
+        length = 0;
+        error = "";
+        try
+        {
+            if (!reader.Read())
+                return JsonExtent.Result.Incomplete;
+            length = (int)reader.BytesConsumed;
+            return JsonExtent.Result.Complete;
+        }
+        catch (JsonException e)
+        {
+            error = Describe(e);
+            return JsonExtent.Result.Invalid;
         }
     }
 
@@ -272,7 +295,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
             {
                 Ensure(3);
                 _startChecked = true;
-                if (_buffer.AsSpan(_pos, _end - _pos).StartsWith("\xEF\xBB\xBF"u8))
+                if (_buffer.AsSpan(_pos, _end - _pos).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
                     _pos += 3;
             }
             var i = _buffer.AsSpan(_pos, _end - _pos).IndexOfAnyExcept(" \t\r\n"u8);

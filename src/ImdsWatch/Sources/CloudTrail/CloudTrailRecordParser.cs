@@ -22,14 +22,26 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
     /// <summary>Records seen (also those passed over).</summary>
     public long Records { get; private set; }
 
+    /// <summary>Records that could not be read (broken JSON, not an event), of <see cref="Records"/>.</summary>
+    public long Unreadable { get; private set; }
+
     /// <summary>Records parsed field by field (those that could matter).</summary>
     public long Parsed { get; private set; }
+
+    /// <summary>A record the reader could not delimit (broken JSON): counted, and reported with its ordinal.</summary>
+    public void Broken(long line, string reason, ReadIssueHandler onIssue)
+    {
+        Records++;
+        Unreadable++;
+        onIssue(line, $"record {Records}: {reason}");
+    }
 
     public void Parse(ReadOnlySpan<byte> value, long line, Action<ApiCall> onCall, ReadIssueHandler onIssue)
     {
         if (value.IsEmpty || value[0] != (byte)'{')
         {
             Records++;
+            Unreadable++;
             onIssue(line, $"record {Records}: not a JSON object");
             return;
         }
@@ -46,6 +58,7 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
         {
             // A lone surrogate escape ("\ud800"), an unreadable number, a string where an object was expected …
             Records++;
+            Unreadable++;
             onIssue(line, $"record {Records}: unreadable field: {(e is JsonException j ? CloudTrailReader.Describe(j) : e.Message)}");
         }
     }
@@ -252,6 +265,7 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
     {
         if (f.Time is not { } time || f.EventName is null)
         {
+            Unreadable++;
             onIssue(line, $"record {Records}: not a CloudTrail event (no eventName or eventTime)");
             return;
         }

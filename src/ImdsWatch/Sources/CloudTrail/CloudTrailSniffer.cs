@@ -14,7 +14,7 @@ public static class CloudTrailSniffer
 
     public static bool LooksLikeCloudTrail(ReadOnlySpan<byte> head)
     {
-        if (head.StartsWith("\xEF\xBB\xBF"u8))
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
             head = head[3..];
         var start = head.IndexOfAnyExcept(" \t\r\n"u8);
         if (start < 0 || head[start] is not ((byte)'{' or (byte)'['))

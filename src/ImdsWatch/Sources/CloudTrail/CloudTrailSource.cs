@@ -67,7 +67,7 @@ public sealed class CloudTrailSource
 
         var tasks = Enumerable.Range(0, workers).Select(_ => Task.Factory.StartNew(Work, stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         var merge = new TimeOrderedMerge(onCall, Horizon, MaxPending);
-        long bytes = 0, records = 0, calls = 0;
+        long bytes = 0, records = 0, unreadable = 0, calls = 0;
         try
         {
             for (var i = 0; i < ordered.Count; i++)
@@ -94,6 +94,7 @@ public sealed class CloudTrailSource
                     calls += chunk.Calls.Count;
                     bytes += chunk.Bytes;
                     records += chunk.Records;
+                    unreadable += chunk.Unreadable;
                     progress?.Invoke(bytes, source);
                 }
                 window.Release();
@@ -113,14 +114,14 @@ public sealed class CloudTrailSource
             }
         }
         cancellation.ThrowIfCancellationRequested();
-        return new CloudTrailStats { Files = ordered.Count, Bytes = bytes, Records = records, Calls = calls, OutOfOrder = merge.OutOfOrder };
+        return new CloudTrailStats { Files = ordered.Count, Bytes = bytes, Records = records, Unreadable = unreadable, Calls = calls, OutOfOrder = merge.OutOfOrder };
     }
 
     /// <summary>One file, streamed: calls and issues go out in chunks as they are read.</summary>
     private static void ReadFile(InputSource source, StringPool strings, BlockingCollection<Chunk> output, CancellationToken stop)
     {
         var chunk = new Chunk();
-        long issues = 0, reportedBytes = 0, reportedRecords = 0;
+        long issues = 0, reportedBytes = 0, reportedRecords = 0, reportedUnreadable = 0;
         CloudTrailReader? reader = null;
         var parser = new CloudTrailRecordParser(source.Name, strings);
 
@@ -130,6 +131,8 @@ public sealed class CloudTrailSource
             chunk.Records = parser.Records - reportedRecords;
             reportedBytes += chunk.Bytes;
             reportedRecords += chunk.Records;
+            chunk.Unreadable = parser.Unreadable - reportedUnreadable;
+            reportedUnreadable += chunk.Unreadable;
             output.Add(chunk, stop);
             chunk = new Chunk();
         }
@@ -142,18 +145,17 @@ public sealed class CloudTrailSource
                 chunk.Issues.Add((line, $"more than {MaxIssuesPerFile} issues in this file: the rest are not listed"));
         }
 
+        void Add(ApiCall call)
+        {
+            chunk.Calls.Add(call);
+            if (chunk.Calls.Count >= ChunkSize)
+                Flush();
+        }
+
         try
         {
             reader = new CloudTrailReader(source.Open());
-            reader.ReadAll((value, _, line) =>
-            {
-                parser.Parse(value, line, call =>
-                {
-                    chunk.Calls.Add(call);
-                    if (chunk.Calls.Count >= ChunkSize)
-                        Flush();
-                }, Issue);
-            }, Issue);
+            reader.ReadAll((value, line) => parser.Parse(value, line, Add, Issue), (line, reason) => parser.Broken(line, reason, Issue), Issue);
         }
         catch (InvalidDataException e)
         {
@@ -186,9 +188,9 @@ public sealed class CloudTrailSource
             return DateTime.MinValue;
         var rest = name[(at + 12)..];
         var region = rest.IndexOf('_');
-        if (region < 0 || rest.Length < region + 14)
+        if (region < 0 || rest.Length < region + 15)
             return DateTime.MinValue;
-        return DateTime.TryParseExact(rest.Slice(region + 1, 13), "yyyyMMdd'T'HHmm'Z'", CultureInfo.InvariantCulture,
+        return DateTime.TryParseExact(rest.Slice(region + 1, 14), "yyyyMMdd'T'HHmm'Z'", CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time) ? time : DateTime.MinValue;
     }
 
@@ -198,6 +200,7 @@ public sealed class CloudTrailSource
         public List<(long Line, string Reason)> Issues { get; } = [];
         public long Bytes { get; set; }
         public long Records { get; set; }
+        public long Unreadable { get; set; }
         public ExceptionDispatchInfo? Failure { get; set; }
     }
 }

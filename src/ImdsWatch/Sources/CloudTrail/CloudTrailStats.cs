@@ -10,6 +10,12 @@ public sealed record CloudTrailStats
 
     public long Records { get; init; }
 
+    /// <summary>Records that could not be read (each one is a parse issue).</summary>
+    public long Unreadable { get; init; }
+
+    /// <summary>Records read as API calls (those passed over as unable to matter included).</summary>
+    public long Events => Records - Unreadable;
+
     /// <summary>Records that could matter to a rule, parsed field by field and passed on as calls.</summary>
     public long Calls { get; init; }
 

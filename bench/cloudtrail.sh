@@ -24,17 +24,14 @@ work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 trap '[ -z "${BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    missing=()
-    command -v jq >/dev/null || missing+=(jq)
-    command -v bc >/dev/null || missing+=(bc)
-    [ -x /usr/bin/time ] || missing+=(time)
-    command -v clang >/dev/null || missing+=(clang)
-    [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
-    if [ ${#missing[@]} -gt 0 ]; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
+# peers and tools from Debian when missing (as root): command -> package
+need=()
+for pair in jq:jq bc:bc /usr/bin/time:time clang:clang; do
+    command -v "${pair%%:*}" >/dev/null || need+=("${pair##*:}")
+done
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev) # the native build links zlib
+if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 build=native
@@ -51,16 +48,13 @@ day() { # size in MB -> folder
     [ -d "$dir/AWSLogs" ] || python3 bench/cloudtrail_day.py "$corpora" "$dir" "$1"
     echo "$dir"
 }
-# best wall-clock seconds of N runs (warm cache), and the peak RSS (KB) of the best run
+# fastest of N runs (the page cache warm): "seconds peak-RSS-KB"; the command's output stays in $work/out
 best() {
-    local n=$1; shift
-    local b=999999 rss=0
-    for _ in $(seq "$n"); do
+    local runs=$1; shift
+    for _ in $(seq "$runs"); do
         /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
-        read -r t m < <(tail -n 1 "$work/time")
-        if (( $(echo "$t < $b" | bc -l) )); then b=$t; rss=$m; fi
-    done
-    echo "$b $rss"
+        tail -n 1 "$work/time"
+    done | sort -n | head -n 1
 }
 ratio() { echo "scale=1; $1 / $2" | bc -l; }
 check() { if (( $(echo "$1" | bc -l) )); then echo "met"; else echo "NOT met"; fi; }

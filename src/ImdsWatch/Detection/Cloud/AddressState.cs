@@ -4,12 +4,14 @@ namespace ImdsWatch.Detection.Cloud;
 /// instances they sent commands to from it. Bounded.</summary>
 internal sealed class AddressState
 {
+    public const int MaxPeople = 3;
+
     public List<string> People { get; } = [];
     public HashSet<string> CommandedInstances { get; } = new(StringComparer.Ordinal);
 
     public void Add(string person, IReadOnlyList<string> commanded)
     {
-        if (People.Count < 3 && !People.Contains(person))
+        if (People.Count < MaxPeople && !People.Contains(person))
             People.Add(person);
         foreach (var instance in commanded)
         {

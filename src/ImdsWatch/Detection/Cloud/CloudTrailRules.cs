@@ -29,6 +29,7 @@ public sealed class CloudTrailRules
     private readonly BoundedTable<string, AddressState> _people;
     private readonly BoundedTable<(string Instance, string? Role), ImdsV1Use> _v1;
     private readonly List<Alert> _judgedEarly = [];
+    private readonly Dictionary<string, bool> _agents = new(StringComparer.Ordinal);
     private long _kept;
 
     public CloudTrailRules(CloudTrailOptions options, CloudTrailLimits? limits = null)
@@ -69,8 +70,9 @@ public sealed class CloudTrailRules
     public IReadOnlyList<Alert> Observe(ApiCall c)
     {
         var seed = SeedAlert(c);
-        ObservePerson(c);
-        if (c.InstanceId is { } instance)
+        var instance = c.InstanceId;
+        ObservePerson(c, instance);
+        if (instance is not null)
             ObserveInstanceCall(c, instance, c.RoleName);
         if (seed is null && _judgedEarly.Count == 0)
             return None;
@@ -105,7 +107,7 @@ public sealed class CloudTrailRules
             _v1.GetOrAdd((instance, role), k => new ImdsV1Use(k.Instance, k.Role)).Add(c);
         if (c.SourceIp is not { } ip)
             return;
-        var onInstance = c.UserAgent is { } ua && OnInstanceAgents.Any(a => ua.Contains(a, StringComparison.OrdinalIgnoreCase));
+        var onInstance = c.UserAgent is { } ua && IsOnInstanceAgent(ua);
         if (onInstance && state.AddHome(ip) && _sessions.TryPeek((instance, role, ip), out var earlier))
         {
             _sessions.Remove((instance, role, ip)); // it was the instance all along
@@ -126,14 +128,32 @@ public sealed class CloudTrailRules
             EvidenceNotKept++;
     }
 
+    /// <summary>Does a user agent name an on-instance agent? Asked per call, of a few hundred distinct agents: remembered.</summary>
+    private bool IsOnInstanceAgent(string userAgent)
+    {
+        if (_agents.TryGetValue(userAgent, out var known))
+            return known;
+        if (_agents.Count >= 10_000)
+            _agents.Clear();
+        var agent = false;
+        foreach (var a in OnInstanceAgents)
+            agent |= userAgent.Contains(a, StringComparison.OrdinalIgnoreCase);
+        _agents[userAgent] = agent;
+        return agent;
+    }
+
     /// <summary>Addresses people call from: IAM users, the root account, console and federated sessions.</summary>
-    private void ObservePerson(ApiCall c)
+    private void ObservePerson(ApiCall c, string? instance)
     {
         var person = c.IdentityType is "IAMUser" or "Root" or "SAMLUser" or "WebIdentityUser" or "IdentityCenterUser"
-            || (c.IdentityType == "AssumedRole" && c.InstanceId is null && c.UserAgent?.Contains("console", StringComparison.OrdinalIgnoreCase) == true);
-        if (!person || c.SourceIp is not { } ip || !IPAddress.TryParse(ip, out _))
+            || (c.IdentityType == "AssumedRole" && instance is null && c.UserAgent?.Contains("console", StringComparison.OrdinalIgnoreCase) == true);
+        if (!person || c.SourceIp is not { } ip)
             return;
-        var name = c.Arn?.Split('/')[^1] ?? c.PrincipalId ?? c.IdentityType!;
+        if (_people.TryGet(ip, out var known) && known.People.Count >= AddressState.MaxPeople && c.EventName != "SendCommand")
+            return; // nothing new to learn (the common case: the same user, again)
+        if (known is null && !IPAddress.TryParse(ip, out _))
+            return; // a service name ("ssm.amazonaws.com")
+        var name = c.Arn is { } arn ? arn[(arn.LastIndexOf('/') + 1)..] : c.PrincipalId ?? c.IdentityType!;
         _people.GetOrAdd(ip, _ => new AddressState()).Add($"{c.IdentityType} {name}", c.EventName == "SendCommand" ? c.RequestInstanceIds : []);
     }
 

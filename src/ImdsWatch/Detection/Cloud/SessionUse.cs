@@ -14,6 +14,8 @@ internal sealed class SessionUse(string instance, string? role, string ip)
     private static readonly string[] Recon = ["GetCallerIdentity", "ListBuckets", "DescribeInstances", "ListRoles", "ListUsers", "GetAccountAuthorizationDetails", "ListAttachedRolePolicies", "GetRolePolicy", "ListSecrets", "DescribeDBInstances"];
     private static readonly string[] DesktopSystems = ["Darwin", "Mac OS X", "Macintosh", "Windows NT 10.0; Win64; x64) AppleWebKit"];
 
+    private string? _lastAgent;
+
     public string Instance { get; } = instance;
     public string? Role { get; } = role;
     public string Ip { get; } = ip;
@@ -47,8 +49,15 @@ internal sealed class SessionUse(string instance, string? role, string ip)
             ReconNames.Add(c.EventName);
         IamChanges |= c.EventSource == "iam.amazonaws.com" && (c.EventName.StartsWith("Create", StringComparison.Ordinal) || c.EventName.StartsWith("Attach", StringComparison.Ordinal) || c.EventName.StartsWith("Put", StringComparison.Ordinal));
         DataRead |= c.EventName is "GetObject" or "GetSecretValue" or "GetParameter" or "GetParameters";
-        if (DesktopAgent is null && c.UserAgent is { } ua && DesktopSystems.Any(d => ua.Contains(d, StringComparison.Ordinal)))
-            DesktopAgent = ua;
+        if (DesktopAgent is null && c.UserAgent is { } ua && ua != _lastAgent)
+        {
+            _lastAgent = ua; // the same agent call after call: looked at once
+            foreach (var d in DesktopSystems)
+            {
+                if (ua.Contains(d, StringComparison.Ordinal))
+                    DesktopAgent = ua;
+            }
+        }
         if (c.VpcEndpointId is { } vpce)
         {
             if (Endpoints.Count < 8)

@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace ImdsWatch.Sources.CloudTrail;
 
-/// <summary>Told of each record value: its bytes (brackets and strings balanced) and the line it starts on.</summary>
-internal delegate void RecordValueHandler(ReadOnlySpan<byte> value, long line);
+/// <summary>
+/// Told of each record value: its bytes (brackets and strings balanced), the line it starts on, and whether it is
+/// an element of a Records list (then a record, never a wrapper of more).
+/// </summary>
+internal delegate void RecordValueHandler(ReadOnlySpan<byte> value, long line, bool inRecords);
 
 /// <summary>Told of each part of a file that could not be read: the line it starts on and why.</summary>
 internal delegate void ReadIssueHandler(long line, string reason);
@@ -72,7 +75,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
             else
             {
                 var line = LineAt(_pos);
-                if (!ReadOneValue(onValue, onIssue, line, topLevel: true))
+                if (!ReadOneValue(onValue, line, topLevel: true, inRecords: false))
                 {
                     SkipPastNewline(); // a line that is not JSON: NDJSON goes on at the next line
                     recovering = true;
@@ -105,7 +108,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
                 return;
             }
             var line = LineAt(_pos);
-            if (!ReadOneValue(onValue, onIssue, line, topLevel: false) && !Resync(onIssue, line))
+            if (!ReadOneValue(onValue, line, topLevel: false, inRecords: closesWrapper) && !Resync(onIssue, line))
                 return;
         }
     }
@@ -138,7 +141,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
     }
 
     /// <summary>One value (a record, an envelope, a Records object inside NDJSON …) handed to the caller.</summary>
-    private bool ReadOneValue(RecordValueHandler onValue, ReadIssueHandler onIssue, long line, bool topLevel)
+    private bool ReadOneValue(RecordValueHandler onValue, long line, bool topLevel, bool inRecords)
     {
         if (!TryReadValue(topLevel, out var length, out var error))
         {
@@ -149,7 +152,7 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
         _ordinal++;
         var value = _buffer.AsSpan(_pos, length);
         RememberFirstKey(value);
-        onValue(value, line);
+        onValue(value, line, inRecords);
         _pos += length;
         return true;
     }

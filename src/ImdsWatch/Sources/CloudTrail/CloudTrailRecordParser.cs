@@ -36,7 +36,7 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
         onIssue(line, $"record {Records}: {reason}");
     }
 
-    public void Parse(ReadOnlySpan<byte> value, long line, Action<ApiCall> onCall, ReadIssueHandler onIssue)
+    public void Parse(ReadOnlySpan<byte> value, long line, Action<ApiCall> onCall, ReadIssueHandler onIssue, bool inRecords = false)
     {
         if (value.IsEmpty || value[0] != (byte)'{')
         {
@@ -45,7 +45,7 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
             onIssue(line, $"record {Records}: not a JSON object");
             return;
         }
-        if (!MayMatter(value))
+        if (!MayMatter(value, inRecords))
         {
             Records++;
             return;
@@ -69,11 +69,15 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
     /// GetSessionToken. Anything with an escape, a nested list or no eventName at all is parsed too (to be
     /// checked and reported properly).
     /// </summary>
-    internal static bool MayMatter(ReadOnlySpan<byte> v) =>
-        v.IndexOf(":i-"u8) >= 0 || v.IndexOf("/i-"u8) >= 0 || v.IndexOf("User\""u8) >= 0 || v.IndexOf("\"Root\""u8) >= 0
-        || v.IndexOf("onsole"u8) >= 0 || v.IndexOf("GetSessionToken"u8) >= 0 || v.IndexOf((byte)'\\') >= 0
-        || v.IndexOf("Records\""u8) >= 0 || v.IndexOf("QueryResultRows"u8) >= 0
-        || (v.IndexOf("\"eventName\""u8) < 0 && v.IndexOf("\"eventname\""u8) < 0);
+    internal static bool MayMatter(ReadOnlySpan<byte> v, bool inRecords = false)
+    {
+        if (v.IndexOf(":i-"u8) >= 0 || v.IndexOf("/i-"u8) >= 0 || v.IndexOf((byte)'\\') >= 0)
+            return true;
+        if (v.IndexOf("\"eventName\""u8) < 0 && v.IndexOf("\"eventname\""u8) < 0)
+            return true; // not a record as it stands: a wrapper, an export row, or not CloudTrail at all
+        return v.IndexOf("User\""u8) >= 0 || v.IndexOf("\"Root\""u8) >= 0 || v.IndexOf("onsole"u8) >= 0 || v.IndexOf("GetSessionToken"u8) >= 0
+            || (!inRecords && (v.IndexOf("Records\""u8) >= 0 || v.IndexOf("QueryResultRows"u8) >= 0));
+    }
 
     private void ParseObject(ReadOnlySpan<byte> value, long line, Action<ApiCall> onCall, ReadIssueHandler onIssue)
     {

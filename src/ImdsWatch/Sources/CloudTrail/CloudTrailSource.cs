@@ -17,8 +17,8 @@ namespace ImdsWatch.Sources.CloudTrail;
 /// </summary>
 public sealed class CloudTrailSource
 {
-    private const int ChunkSize = 2048;
-    private const int ChunksPerFile = 16;
+    private const int ChunkSize = 1024;
+    private const int ChunksPerFile = 4;
     private const int MaxIssuesPerFile = 1000;
 
     /// <summary>Threads reading files (0: one per core).</summary>
@@ -155,7 +155,7 @@ public sealed class CloudTrailSource
         try
         {
             reader = new CloudTrailReader(source.Open());
-            reader.ReadAll((value, line) => parser.Parse(value, line, Add, Issue), (line, reason) => parser.Broken(line, reason, Issue), Issue);
+            reader.ReadAll((value, line, inRecords) => parser.Parse(value, line, Add, Issue, inRecords), (line, reason) => parser.Broken(line, reason, Issue), Issue);
         }
         catch (InvalidDataException e)
         {

@@ -39,9 +39,14 @@ internal static class ScanSummary
         }
         if (r.LateRecords > 0)
             err.WriteLine($"imdswatch: {r.LateRecords} record(s) arrived after their event was complete and were read on their own");
-        if (r.CloudTrail is { } ct && (ct.Evicted.Values.Any(n => n > 0) || ct.OutOfOrder > 0 || ct.EvidenceNotKept > 0))
-            err.WriteLine($"imdswatch: cloudtrail state at its bounds: evicted {string.Join(", ", ct.Evicted.Where(kv => kv.Value > 0).Select(kv => $"{kv.Value} {kv.Key}"))}"
-                + $"; {ct.OutOfOrder} call(s) later than the merge horizon; {ct.EvidenceNotKept} call(s) not kept as evidence");
+        if (r.CloudTrail is { } ct)
+        {
+            var bounds = ct.Evicted.Where(kv => kv.Value > 0).Select(kv => $"{kv.Value} {kv.Key} let go at the bound (judged first)")
+                .Append(ct.EvidenceNotKept > 0 ? $"{ct.EvidenceNotKept} call(s) not kept as evidence (counted)" : "")
+                .Append(ct.OutOfOrder > 0 ? $"{ct.OutOfOrder} call(s) more than an hour behind newer ones" : "").Where(x => x.Length > 0).ToList();
+            if (bounds.Count > 0)
+                err.WriteLine($"imdswatch: cloudtrail: {string.Join("; ", bounds)}");
+        }
         if (r.IssueCount > 0)
         {
             err.WriteLine($"imdswatch: {r.IssueCount} line(s) could not be read as audit records and were skipped:");

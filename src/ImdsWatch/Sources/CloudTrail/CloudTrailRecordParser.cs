@@ -199,10 +199,10 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
                 break;
             case Scope.Identity:
                 if (Ascii.EqualsIgnoreCase(name, "type"u8)) f.IdentityType = Pooled(ref reader);
-                else if (Ascii.EqualsIgnoreCase(name, "principalId"u8)) f.PrincipalId = Pooled(ref reader);
-                else if (Ascii.EqualsIgnoreCase(name, "arn"u8)) f.Arn = Pooled(ref reader);
+                else if (Ascii.EqualsIgnoreCase(name, "principalId"u8)) f.PrincipalId = Text(ref reader);
+                else if (Ascii.EqualsIgnoreCase(name, "arn"u8)) f.Arn = Text(ref reader);
                 else if (Ascii.EqualsIgnoreCase(name, "accountId"u8)) f.AccountId = Pooled(ref reader);
-                else if (Ascii.EqualsIgnoreCase(name, "accessKeyId"u8)) f.AccessKeyId = Pooled(ref reader);
+                else if (Ascii.EqualsIgnoreCase(name, "accessKeyId"u8)) f.AccessKeyId = Text(ref reader);
                 break;
             case Scope.Session:
                 if (Ascii.EqualsIgnoreCase(name, "ec2RoleDelivery"u8)) f.Delivery = Pooled(ref reader);
@@ -212,8 +212,8 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
                 else if (Ascii.EqualsIgnoreCase(name, "userName"u8)) f.IssuerName = Pooled(ref reader);
                 break;
             case Scope.Request:
-                if (Ascii.EqualsIgnoreCase(name, "roleArn"u8)) f.RequestRoleArn = Pooled(ref reader);
-                else if (Ascii.EqualsIgnoreCase(name, "roleSessionName"u8)) f.RequestRoleSessionName = Pooled(ref reader);
+                if (Ascii.EqualsIgnoreCase(name, "roleArn"u8)) f.RequestRoleArn = Text(ref reader);
+                else if (Ascii.EqualsIgnoreCase(name, "roleSessionName"u8)) f.RequestRoleSessionName = Text(ref reader);
                 break;
         }
     }
@@ -224,10 +224,10 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
             f.Time = reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var t) ? t : ParseTime(reader.GetString());
         else if (Ascii.EqualsIgnoreCase(name, "eventName"u8)) f.EventName = Pooled(ref reader);
         else if (Ascii.EqualsIgnoreCase(name, "eventSource"u8)) f.EventSource = Pooled(ref reader);
-        else if (Ascii.EqualsIgnoreCase(name, "sourceIPAddress"u8)) f.SourceIp = Pooled(ref reader);
+        else if (Ascii.EqualsIgnoreCase(name, "sourceIPAddress"u8)) f.SourceIp = Text(ref reader);
         else if (Ascii.EqualsIgnoreCase(name, "userAgent"u8)) f.UserAgent = Pooled(ref reader);
         else if (Ascii.EqualsIgnoreCase(name, "eventID"u8)) f.EventId = reader.TokenType == JsonTokenType.String ? reader.GetString() : Pooled(ref reader);
-        else if (Ascii.EqualsIgnoreCase(name, "vpcEndpointId"u8)) f.VpcEndpointId = Pooled(ref reader);
+        else if (Ascii.EqualsIgnoreCase(name, "vpcEndpointId"u8)) f.VpcEndpointId = Text(ref reader);
         else if (Ascii.EqualsIgnoreCase(name, "errorCode"u8)) f.ErrorCode = Pooled(ref reader);
         else if (Ascii.EqualsIgnoreCase(name, "awsRegion"u8)) f.Region = Pooled(ref reader);
         else if (Ascii.EqualsIgnoreCase(name, "recipientAccountId"u8)) f.RecipientAccountId = Pooled(ref reader);
@@ -261,6 +261,11 @@ internal sealed class CloudTrailRecordParser(string file, StringPool strings)
         }
     }
 
+    /// <summary>A value that differs from record to record (addresses, keys, principals): decoded, not pooled.</summary>
+    private static string Text(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.String ? reader.GetString()! : Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+
+    /// <summary>A value that recurs (event names, sources, regions, roles, accounts, agents): one string per value.</summary>
     private string Pooled(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.String && reader.ValueIsEscaped ? strings.Get(reader.GetString()!)
         : strings.Get(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);

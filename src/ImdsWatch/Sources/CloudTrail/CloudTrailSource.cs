@@ -17,7 +17,7 @@ namespace ImdsWatch.Sources.CloudTrail;
 /// </summary>
 public sealed class CloudTrailSource
 {
-    private const int ChunkSize = 1024;
+    private const int ChunkSize = 512;
     private const int ChunksPerFile = 4;
     private const int MaxIssuesPerFile = 1000;
 

@@ -4,7 +4,7 @@ using System.Text;
 namespace ImdsWatch.Sources.CloudTrail;
 
 /// <summary>
-/// One string per recurring short value (event names, regions, roles, addresses, user agents): CloudTrail repeats
+/// One string per recurring short value (event names, sources, regions, roles, user agents): CloudTrail repeats
 /// them on every record, and the calls kept for evidence then share them. A direct-mapped cache keyed by the UTF-8
 /// bytes: a hit costs a hash and a byte comparison (no transcoding, no allocation), a miss replaces the slot, so
 /// memory is fixed whatever the input. Invalid UTF-8 becomes U+FFFD, never an exception. Not thread-safe (one per
@@ -18,7 +18,7 @@ internal sealed class StringPool
     private readonly string[] _values;
     private readonly int _mask;
 
-    public StringPool(int slots = 1 << 14)
+    public StringPool(int slots = 1 << 12)
     {
         if (slots <= 0 || (slots & (slots - 1)) != 0)
             throw new ArgumentOutOfRangeException(nameof(slots), "a power of two");

@@ -25,6 +25,7 @@ public sealed record ApiCall
     public string? Region { get; init; }
     public string? RequestRoleArn { get; init; }
     public string? RequestRoleSessionName { get; init; }
+
     /// <summary>Instances a call was aimed at (requestParameters.instanceIds: SendCommand, StartSession …).</summary>
     public IReadOnlyList<string> RequestInstanceIds { get; init; } = [];
 

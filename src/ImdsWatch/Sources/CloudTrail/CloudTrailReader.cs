@@ -43,9 +43,6 @@ internal sealed class CloudTrailReader(Stream stream) : IDisposable
     /// <summary>Bytes read from the (decompressed) stream.</summary>
     public long BytesRead { get; private set; }
 
-    /// <summary>Values handed out.</summary>
-    public long Values => _ordinal;
-
     /// <summary>
     /// Hands out every value; a value that cannot be read goes to <paramref name="onBroken"/> (it is a record that
     /// could not be read), problems of the file around the values to <paramref name="onIssue"/>.

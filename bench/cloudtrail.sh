@@ -9,7 +9,7 @@
 # peers would take minutes there and say nothing new). Checks issue 16's bars: imdswatch >= 3x the Python filter,
 # peak RSS <= 300 MB at every size, and the three planted incidents found at every size.
 #
-# Usage: bench/cloudtrail.sh [COMPARE_MB=250] [MEMORY_MB...=1024 4096]
+# Usage: bench/cloudtrail.sh [COMPARE_MB=250 (0: none)] [MEMORY_MB...=1024 4096]
 #        BENCH_DIR=dir keeps the days and the binary between runs; CORPORA=dir (default ../shared/corpora/cloudtrail)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,21 +68,23 @@ found() { # the three planted incidents, by their addresses
 jq_filter() { find "$1" -name '*.json.gz' -print0 | xargs -0 zcat | jq -c '.Records[] | select((.userIdentity.principalId // "") | contains(":i-")) | [(.userIdentity.principalId | split(":") | last), .sourceIPAddress]' | sort -u | wc -l; }
 export -f jq_filter
 
-dir=$(day "$compare")
-mb=$(find "$dir" -name '*.json.gz' -print0 | xargs -0 zcat | wc -c | awk '{printf "%.0f", $1 / 1e6}')
-files=$(find "$dir" -name '*.json.gz' | wc -l)
-cat "$dir"/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz >/dev/null # page cache
-echo "CloudTrail day: $files files, $mb MB of JSON ($(du -sm "$dir" | cut -f1) MB gzipped); imdswatch $build build; $(nproc) cores"
-read -r t_i m_i < <(best 3 "$imdswatch" scan "$dir" -f ndjson -q)
-incidents=$(found)
-read -r t_p m_p < <(best 3 python3 bench/cloudtrail_filter.py "$dir")
-read -r t_j m_j < <(best 1 bash -c "jq_filter $dir")
-printf '%-28s %8s %8s %10s\n' tool seconds MB/s "peak MB"
-printf '%-28s %8.2f %8.0f %10.0f\n' "imdswatch scan" "$t_i" "$(echo "$mb / $t_i" | bc -l)" "$(echo "$m_i / 1024" | bc -l)"
-printf '%-28s %8.2f %8.0f %10.0f\n' "python3 json filter" "$t_p" "$(echo "$mb / $t_p" | bc -l)" "$(echo "$m_p / 1024" | bc -l)"
-printf '%-28s %8.2f %8.0f %10.0f\n' "zcat | jq" "$t_j" "$(echo "$mb / $t_j" | bc -l)" "$(echo "$m_j / 1024" | bc -l)"
-echo "imdswatch vs python: $(ratio "$t_p" "$t_i")x ($(check "$t_p >= 3 * $t_i") >= 3x); vs zcat|jq: $(ratio "$t_j" "$t_i")x"
-echo "planted incidents found: $incidents of 3; peak RSS $((m_i / 1024)) MB ($(check "$m_i <= 300 * 1024") <= 300 MB)"
+if [ "$compare" != 0 ]; then # 0: the memory sizes only
+    dir=$(day "$compare")
+    mb=$(find "$dir" -name '*.json.gz' -print0 | xargs -0 zcat | wc -c | awk '{printf "%.0f", $1 / 1e6}')
+    files=$(find "$dir" -name '*.json.gz' | wc -l)
+    cat "$dir"/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz >/dev/null # page cache
+    echo "CloudTrail day: $files files, $mb MB of JSON ($(du -sm "$dir" | cut -f1) MB gzipped); imdswatch $build build; $(nproc) cores"
+    read -r t_i m_i < <(best 3 "$imdswatch" scan "$dir" -f ndjson -q)
+    incidents=$(found)
+    read -r t_p m_p < <(best 3 python3 bench/cloudtrail_filter.py "$dir")
+    read -r t_j m_j < <(best 1 bash -c "jq_filter $dir")
+    printf '%-28s %8s %8s %10s\n' tool seconds MB/s "peak MB"
+    printf '%-28s %8.2f %8.0f %10.0f\n' "imdswatch scan" "$t_i" "$(echo "$mb / $t_i" | bc -l)" "$(echo "$m_i / 1024" | bc -l)"
+    printf '%-28s %8.2f %8.0f %10.0f\n' "python3 json filter" "$t_p" "$(echo "$mb / $t_p" | bc -l)" "$(echo "$m_p / 1024" | bc -l)"
+    printf '%-28s %8.2f %8.0f %10.0f\n' "zcat | jq" "$t_j" "$(echo "$mb / $t_j" | bc -l)" "$(echo "$m_j / 1024" | bc -l)"
+    echo "imdswatch vs python: $(ratio "$t_p" "$t_i")x ($(check "$t_p >= 3 * $t_i") >= 3x); vs zcat|jq: $(ratio "$t_j" "$t_i")x"
+    echo "planted incidents found: $incidents of 3; peak RSS $((m_i / 1024)) MB ($(check "$m_i <= 300 * 1024") <= 300 MB)"
+fi
 
 for size in "${sizes[@]}"; do
     dir=$(day "$size")

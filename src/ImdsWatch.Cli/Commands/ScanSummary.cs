@@ -43,7 +43,7 @@ internal static class ScanSummary
         {
             var bounds = ct.Evicted.Where(kv => kv.Value > 0).Select(kv => $"{kv.Value} {kv.Key} let go at the bound (judged first)")
                 .Append(ct.EvidenceNotKept > 0 ? $"{ct.EvidenceNotKept} call(s) not kept as evidence (counted)" : "")
-                .Append(ct.OutOfOrder > 0 ? $"{ct.OutOfOrder} call(s) more than an hour behind newer ones" : "").Where(x => x.Length > 0).ToList();
+                .Append(ct.OutOfOrder > 0 ? $"{ct.OutOfOrder} call(s) more than 20 minutes behind newer ones (read out of time order)" : "").Where(x => x.Length > 0).ToList();
             if (bounds.Count > 0)
                 err.WriteLine($"imdswatch: cloudtrail: {string.Join("; ", bounds)}");
         }

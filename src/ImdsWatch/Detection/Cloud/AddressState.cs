@@ -6,8 +6,13 @@ internal sealed class AddressState
 {
     public const int MaxPeople = 3;
 
-    public List<string> People { get; } = [];
-    public HashSet<string> CommandedInstances { get; } = new(StringComparer.Ordinal);
+    private static readonly HashSet<string> NoInstances = [];
+    private HashSet<string>? _commanded;
+
+    public List<string> People { get; } = new(1);
+
+    /// <summary>Instances sent commands to from here (made only when there are some: most addresses have none).</summary>
+    public IReadOnlySet<string> CommandedInstances => _commanded ?? NoInstances;
 
     public void Add(string person, IReadOnlyList<string> commanded)
     {
@@ -15,8 +20,9 @@ internal sealed class AddressState
             People.Add(person);
         foreach (var instance in commanded)
         {
-            if (CommandedInstances.Count < 32)
-                CommandedInstances.Add(instance);
+            _commanded ??= new HashSet<string>(StringComparer.Ordinal);
+            if (_commanded.Count < 32)
+                _commanded.Add(instance);
         }
     }
 }

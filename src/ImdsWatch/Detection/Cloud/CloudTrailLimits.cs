@@ -1,8 +1,8 @@
 namespace ImdsWatch.Detection.Cloud;
 
 /// <summary>
-/// Bounds on the CloudTrail rules' state. At the defaults the rules hold well under 150 MB whatever the input
-/// (sessions ~1 KB each without evidence, evidence calls ~0.5 KB each); an organisation trail with more live
+/// Bounds on the CloudTrail rules' state. At the defaults the rules hold under ~150 MB whatever the input
+/// (sessions and addresses ~0.5 KB each without evidence, evidence calls ~0.6 KB each); an organisation trail with more live
 /// sessions than this lets the least recently used go (judged first) and reports how many.
 /// </summary>
 public sealed record CloudTrailLimits
@@ -19,5 +19,5 @@ public sealed record CloudTrailLimits
     public int ImdsV1Roles { get; init; } = 20_000;
 
     /// <summary>Calls kept as evidence across all sessions (beyond each session's first).</summary>
-    public int EvidenceCalls { get; init; } = 100_000;
+    public int EvidenceCalls { get; init; } = 25_000;
 }

@@ -11,8 +11,8 @@ namespace ImdsWatch.Sources.CloudTrail;
 /// delivery order (the time in an S3 object name, AWSLogs/…/CloudTrail/region/YYYY/MM/DD/acct_CloudTrail_region_
 /// YYYYMMDDTHHmmZ_…json.gz; otherwise as given); each worker decompresses and parses one file at a time and hands
 /// its calls over in small chunks through a bounded queue, so memory does not grow with a file or the day. The
-/// merge holds calls back up to <see cref="Horizon"/> (CloudTrail delivers a record up to about 15 minutes after
-/// it happened, so files overlap in time) and releases them oldest first: the rules see one time-ordered stream,
+/// merge holds calls back up to <see cref="Horizon"/> (CloudTrail delivers a record within about 15 minutes of
+/// the call, so files overlap in time) and releases them oldest first: the rules see one time-ordered stream,
 /// the same whatever the number of workers. Callbacks run on the calling thread only.
 /// </summary>
 public sealed class CloudTrailSource
@@ -25,10 +25,10 @@ public sealed class CloudTrailSource
     public int Workers { get; init; }
 
     /// <summary>How late a call may arrive and still be put in its place.</summary>
-    public TimeSpan Horizon { get; init; } = TimeSpan.FromHours(1);
+    public TimeSpan Horizon { get; init; } = TimeSpan.FromMinutes(20);
 
     /// <summary>Calls held back at most; past it the oldest go on early (and are counted if out of order).</summary>
-    public int MaxPending { get; init; } = 100_000;
+    public int MaxPending { get; init; } = 50_000;
 
     public delegate void IssueHandler(int sourceId, long line, string reason);
 

@@ -126,9 +126,15 @@ public sealed class CloudTrailShapesTests : IDisposable
 
     private static JsonNode Envelope(JsonNode record) => new JsonObject
     {
-        ["version"] = "0", ["id"] = Guid.NewGuid().ToString(), ["detail-type"] = "AWS API Call via CloudTrail",
-        ["source"] = "aws." + record["eventSource"]!.GetValue<string>().Split('.')[0], ["account"] = "017622104382",
-        ["time"] = record["eventTime"]!.DeepClone(), ["region"] = "us-west-2", ["resources"] = new JsonArray(), ["detail"] = record.DeepClone(),
+        ["version"] = "0",
+        ["id"] = Guid.NewGuid().ToString(),
+        ["detail-type"] = "AWS API Call via CloudTrail",
+        ["source"] = "aws." + record["eventSource"]!.GetValue<string>().Split('.')[0],
+        ["account"] = "017622104382",
+        ["time"] = record["eventTime"]!.DeepClone(),
+        ["region"] = "us-west-2",
+        ["resources"] = new JsonArray(),
+        ["detail"] = record.DeepClone(),
     };
 
     /// <summary>CloudTrail Lake's GetQueryResults: a row is a list of one-column objects; nested columns dotted.</summary>

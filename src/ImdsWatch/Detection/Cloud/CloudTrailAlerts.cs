@@ -85,10 +85,20 @@ internal static class CloudTrailAlerts
     /// <summary>What every CloudTrail alert shares: no host process, the calls as evidence, the cloud context.</summary>
     private static Alert Cloud(IReadOnlyList<ApiCall> calls, Func<ApiCall, string> detail, CloudContext cloud) => new()
     {
-        Id = "", RuleId = "", RuleName = "", AlertType = "", Summary = "",
+        Id = "",
+        RuleId = "",
+        RuleName = "",
+        AlertType = "",
+        Summary = "",
         Timestamp = calls.Min(c => c.Timestamp),
-        Access = AccessClass.Credentials, Severity = Severity.Low, RiskScore = 0, Host = null,
-        Process = ProcessSnapshot.None, CloudProvider = "aws", Layers = ["cloud"], Cloud = cloud,
+        Access = AccessClass.Credentials,
+        Severity = Severity.Low,
+        RiskScore = 0,
+        Host = null,
+        Process = ProcessSnapshot.None,
+        CloudProvider = "aws",
+        Layers = ["cloud"],
+        Cloud = cloud,
         Evidence = calls.Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, detail(c))).ToList(),
     };
 

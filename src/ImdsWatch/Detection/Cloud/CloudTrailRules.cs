@@ -51,7 +51,10 @@ public sealed class CloudTrailRules
     /// <summary>Entries let go of per table, and calls not kept as evidence once the budget was spent.</summary>
     public IReadOnlyDictionary<string, long> Evicted => new Dictionary<string, long>
     {
-        ["sessions"] = _sessions.Evicted, ["instances"] = _instances.Evicted, ["addresses"] = _people.Evicted, ["imdsv1 roles"] = _v1.Evicted,
+        ["sessions"] = _sessions.Evicted,
+        ["instances"] = _instances.Evicted,
+        ["addresses"] = _people.Evicted,
+        ["imdsv1 roles"] = _v1.Evicted,
     };
 
     public long EvidenceNotKept { get; private set; }

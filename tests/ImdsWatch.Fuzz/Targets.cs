@@ -189,10 +189,12 @@ internal static class Targets
     private static void CloudTrail(byte[] input, Scratch scratch)
     {
         var path = scratch.Write("trail.json", input);
-        var issues = new List<ParseIssue>();
-        // The CloudTrail reader's public entry point (being rewritten in parallel: call whatever it is at merge time).
-        var calls = CloudTrailReader.Read(new InputSource(path, path), issues);
-        foreach (var alert in new CloudTrailRules(new CloudTrailOptions()).Evaluate(calls))
+        var rules = new CloudTrailRules(new CloudTrailOptions());
+        var alerts = new List<Alert>();
+        var issues = 0;
+        _ = new CloudTrailSource { Workers = 1 }.Read([(0, new InputSource(path, path))], call => alerts.AddRange(rules.Observe(call)), (_, _, _) => issues++);
+        alerts.AddRange(rules.Complete());
+        foreach (var alert in alerts)
             _ = NdjsonAlertWriter.ToJson(alert);
     }
 

@@ -39,6 +39,14 @@ internal static class ScanSummary
         }
         if (r.LateRecords > 0)
             err.WriteLine($"imdswatch: {r.LateRecords} record(s) arrived after their event was complete and were read on their own");
+        if (r.CloudTrail is { } ct)
+        {
+            var bounds = ct.Evicted.Where(kv => kv.Value > 0).Select(kv => $"{kv.Value} {kv.Key} let go at the bound (judged first)")
+                .Append(ct.EvidenceNotKept > 0 ? $"{ct.EvidenceNotKept} call(s) not kept as evidence (counted)" : "")
+                .Append(ct.OutOfOrder > 0 ? $"{ct.OutOfOrder} call(s) more than 20 minutes behind newer ones (read out of time order)" : "").Where(x => x.Length > 0).ToList();
+            if (bounds.Count > 0)
+                err.WriteLine($"imdswatch: cloudtrail: {string.Join("; ", bounds)}");
+        }
         if (r.IssueCount > 0)
         {
             err.WriteLine($"imdswatch: {r.IssueCount} line(s) could not be read as audit records and were skipped:");

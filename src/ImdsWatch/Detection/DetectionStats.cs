@@ -10,6 +10,12 @@ public sealed class DetectionStats
     public Dictionary<string, long> AllowedByAgent { get; } = new(StringComparer.Ordinal);
     public List<string> MentionSamples { get; } = [];
 
+    /// <summary>Per table of the CloudTrail rules' bounded state: entries let go of at the bound (judged first).</summary>
+    public Dictionary<string, long> CloudEvicted { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>CloudTrail calls not kept as evidence because the evidence budget was spent (the counts stay exact).</summary>
+    public long CloudEvidenceNotKept { get; set; }
+
     /// <summary>Hosts whose baseline is younger than the learning period: their anomaly rules are silent.</summary>
     public SortedSet<string> LearningHosts { get; } = new(StringComparer.Ordinal);
 }

@@ -25,6 +25,10 @@ public sealed record ApiCall : IObservedEvent
     public string? Region { get; init; }
     public string? RequestRoleArn { get; init; }
     public string? RequestRoleSessionName { get; init; }
+
+    /// <summary>Instances a call was aimed at (requestParameters.instanceIds: SendCommand, StartSession …).</summary>
+    public IReadOnlyList<string> RequestInstanceIds { get; init; } = [];
+
     public required EvidenceRef Evidence { get; init; }
 
     /// <summary>The instance whose role session this is: the session name "i-…" of an EC2 instance profile.</summary>

@@ -7,6 +7,7 @@ using ImdsWatch.Events;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sinks;
 using ImdsWatch.Sources;
+using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Pipeline;
@@ -80,11 +81,18 @@ public sealed class DetectionPipeline(DetectionRules rules)
                 rule.Observe(e, collected);
         }
 
+        var trails = new List<(int Id, InputSource Source)>();
         for (var id = 0; id < inputs.Count; id++)
         {
             var input = inputs[id];
             var format = EventSources.FormatOf(input);
             formats[format] = formats.GetValueOrDefault(format) + 1;
+            perInput[id] = new SourceStats();
+            if (format == LogFormat.CloudTrail)
+            {
+                trails.Add((id, input)); // read together below: on every core, merged in time order
+                continue;
+            }
             var sourceId = id;
             var before = bytesBefore;
             var sourceContext = new SourceContext(id, input.Name, DefaultHost, Dispatch, (line, reason) => issues.Add(sourceId, line, reason), sequence)
@@ -95,6 +103,14 @@ public sealed class DetectionPipeline(DetectionRules rules)
             perInput[id] = sourceContext.Stats;
             bytesBefore += sourceContext.Stats.Bytes;
             Progress?.Invoke(bytesBefore, input);
+        }
+        CloudTrailStats? trail = null;
+        if (trails.Count > 0)
+        {
+            var before = bytesBefore;
+            trail = new CloudTrailSource { Workers = Workers }.Read(trails, Dispatch, issues.Add,
+                Progress is null ? null : (read, input) => Progress(before + read, input), cancellation);
+            bytesBefore += trail.Bytes;
         }
         foreach (var rule in eventRules)
             rule.Complete(collected);
@@ -119,12 +135,13 @@ public sealed class DetectionPipeline(DetectionRules rules)
             Files = [.. inputs.Select(i => i.Name)],
             Formats = formats,
             Inputs = perInput,
-            ApiCalls = counts.ApiCalls,
+            ApiCalls = trail is null ? counts.ApiCalls : (int)trail.Events,
+            CloudTrail = trail is null ? null : trail with { Evicted = context.Stats.CloudEvicted, EvidenceNotKept = context.Stats.CloudEvidenceNotKept },
             HttpRequests = counts.HttpRequests,
             Lines = perInput.Sum(s => s.Lines),
-            Records = perInput.Sum(s => s.Records),
+            Records = perInput.Sum(s => s.Records) + (trail?.Records ?? 0),
             Events = perInput.Sum(s => s.Events),
-            Bytes = perInput.Sum(s => s.Bytes),
+            Bytes = perInput.Sum(s => s.Bytes) + (trail?.Bytes ?? 0),
             LateRecords = perInput.Sum(s => s.LateRecords),
             RecordsParsed = perInput.Sum(s => s.RecordsParsed),
             SilencedByBaseline = silenced,

@@ -15,6 +15,9 @@ public sealed record ScanResult
     public IReadOnlyDictionary<ImdsWatch.Sources.Input.LogFormat, int> Formats { get; init; } = new Dictionary<ImdsWatch.Sources.Input.LogFormat, int>();
     public int ApiCalls { get; init; }
     public int HttpRequests { get; init; }
+
+    /// <summary>What the CloudTrail files held, and what the rules' bounded state let go of.</summary>
+    public ImdsWatch.Sources.CloudTrail.CloudTrailStats? CloudTrail { get; init; }
     public required long Lines { get; init; }
     public required long Records { get; init; }
     public required long Events { get; init; }

@@ -1,7 +1,6 @@
 using ImdsWatch.Indicators;
 using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Auditd;
-using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Ecs;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Sources.Syslog;
@@ -35,7 +34,6 @@ public sealed class EventSources(ReferenceCandidates candidates)
         LogFormat.Syslog => new SyslogSource(),
         LogFormat.Ecs => new EcsSource(),
         LogFormat.WebAccess => new WebAccessSource(),
-        LogFormat.CloudTrail => new CloudTrailSource(),
         _ => new AuditLogSource(),
     };
 }

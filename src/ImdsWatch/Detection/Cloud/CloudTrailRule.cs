@@ -2,21 +2,28 @@ using ImdsWatch.Events;
 
 namespace ImdsWatch.Detection.Cloud;
 
-/// <summary>The CloudTrail rules (<see cref="CloudTrailRules"/>) in the pipeline: API calls in, cloud alerts out.</summary>
+/// <summary>
+/// The CloudTrail rules (<see cref="CloudTrailRules"/>: exfiltration, IMDSv1 delivery, the seed's condition) in the
+/// pipeline: one call at a time, in time order, with bounded state; what the bounds let go of is counted.
+/// </summary>
 public sealed class CloudTrailRule(RuleContext context) : IDetectionRule
 {
-    private readonly List<ApiCall> _calls = [];
+    private readonly CloudTrailRules _rules = new(context.Cloud);
 
     public void Observe(IObservedEvent e, IFindings findings)
     {
-        if (e is ApiCall call)
-            _calls.Add(call);
+        if (e is not ApiCall call)
+            return;
+        foreach (var alert in _rules.Observe(call))
+            findings.Raise(alert);
     }
 
     public void Complete(IFindings findings)
     {
-        foreach (var alert in new CloudTrailRules(context.Cloud).Evaluate(_calls))
+        foreach (var alert in _rules.Complete())
             findings.Raise(alert);
-        _calls.Clear();
+        foreach (var (table, evicted) in _rules.Evicted)
+            context.Stats.CloudEvicted[table] = context.Stats.CloudEvicted.GetValueOrDefault(table) + evicted;
+        context.Stats.CloudEvidenceNotKept += _rules.EvidenceNotKept;
     }
 }

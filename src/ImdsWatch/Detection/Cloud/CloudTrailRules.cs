@@ -2,221 +2,234 @@ using System.Net;
 using System.Net.Sockets;
 using ImdsWatch.Alerts;
 using ImdsWatch.Events;
-using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Detection.Cloud;
 
 /// <summary>
-/// The cloud layer. InstanceCredentialExfiltration: an EC2 instance role's session (session name i-…) used from
-/// somewhere that is not the instance, as GuardDuty's InstanceCredentialExfiltration findings; each alert says
-/// what it relied on. IMDSv1CredentialDelivery: credentials that came from IMDSv1 (hardening). And the seed's
-/// MetadataCredentialsUsed condition, as written.
+/// The cloud layer, one call at a time. InstanceCredentialExfiltration: an EC2 instance role's session (session
+/// name i-…) used from somewhere that is not the instance, as GuardDuty's InstanceCredentialExfiltration findings;
+/// each alert says what it relied on. IMDSv1CredentialDelivery: credentials that came from IMDSv1 (hardening).
+/// And the seed's MetadataCredentialsUsed condition, as written. State is kept per instance session and address,
+/// per instance, per address of people and per v1-delivered role, each table bounded (<see cref="CloudTrailLimits"/>):
+/// an entry let go of is judged on what was known and counted, so memory does not grow with the input.
 /// </summary>
-public sealed class CloudTrailRules(CloudTrailOptions options)
+public sealed class CloudTrailRules
 {
     public const AlertType Exfiltration = AlertType.InstanceCredentialExfiltration;
     public const AlertType ImdsV1Delivery = AlertType.IMDSv1CredentialDelivery;
     public const AlertType MetadataCredentialsUsed = AlertType.MetadataCredentialsUsed;
 
-    /// <summary>Base points of each cloud alert (risk.yaml).</summary>
-    private static int ExfiltrationRisk => RiskModel.Default["cloud.exfiltration"].Points;
-    private static int ImdsV1Risk => RiskModel.Default["cloud.imdsv1-delivery"].Points;
-    private static int SeedRuleRisk => RiskModel.Default["cloud.seed-condition"].Points;
-
     /// <summary>User agents of on-instance AWS agents: their calls come from the instance itself (read by exports too).</summary>
     internal static readonly IReadOnlyList<string> OnInstanceAgents = ["amazon-ssm-agent", "ssm-agent", "CloudWatchAgent", "amazon-cloudwatch-agent", "ec2-instance-connect", "aws-ec2-instance-connect", "AmazonSSMAgent"];
-    private static readonly string[] DesktopSystems = ["Darwin", "Mac OS X", "Macintosh", "Windows NT 10.0; Win64; x64) AppleWebKit"];
-    private static readonly string[] Recon = ["GetCallerIdentity", "ListBuckets", "DescribeInstances", "ListRoles", "ListUsers", "GetAccountAuthorizationDetails", "ListAttachedRolePolicies", "GetRolePolicy", "ListSecrets", "DescribeDBInstances"];
+    private static readonly IReadOnlyList<Alert> None = [];
 
-    public List<Alert> Evaluate(IReadOnlyList<ApiCall> calls)
+    private readonly CloudTrailOptions _options;
+    private readonly CloudTrailLimits _limits;
+    private readonly BoundedTable<(string Instance, string? Role, string Ip), SessionUse> _sessions;
+    private readonly BoundedTable<string, InstanceState> _instances;
+    private readonly BoundedTable<string, AddressState> _people;
+    private readonly BoundedTable<(string Instance, string? Role), ImdsV1Use> _v1;
+    private readonly List<Alert> _judgedEarly = [];
+    private readonly Dictionary<string, bool> _agents = new(StringComparer.Ordinal);
+    private long _kept;
+
+    public CloudTrailRules(CloudTrailOptions options, CloudTrailLimits? limits = null)
+    {
+        _options = options;
+        _limits = limits ?? new CloudTrailLimits();
+        _sessions = new(_limits.Sessions, (_, use) => Release(use, Judge(use)));
+        _instances = new(_limits.Instances);
+        _people = new(_limits.Addresses);
+        _v1 = new(_limits.ImdsV1Roles, (_, use) => _judgedEarly.Add(ImdsV1Alert(use)));
+        foreach (var (instance, addresses) in options.InstanceAddresses)
+        {
+            var state = _instances.GetOrAdd(instance, _ => new InstanceState());
+            foreach (var a in addresses)
+                state.AddHome(a.ToString());
+        }
+    }
+
+    /// <summary>Entries let go of per table, and calls not kept as evidence once the budget was spent.</summary>
+    public IReadOnlyDictionary<string, long> Evicted => new Dictionary<string, long>
+    {
+        ["sessions"] = _sessions.Evicted,
+        ["instances"] = _instances.Evicted,
+        ["addresses"] = _people.Evicted,
+        ["imdsv1 roles"] = _v1.Evicted,
+    };
+
+    public long EvidenceNotKept { get; private set; }
+
+    /// <summary>All calls at once (tests, tools): observe each, then complete.</summary>
+    public List<Alert> Evaluate(IEnumerable<ApiCall> calls)
     {
         var alerts = new List<Alert>();
-        alerts.AddRange(SeedRule(calls));
-        var instanceCalls = calls.Where(c => c.InstanceId is not null).ToList();
-        var home = HomeAddresses(instanceCalls);
-        var people = PeopleAddresses(calls);
-
-        foreach (var group in instanceCalls.GroupBy(c => (c.InstanceId!, c.RoleName, c.SourceIp)))
-        {
-            var (instance, role, ip) = group.Key;
-            if (ip is null || !IPAddress.TryParse(ip, out var address))
-                continue; // an AWS service calling on the role's behalf ("ec2.amazonaws.com")
-            if (IsPrivate(address) || home.GetValueOrDefault(instance)?.Contains(address) == true || options.TrustedNetworks.Any(n => n.Contains(address)))
-                continue;
-            var reasons = new List<string>();
-            var outsideAws = options.AwsRanges is { } ranges && !ranges.Contains(address);
-            if (home.TryGetValue(instance, out var known) && known.Count > 0)
-                reasons.Add($"{instance} itself calls from {string.Join(", ", known)}; these came from {ip}");
-            if (outsideAws)
-                reasons.Add($"{ip} is outside AWS (AWS ip-ranges.json)");
-            if (people.TryGetValue(address, out var who))
-                reasons.Add($"{ip} is where {string.Join(", ", who.Take(3))} call{(who.Count == 1 ? "s" : "")} from, not an instance");
-            var desktop = group.Select(c => c.UserAgent).FirstOrDefault(ua => ua is not null && DesktopSystems.Any(d => ua.Contains(d, StringComparison.Ordinal)));
-            if (desktop is not null)
-                reasons.Add($"the client runs on a desktop system ({desktop})");
-            if (reasons.Count == 0)
-                continue;
-            var basis = options.AwsRanges is null && known is not { Count: > 0 }
-                ? "no ip-ranges.json and no address learned for the instance: relied on "
-                  + string.Join(" and ", new[] { people.ContainsKey(address) ? "whose address it is" : null, desktop is not null ? "the user agent" : null }.Where(x => x is not null))
-                : options.AwsRanges is not null ? "relied on AWS ip-ranges.json" + (known is { Count: > 0 } ? " and the instance's own addresses" : "") : "relied on the instance's own addresses";
-            alerts.Add(ExfiltrationAlert(group.OrderBy(c => c.Timestamp).ToList(), instance, role, ip, outsideAws, reasons, basis));
-        }
-
-        foreach (var group in instanceCalls.Where(c => c.Ec2RoleDelivery == "1.0").GroupBy(c => (c.InstanceId!, c.RoleName)))
-            alerts.Add(ImdsV1Alert(group.OrderBy(c => c.Timestamp).ToList(), group.Key.Item1, group.Key.RoleName));
-
+        foreach (var c in calls.OrderBy(c => c.Timestamp))
+            alerts.AddRange(Observe(c));
+        alerts.AddRange(Complete());
         return alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Addresses an instance is known to call from: configured, its on-instance agents, VPC endpoints.</summary>
-    private Dictionary<string, HashSet<IPAddress>> HomeAddresses(List<ApiCall> instanceCalls)
+    /// <summary>One call; returns the alerts it completes (the seed rule's, and those of state let go of).</summary>
+    public IReadOnlyList<Alert> Observe(ApiCall c)
     {
-        var home = new Dictionary<string, HashSet<IPAddress>>(StringComparer.Ordinal);
-        foreach (var (instance, addresses) in options.InstanceAddresses)
-            home[instance] = [.. addresses];
-        foreach (var c in instanceCalls)
+        var seed = SeedAlert(c);
+        var instance = c.InstanceId;
+        ObservePerson(c, instance);
+        if (instance is not null)
+            ObserveInstanceCall(c, instance, c.RoleName);
+        if (seed is null && _judgedEarly.Count == 0)
+            return None;
+        var done = new List<Alert>(_judgedEarly);
+        _judgedEarly.Clear();
+        if (seed is not null)
+            done.Add(seed);
+        return done;
+    }
+
+    /// <summary>End of input: every session still held is judged.</summary>
+    public IReadOnlyList<Alert> Complete()
+    {
+        var alerts = new List<Alert>(_judgedEarly);
+        _judgedEarly.Clear();
+        foreach (var (_, use) in _sessions.Entries)
         {
-            var onInstance = c.VpcEndpointId is not null || (c.UserAgent is { } ua && OnInstanceAgents.Any(a => ua.Contains(a, StringComparison.OrdinalIgnoreCase)));
-            if (onInstance && c.SourceIp is { } ip && IPAddress.TryParse(ip, out var address))
-            {
-                if (!home.TryGetValue(c.InstanceId!, out var set))
-                    home[c.InstanceId!] = set = [];
-                set.Add(address);
-            }
+            if (Judge(use) is { } alert)
+                alerts.Add(alert);
         }
-        return home;
+        foreach (var (_, use) in _v1.Entries)
+            alerts.Add(ImdsV1Alert(use));
+        return alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private void ObserveInstanceCall(ApiCall c, string instance, string? role)
+    {
+        var state = _instances.GetOrAdd(instance, _ => new InstanceState());
+        if (c.Ec2RoleDelivery is { } delivery && state.AnyDeliveries.Count < 4)
+            state.AnyDeliveries.Add(delivery);
+        if (c.Ec2RoleDelivery == "1.0")
+            _v1.GetOrAdd((instance, role), k => new ImdsV1Use(k.Instance, k.Role)).Add(c);
+        if (c.SourceIp is not { } ip)
+            return;
+        var onInstance = c.UserAgent is { } ua && IsOnInstanceAgent(ua);
+        if (onInstance && state.AddHome(ip) && _sessions.TryPeek((instance, role, ip), out var earlier))
+        {
+            _sessions.Remove((instance, role, ip)); // it was the instance all along
+            _kept -= earlier.Kept.Count;
+        }
+        if (onInstance || state.Home.Contains(ip))
+        {
+            state.AddHomeEndpoint(c.VpcEndpointId);
+            if (c.Ec2RoleDelivery is { } own && state.OwnDeliveries.Count < 4)
+                state.OwnDeliveries.Add(own);
+            return;
+        }
+        var use = _sessions.GetOrAdd((instance, role, ip), k => new SessionUse(k.Instance, k.Role, k.Ip));
+        var mayKeep = _kept < _limits.EvidenceCalls;
+        if (use.Add(c, mayKeep))
+            _kept++;
+        else if (!mayKeep)
+            EvidenceNotKept++;
+    }
+
+    /// <summary>Does a user agent name an on-instance agent? Asked per call, of a few hundred distinct agents: remembered.</summary>
+    private bool IsOnInstanceAgent(string userAgent)
+    {
+        if (_agents.TryGetValue(userAgent, out var known))
+            return known;
+        if (_agents.Count >= 10_000)
+            _agents.Clear();
+        var agent = false;
+        foreach (var a in OnInstanceAgents)
+            agent |= userAgent.Contains(a, StringComparison.OrdinalIgnoreCase);
+        _agents[userAgent] = agent;
+        return agent;
     }
 
     /// <summary>Addresses people call from: IAM users, the root account, console and federated sessions.</summary>
-    private static Dictionary<IPAddress, List<string>> PeopleAddresses(IReadOnlyList<ApiCall> calls)
+    private void ObservePerson(ApiCall c, string? instance)
     {
-        var people = new Dictionary<IPAddress, List<string>>();
-        foreach (var c in calls)
-        {
-            var person = c.IdentityType is "IAMUser" or "Root" or "SAMLUser" or "WebIdentityUser" or "IdentityCenterUser"
-                || (c.IdentityType == "AssumedRole" && c.InstanceId is null && c.UserAgent?.Contains("console", StringComparison.OrdinalIgnoreCase) == true);
-            if (!person || c.SourceIp is null || !IPAddress.TryParse(c.SourceIp, out var address))
-                continue;
-            var name = c.Arn?.Split('/')[^1] ?? c.PrincipalId ?? c.IdentityType!;
-            var label = $"{c.IdentityType} {name}";
-            if (!people.TryGetValue(address, out var list))
-                people[address] = list = [];
-            if (!list.Contains(label))
-                list.Add(label);
-        }
-        return people;
+        var person = c.IdentityType is "IAMUser" or "Root" or "SAMLUser" or "WebIdentityUser" or "IdentityCenterUser"
+            || (c.IdentityType == "AssumedRole" && instance is null && c.UserAgent?.Contains("console", StringComparison.OrdinalIgnoreCase) == true);
+        if (!person || c.SourceIp is not { } ip)
+            return;
+        if (_people.TryGet(ip, out var known) && known.People.Count >= AddressState.MaxPeople && c.EventName != "SendCommand")
+            return; // nothing new to learn (the common case: the same user, again)
+        if (known is null && !IPAddress.TryParse(ip, out _))
+            return; // a service name ("ssm.amazonaws.com")
+        var name = c.Arn is { } arn ? arn[(arn.LastIndexOf('/') + 1)..] : c.PrincipalId ?? c.IdentityType!;
+        _people.GetOrAdd(ip, _ => new AddressState()).Add($"{c.IdentityType} {name}", c.EventName == "SendCommand" ? c.RequestInstanceIds : []);
     }
 
-    private static Alert ExfiltrationAlert(List<ApiCall> calls, string instance, string? role, string ip, bool outsideAws, List<string> reasons, string basis)
+    private Alert? Release(SessionUse use, Alert? alert)
     {
-        var first = calls[0];
-        var risk = ExfiltrationRisk;
-        var riskReasons = new List<string> { $"+{ExfiltrationRisk} instance role credentials used away from the instance" };
+        _kept -= use.Kept.Count;
+        if (alert is not null)
+            _judgedEarly.Add(alert);
+        return alert;
+    }
+
+    /// <summary>
+    /// Is this use of the instance's session away from the instance? Each piece of evidence is weighed and named;
+    /// with none, nothing is claimed — a private address, or one inside AWS, proves nothing by itself either way.
+    /// </summary>
+    private Alert? Judge(SessionUse use)
+    {
+        if (use.Address is not { } address)
+            return null; // an AWS service calling on the role's behalf ("ec2.amazonaws.com")
+        var ip = use.Ip;
+        if (_options.TrustedNetworks.Any(n => n.Contains(address)))
+            return null;
+        _instances.TryPeek(use.Instance, out var instance);
+        if (instance?.Home.Contains(ip) == true)
+            return null;
+        var isPrivate = IsPrivate(address);
+        var evidence = new List<(string Reason, string Basis)>();
+        if (instance is { Home.Count: > 0 })
+            evidence.Add(($"{use.Instance} itself calls from {string.Join(", ", instance.Home)}; these came from {ip}", "the instance's own addresses"));
+        var outsideAws = !isPrivate && use.Endpoints.Count == 0 && _options.AwsRanges is { } ranges && !ranges.Contains(address);
         if (outsideAws)
+            evidence.Add(($"{ip} is outside AWS (AWS ip-ranges.json)", "AWS ip-ranges.json"));
+        if (_people.TryPeek(ip, out var people) && people.People.Count > 0)
         {
-            risk += 10;
-            riskReasons.Add("+10 from outside AWS");
+            var commanded = people.CommandedInstances.Contains(use.Instance) ? $", who sent commands to {use.Instance} from it (SendCommand)" : "";
+            evidence.Add(($"{ip} is where {string.Join(", ", people.People)} call{(people.People.Count == 1 ? "s" : "")} from, not an instance{commanded}", "whose address it is"));
         }
-        var recon = calls.Where(c => Recon.Contains(c.EventName)).Select(c => c.EventName).Distinct().ToList();
-        if (recon.Count > 0)
+        if (use.DesktopAgent is { } desktop)
+            evidence.Add(($"the client runs on a desktop system ({desktop})", "the user agent"));
+        if (instance is { HomeEndpoints.Count: > 0 } && !instance.HomeWithoutEndpoint && (use.WithoutEndpoint || !use.Endpoints.IsSubsetOf(instance.HomeEndpoints)))
         {
-            risk += 10;
-            riskReasons.Add($"+10 reconnaissance followed: {string.Join(", ", recon)}");
+            var these = use.Endpoints.Count == 0 ? "through no VPC endpoint" : $"through {string.Join(", ", use.Endpoints)}";
+            evidence.Add(($"{use.Instance}'s own sessions come through {string.Join(", ", instance.HomeEndpoints)}; these {these}", "the VPC endpoints the instance uses"));
         }
-        if (calls.Any(c => c.EventSource == "iam.amazonaws.com" && (c.EventName.StartsWith("Create", StringComparison.Ordinal) || c.EventName.StartsWith("Attach", StringComparison.Ordinal) || c.EventName.StartsWith("Put", StringComparison.Ordinal))))
-        {
-            risk += 15;
-            riskReasons.Add("+15 IAM changes followed");
-        }
-        if (calls.Any(c => c.EventName is "GetObject" or "GetSecretValue" or "GetParameter" or "GetParameters"))
-        {
-            risk += 5;
-            riskReasons.Add("+5 data was read");
-        }
-        risk = Math.Min(risk, 100);
-        var finding = GuardDutyName(outsideAws);
-        var summary = $"credentials of {instance}{(role is null ? "" : $" (role {role})")} used from {ip}: {calls.Count} call(s), {string.Join(", ", calls.Select(c => c.EventName).Distinct().Take(6))}";
-        return CloudAlert(calls.Take(200), c => $"{c.EventName} from {c.SourceIp} ({c.UserAgent})", Context(calls, instance, role, ip)) with
-        {
-            Id = MetadataAccessDetector.AlertId(instance, 0, 0, $"{Exfiltration}|{role}|{ip}"),
-            RuleId = "imds.cloudtrail.instance-credential-exfiltration",
-            RuleName = "EC2 instance credentials used away from the instance",
-            AlertType = Exfiltration,
-            Severity = RiskModel.Default.SeverityOf(risk),
-            RiskScore = risk,
-            RiskReasons = [.. riskReasons, .. reasons.Select(r => "evidence: " + r), "basis: " + basis],
-            Tags = [finding],
-            Summary = summary,
-            Explanation = string.Join("; ", reasons) + $" ({basis})",
-        };
+        if (instance is { OwnDeliveries.Count: > 0 } && use.Deliveries.Count > 0 && !use.Deliveries.Overlaps(instance.OwnDeliveries))
+            evidence.Add(($"these credentials were delivered through IMDSv{Version(use.Deliveries)}, the instance's own sessions' through IMDSv{Version(instance.OwnDeliveries)}", "how the instance's own credentials were delivered"));
+        if (evidence.Count == 0)
+            return null;
+        var caveat = isPrivate ? "; the address is private, which alone proves nothing"
+            : _options.AwsRanges is not null && !outsideAws ? "; the address is inside AWS, which alone proves nothing" : "";
+        var basis = "relied on " + string.Join(" and ", evidence.Select(e => e.Basis)) + caveat;
+        return CloudTrailAlerts.Exfiltration(use, outsideAws, evidence.Select(e => e.Reason).ToList(), basis);
     }
 
-    private static string GuardDutyName(bool outsideAws) =>
-        "guardduty:UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration." + (outsideAws ? "OutsideAWS" : "InsideAWS-or-unknown");
+    private static string Version(HashSet<string> deliveries) =>
+        string.Join(" and v", deliveries.Order(StringComparer.Ordinal).Select(d => d.EndsWith(".0", StringComparison.Ordinal) ? d[..^2] : d));
 
-    private static Alert ImdsV1Alert(List<ApiCall> calls, string instance, string? role) =>
-        CloudAlert(calls.Take(50), c => $"{c.EventName} ec2RoleDelivery {c.Ec2RoleDelivery}", Context(calls, instance, role, null)) with
-        {
-            Id = MetadataAccessDetector.AlertId(instance, 0, 0, $"{ImdsV1Delivery}|{role}"),
-            RuleId = "imds.cloudtrail.imdsv1-delivery",
-            RuleName = "Instance credentials delivered by IMDSv1",
-            AlertType = ImdsV1Delivery,
-            Severity = RiskModel.Default.SeverityOf(ImdsV1Risk),
-            RiskScore = ImdsV1Risk,
-            RiskReasons = [$"+{ImdsV1Risk} credentials came from IMDSv1 (ec2RoleDelivery 1.0): any SSRF can fetch them; require IMDSv2"],
-            Tags = ["hardening"],
-            Summary = $"{instance}{(role is null ? "" : $" (role {role})")} uses credentials delivered by IMDSv1 ({calls.Count} call(s)): require IMDSv2 (HttpTokens=required)",
-        };
-
-    private static IEnumerable<Alert> SeedRule(IReadOnlyList<ApiCall> calls)
+    private Alert ImdsV1Alert(ImdsV1Use use)
     {
-        foreach (var c in calls.Where(c => c.RequestRoleArn is not null && c.EventName == "GetSessionToken" && c.IdentityType == "AWSService" && c.SourceIp == "169.254.169.254"))
-        {
-            yield return CloudAlert([c], x => $"{x.EventName} roleArn {x.RequestRoleArn}", Context([c], c.InstanceId, c.RoleName, c.SourceIp)) with
-            {
-                Id = MetadataAccessDetector.AlertId(c.EventId, 0, 0, MetadataCredentialsUsed.ToString()),
-                RuleId = "imds.cloudtrail.metadata-credentials-used",
-                RuleName = "Credentials used from the metadata service address (seed rule)",
-                AlertType = MetadataCredentialsUsed,
-                Severity = RiskModel.Default.SeverityOf(SeedRuleRisk),
-                RiskScore = SeedRuleRisk,
-                RiskReasons = [$"+{SeedRuleRisk} GetSessionToken by an AWS service from 169.254.169.254 with a roleArn (the seed's condition)"],
-                Summary = $"{c.EventName} for {c.RequestRoleArn} from 169.254.169.254",
-            };
-        }
+        _instances.TryPeek(use.Instance, out var instance);
+        var own = instance is null ? "no other session of the instance was seen"
+            : instance.OwnDeliveries.Contains("1.0") ? "the instance's own sessions use IMDSv1 too: the instance allows it"
+            : instance.OwnDeliveries.Contains("2.0") ? "the instance's own sessions get theirs through IMDSv2: this copy was fetched another way (an SSRF, a script without a token)"
+            : instance.AnyDeliveries.Contains("2.0") ? "other sessions of the instance use IMDSv2"
+            : "no session of the instance was seen using IMDSv2";
+        return CloudTrailAlerts.ImdsV1(use, own);
     }
 
-    /// <summary>What every CloudTrail alert shares: no host process, the calls as evidence, the cloud context.</summary>
-    private static Alert CloudAlert(IEnumerable<ApiCall> evidence, Func<ApiCall, string> detail, CloudContext cloud)
-    {
-        var calls = evidence.ToList();
-        return new Alert
-        {
-            Id = "", RuleId = "", RuleName = "", AlertType = AlertType.MetadataCredentialsUsed, Summary = "",
-            Timestamp = calls.Min(c => c.Timestamp),
-            Access = AccessClass.Credentials, Severity = Severity.Low, RiskScore = 0, Host = null,
-            Process = ProcessSnapshot.None, CloudProvider = "aws", Layers = [Layer.Cloud], Cloud = cloud,
-            Evidence = calls.Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, detail(c))).ToList(),
-        };
-    }
+    private static Alert? SeedAlert(ApiCall c) =>
+        c is { RequestRoleArn: not null, EventName: "GetSessionToken", IdentityType: "AWSService", SourceIp: "169.254.169.254" } ? CloudTrailAlerts.Seed(c) : null;
 
-    private static CloudContext Context(IReadOnlyList<ApiCall> calls, string? instance, string? role, string? ip) => new()
-    {
-        AccountId = calls[0].AccountId,
-        Region = calls[0].Region,
-        InstanceId = instance,
-        RoleName = role,
-        PrincipalArn = calls[0].Arn,
-        AccessKeyId = calls[0].AccessKeyId,
-        SourceIp = ip,
-        UserAgent = calls[0].UserAgent,
-        Delivery = calls[0].Ec2RoleDelivery,
-        EventIds = calls.Select(c => c.EventId).ToList(),
-        EventNames = calls.Select(c => c.EventName).Distinct().ToList(),
-    };
-
-    private static bool IsPrivate(IPAddress a)
+    internal static bool IsPrivate(IPAddress a)
     {
         if (a.AddressFamily == AddressFamily.InterNetworkV6)
             return a.IsIPv6SiteLocal || a.IsIPv6LinkLocal || IPAddress.IsLoopback(a) || (a.GetAddressBytes()[0] & 0xFE) == 0xFC;

@@ -1,11 +1,12 @@
 using System.Text;
+using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Ecs;
 using ImdsWatch.Sources.Syslog;
 using ImdsWatch.Sources.Web;
 
 namespace ImdsWatch.Sources.Input;
 
-/// <summary>Picks the reader for a file from its first lines, whatever its name (gzip is looked through).</summary>
+/// <summary>Picks the reader for a file from its first bytes and lines, whatever its name (gzip is looked through).</summary>
 public static class FormatDetector
 {
     public static LogFormat Detect(InputSource source, int maxLines = 20)
@@ -13,6 +14,8 @@ public static class FormatDetector
         var lines = new List<string>();
         try
         {
+            if (CloudTrailSniffer.LooksLikeCloudTrail(Head(source)))
+                return LogFormat.CloudTrail; // any of its shapes, pretty-printed ones too: lines would not tell
             using var reader = new LineReader(source.Open(), bufferSize: 256 * 1024);
             while (lines.Count < maxLines && reader.TryReadLine(out var line))
             {
@@ -25,6 +28,13 @@ public static class FormatDetector
             return LogFormat.Unknown;
         }
         return Detect(lines);
+    }
+
+    private static byte[] Head(InputSource source)
+    {
+        using var stream = source.Open();
+        var head = new byte[CloudTrailSniffer.HeadBytes];
+        return head[..stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
     }
 
     public static LogFormat Detect(IReadOnlyList<string> lines)

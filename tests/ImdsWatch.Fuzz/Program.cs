@@ -10,6 +10,7 @@ namespace ImdsWatch.Fuzz;
 ///   imdswatch-fuzz run [--target NAME]... [--inputs N] [--seconds S] [--seed N] [--corpus DIR]... [--findings DIR]
 ///   imdswatch-fuzz process [--inputs N] [--seconds S] [--seed N] [--corpus DIR]... [--findings DIR] [--imdswatch CMD]
 ///   imdswatch-fuzz seeds NAME DIR [--corpus DIR]...   (AFL++'s input folder for a target)
+///   imdswatch-fuzz replay NAME FILE...   (a target on saved inputs, with the time each takes)
 ///   imdswatch-fuzz afl NAME              (under afl-fuzz, with ImdsWatch.Core.dll instrumented by sharpfuzz)
 /// </code>
 /// Exit 0: no crash, no failed oracle; 1: some; 2: usage; 3: a hang (the input is saved).
@@ -24,7 +25,7 @@ public static class Program
         Options options;
         try
         {
-            options = Options.Parse(args[0] switch { "seeds" => args[Math.Min(3, args.Length)..], "afl" => args[Math.Min(2, args.Length)..], _ => args[1..] });
+            options = Options.Parse(args[0] switch { "seeds" => args[Math.Min(3, args.Length)..], "afl" => args[Math.Min(2, args.Length)..], "replay" => [], _ => args[1..] });
         }
         catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
         {
@@ -44,6 +45,8 @@ public static class Program
             case "seeds" when args.Length >= 3 && named is { } target:
                 Seeds.Load(Repo.Root, options.Corpora).WriteTo(target.Seeds, args[2]);
                 return 0;
+            case "replay" when args.Length >= 3 && named is { } target:
+                return Replay(target, args[2..]);
             case "afl" when named is { } target:
                 using (var scratch = new Scratch())
                 {
@@ -107,11 +110,40 @@ public static class Program
         return run.Crashes + run.Hangs == 0 ? 0 : 1;
     }
 
+    /// <summary>Runs a target on saved inputs (findings, AFL++ crashes), twice each: the second time without JIT.</summary>
+    private static int Replay(FuzzTarget target, string[] files)
+    {
+        using var scratch = new Scratch();
+        var bad = 0;
+        foreach (var file in files)
+        {
+            var input = File.ReadAllBytes(file);
+            for (var round = 0; round < 2; round++)
+            {
+                var clock = Stopwatch.StartNew();
+                string outcome;
+                try
+                {
+                    target.Run(input, scratch);
+                    outcome = "ok";
+                }
+                catch (Exception e)
+                {
+                    outcome = $"{e.GetType().Name}: {e.Message}";
+                    bad += round;
+                }
+                if (round == 1)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{file}: {input.Length} bytes, {clock.Elapsed.TotalMilliseconds:0.0} ms, {outcome}"));
+            }
+        }
+        return bad == 0 ? 0 : 1;
+    }
+
     private static int Usage()
     {
         Console.Error.WriteLine("usage: imdswatch-fuzz list | run [--target NAME]... [--inputs N] [--seconds S] [--seed N] [--corpus DIR]... [--findings DIR]");
         Console.Error.WriteLine("       imdswatch-fuzz process [--inputs N] [--seconds S] [--seed N] [--corpus DIR]... [--findings DIR] [--imdswatch CMD]");
-        Console.Error.WriteLine("       imdswatch-fuzz seeds NAME DIR | afl NAME");
+        Console.Error.WriteLine("       imdswatch-fuzz seeds NAME DIR [--corpus DIR]... | replay NAME FILE... | afl NAME");
         return 2;
     }
 }

@@ -20,6 +20,7 @@ public static class Program
             BaselineCommand.Create(stdout, stderr),
             RunCommand.Create(stdout, stderr),
             AlertsCommand.Create(stdout, stderr),
+            AgentCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

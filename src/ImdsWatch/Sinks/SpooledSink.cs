@@ -16,7 +16,6 @@ namespace ImdsWatch.Sinks;
 /// </summary>
 public sealed class SpooledSink : IAlertSink, IDisposable
 {
-    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(30);
 
     private readonly SinkSettings _settings;
     private readonly IAlertTarget _target;
@@ -57,6 +56,9 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     }
 
     public string Name => _settings.Name;
+
+    /// <summary>The longest pause between delivery attempts while the receiver fails: twice the breaker's break, at most 30 s.</summary>
+    private TimeSpan MaxPause => TimeSpan.FromTicks(Math.Clamp(_settings.BreakDuration.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks, TimeSpan.FromSeconds(30).Ticks));
 
     /// <summary>Told of delivery failures and drops, one line each (the agent writes them to stderr).</summary>
     public Action<string> Log { get; }

@@ -63,10 +63,16 @@ internal sealed class MockReceiver : IDisposable
             var (status, body) = Interlocked.Increment(ref _requests) <= FailFirst ? (503, "busy") : Respond(request);
             if (status is >= 200 and < 300)
                 Accepted.Enqueue(request);
-            context.Response.StatusCode = status;
-            var bytes = Encoding.UTF8.GetBytes(body);
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            try
+            {
+                context.Response.StatusCode = status;
+                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(body));
+                context.Response.Close();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                // the client gave up (a cancelled attempt): the next request goes on
+            }
         }
     }
 
@@ -89,6 +95,13 @@ internal sealed class MockReceiver : IDisposable
     {
         _listener.Stop();
         _listener.Close();
-        _loop.Wait(TimeSpan.FromSeconds(5));
+        try
+        {
+            _loop.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // the listener's loop ends with the listener
+        }
     }
 }

@@ -28,6 +28,7 @@ public static class Program
             RunCommand.Create(stdout, stderr),
             AlertsCommand.Create(stdout, stderr),
             ExportCommand.Create(stdout, stderr),
+            AgentCommand.Create(stdout, stderr),
         };
         ParseResult parsed;
         try

@@ -21,6 +21,7 @@ internal static class ConfigSchema
         AnyList,
         Section,
         TextListMap,
+        TextMap,
     }
 
     private sealed record Key(Kind Kind, IReadOnlyDictionary<string, Key>? Children = null, Key? Item = null);
@@ -59,6 +60,27 @@ internal static class ConfigSchema
         ["class"] = new(Kind.Text),
     };
 
+    private static readonly Dictionary<string, Key> Sink = new(StringComparer.Ordinal)
+    {
+        ["type"] = new(Kind.Text),
+        ["name"] = new(Kind.Text),
+        ["url"] = new(Kind.Text),
+        ["path"] = new(Kind.Text),
+        ["min_severity"] = new(Kind.Text),
+        ["headers"] = new(Kind.TextMap),
+        ["token"] = new(Kind.Text),
+        ["index"] = new(Kind.Text),
+        ["sourcetype"] = new(Kind.Text),
+        ["batch_size"] = new(Kind.Integer),
+        ["timeout_seconds"] = new(Kind.Number),
+        ["retries"] = new(Kind.Integer),
+        ["insecure_skip_verify"] = new(Kind.Boolean),
+        ["ca_file"] = new(Kind.Text),
+        ["max_file_mb"] = new(Kind.Number),
+        ["max_files"] = new(Kind.Integer),
+        ["spool_max_mb"] = new(Kind.Number),
+    };
+
     private static readonly Dictionary<string, Key> Top = new(StringComparer.Ordinal)
     {
         ["host"] = new(Kind.Text),
@@ -92,6 +114,15 @@ internal static class ConfigSchema
             ["trusted_cidrs"] = new(Kind.TextList),
             ["instance_addresses"] = new(Kind.TextListMap),
         }),
+        ["sinks"] = new(Kind.AnyList, Item: new Key(Kind.Section, Sink)),
+        ["agent"] = new(Kind.Section, new Dictionary<string, Key>(StringComparer.Ordinal)
+        {
+            ["window_seconds"] = new(Kind.Number),
+            ["state_dir"] = new(Kind.Text),
+            ["queue_capacity"] = new(Kind.Integer),
+            ["stats_interval_minutes"] = new(Kind.Number),
+            ["follow"] = new(Kind.TextList),
+        }),
     };
 
     /// <summary>The valid keys of each section ("" for the top level), for tests and messages.</summary>
@@ -107,6 +138,7 @@ internal static class ConfigSchema
         sections["indicators.endpoints"] = Endpoint.Keys;
         sections["indicators.paths"] = PathIndicator.Keys;
         sections["indicators.headers"] = Header.Keys;
+        sections["sinks"] = Sink.Keys;
         return sections;
     }
 
@@ -189,6 +221,10 @@ internal static class ConfigSchema
             case Kind.TextListMap:
                 foreach (var (_, list) in Expect<YamlMappingNode>(path, value, name, "a mapping of names to lists, e.g. { i-0abc: [203.0.113.7] }"))
                     CheckValue(path, list, new Key(Kind.TextList), name);
+                break;
+            case Kind.TextMap:
+                foreach (var (_, text) in Expect<YamlMappingNode>(path, value, name, "a mapping of names to text, e.g. { Authorization: Bearer abc }"))
+                    CheckValue(path, text, new Key(Kind.Text), name);
                 break;
         }
     }

@@ -20,6 +20,8 @@ public sealed class ImdsWatchConfig
     public AnomalySection Anomaly { get; set; } = new();
     [YamlMember(Alias = "cloudtrail")]
     public CloudTrailSection CloudTrail { get; set; } = new();
+    public List<SinkEntry> Sinks { get; set; } = [];
+    public AgentSection Agent { get; set; } = new();
 
     /// <summary>CloudTrail options from the config, with --aws-ip-ranges taking precedence over the config's file.</summary>
     public Detection.Cloud.CloudTrailOptions CloudTrailOptions(string? awsIpRanges = null)
@@ -199,6 +201,38 @@ public sealed class ImdsWatchConfig
         public int UserThreshold { get; set; } = 75;
         public int ProcessThreshold { get; set; } = 50;
         public double LearningDays { get; set; } = 7;
+    }
+
+    /// <summary>Where the agent delivers alerts (a <c>sinks:</c> entry); see <see cref="Sinks.SinkSettings"/>.</summary>
+    public sealed class SinkEntry
+    {
+        public string Type { get; set; } = "";
+        public string? Name { get; set; }
+        public string? Url { get; set; }
+        public string? Path { get; set; }
+        public string? MinSeverity { get; set; }
+        public Dictionary<string, string> Headers { get; set; } = [];
+        public string? Token { get; set; }
+        public string? Index { get; set; }
+        public string? Sourcetype { get; set; }
+        public int BatchSize { get; set; } = 100;
+        public double TimeoutSeconds { get; set; } = 10;
+        public int Retries { get; set; } = 3;
+        public bool InsecureSkipVerify { get; set; }
+        public string? CaFile { get; set; }
+        public double MaxFileMb { get; set; } = 100;
+        public int MaxFiles { get; set; } = 5;
+        public double SpoolMaxMb { get; set; } = 256;
+    }
+
+    /// <summary>The long-running agent: its detection window, state, input queue and stats cadence.</summary>
+    public sealed class AgentSection
+    {
+        public double WindowSeconds { get; set; } = 2;
+        public string? StateDir { get; set; }
+        public int QueueCapacity { get; set; } = 65536;
+        public double StatsIntervalMinutes { get; set; } = 5;
+        public List<string> Follow { get; set; } = [];
     }
 
     public sealed class ProgramsSection

@@ -29,6 +29,8 @@ namespace ImdsWatch.Config;
 [YamlSerializable(typeof(ImdsWatchConfig.CloudTrailSection))]
 [YamlSerializable(typeof(ImdsWatchConfig.AnomalySection))]
 [YamlSerializable(typeof(ImdsWatchConfig.ProgramsSection))]
+[YamlSerializable(typeof(ImdsWatchConfig.SinkEntry))]
+[YamlSerializable(typeof(ImdsWatchConfig.AgentSection))]
 public partial class YamlDocuments : StaticContext
 {
     public static IDeserializer Deserializer() => new StaticDeserializerBuilder(new YamlDocuments())

@@ -15,4 +15,12 @@ public interface IDetectionRule
 
     /// <summary>The end of the input (or of a time window): emit what is still pending.</summary>
     void Complete(IFindings findings);
+
+    /// <summary>
+    /// Live use: event time has reached <paramref name="eventTime"/>; emit what can no longer change. A rule whose
+    /// findings are final as soon as it sees an event, or only at the end, does nothing here.
+    /// </summary>
+    void Advance(DateTimeOffset eventTime, IFindings findings)
+    {
+    }
 }

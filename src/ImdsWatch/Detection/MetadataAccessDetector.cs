@@ -25,6 +25,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     public MetadataAccessDetector(RuleContext context)
         : this(context.Rules, context.Stats)
     {
+        LiveWindow = context.LiveWindow;
     }
 
     public void Observe(IObservedEvent e, IFindings findings)
@@ -37,6 +38,30 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     {
         foreach (var access in CompleteAll().Accesses)
             findings.Record(access);
+    }
+
+    /// <summary>
+    /// Live detection: how long after an activity's last event it is final. A wrapper's command, or a connect of the
+    /// image, that arrives later than this becomes an alert of its own.
+    /// </summary>
+    public TimeSpan LiveWindow { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Activities whose last event is older than <see cref="LiveWindow"/> become final and are recorded.</summary>
+    public void Advance(DateTimeOffset eventTime, IFindings findings)
+    {
+        var cutoff = eventTime - LiveWindow;
+        var due = _activities.Where(a => a.LastSeen < cutoff).ToList();
+        if (due.Count == 0)
+            return;
+        var finished = due.ToHashSet();
+        _activities.RemoveAll(finished.Contains);
+        foreach (var key in _byImage.Where(kv => finished.Contains(kv.Value)).Select(kv => kv.Key).ToList())
+            _byImage.Remove(key);
+        foreach (var access in due.Select(BuildAccess).OrderBy(a => a.Timestamp))
+        {
+            CountAgent(access);
+            findings.Record(access);
+        }
     }
 
     public void Observe(HostEvent e)
@@ -133,14 +158,17 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var built = new MetadataAccess[_activities.Count];
         Parallel.For(0, built.Length, i => built[i] = BuildAccess(_activities[i]));
         foreach (var access in built)
-        {
-            if (access.Agent is { } agent)
-                Stats.AllowedByAgent[agent] = Stats.AllowedByAgent.GetValueOrDefault(agent) + 1;
-        }
+            CountAgent(access);
         var accesses = built.OrderBy(a => a.Timestamp).ToList();
         var alerts = accesses.Where(a => a.Alert is not null).Select(a => a.Alert!)
             .OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
         return new DetectionResult(alerts, accesses);
+    }
+
+    private void CountAgent(MetadataAccess access)
+    {
+        if (access.Agent is { } agent)
+            Stats.AllowedByAgent[agent] = Stats.AllowedByAgent.GetValueOrDefault(agent) + 1;
     }
 
     private MetadataAccess BuildAccess(ProcessActivity a)

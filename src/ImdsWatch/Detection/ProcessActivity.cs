@@ -22,6 +22,9 @@ internal sealed class ProcessActivity(string? host, int pid)
 
     public DateTimeOffset FirstSeen => Times().Min();
 
+    /// <summary>The time of the activity's latest event (live detection completes it a window after).</summary>
+    public DateTimeOffset LastSeen => Times().Max();
+
     public ulong FirstSequence => AccessExecs.Count > 0 ? AccessExecs[0].Exec.Sequence
         : Image?.Exec.Sequence ?? Connects[0].Connect.Sequence;
 

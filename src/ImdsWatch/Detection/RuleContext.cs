@@ -17,4 +17,7 @@ public sealed record RuleContext
 
     /// <summary>What rules saw and set aside, for the summary.</summary>
     public DetectionStats Stats { get; init; } = new();
+
+    /// <summary>Live detection: how long after its last event a folded activity is final (the agent's window).</summary>
+    public TimeSpan LiveWindow { get; init; } = TimeSpan.FromSeconds(2);
 }

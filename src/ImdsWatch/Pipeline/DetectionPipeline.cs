@@ -149,6 +149,9 @@ public sealed class DetectionPipeline(DetectionRules rules)
         };
     }
 
+    /// <summary>The same pipeline fed event by event (the agent): alerts reach <paramref name="sink"/> as they become final.</summary>
+    public LivePipeline Start(IAlertSink sink, TimeSpan window) => new(this, rules, sink, window);
+
     /// <summary>Runs every input and returns the result with all its alerts (for tests and tools).</summary>
     public ScanResult Scan(IReadOnlyList<InputSource> inputs, CancellationToken cancellation = default) =>
         Run(inputs, NullSink.Instance, cancellation);

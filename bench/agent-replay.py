@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Replay audit records into `imdswatch agent` (and optionally laurel) on stdin at a fixed rate.
+
+    nice -n 19 bench/agent-replay.py --records samples/audit-enriched.log --rates 1000 5000 20000 --seconds 60 \
+        [--laurel /usr/sbin/laurel]
+
+Each record's msg=audit(EPOCH:SERIAL) is rewritten to the time it is sent (serials kept increasing), so the
+alert's @timestamp is the send time; a webhook receiver on 127.0.0.1 stamps arrivals, giving record->sink
+latency. CPU % and peak RSS (VmHWM) are read from /proc for the process under test. Prints one table row per
+rate and program. Everything runs on 127.0.0.1; the temporary directory is removed at the end.
+"""
+import argparse, calendar, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+
+AUDIT = re.compile(rb"msg=audit\((\d+)\.(\d+):(\d+)\)")
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    arrivals = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        now = time.time()
+        try:
+            ts = json.loads(body)["@timestamp"]
+            sent = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
+            Receiver.arrivals.append(now - sent)
+        except (ValueError, KeyError):
+            pass
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def cpu_and_rss(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) // 1024
+    return ticks / os.sysconf("SC_CLK_TCK"), rss
+
+
+def replay(cmd, lines, rate, seconds, env=None):
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    time.sleep(2)  # start-up is not measured
+    cpu0, _ = cpu_and_rss(proc.pid)
+    start = time.time()
+    serial = 10_000_000
+    sent = 0
+    batch = max(1, rate // 100)
+    i = 0
+    while time.time() - start < seconds:
+        now = time.time()
+        chunk = []
+        last = None
+        for _ in range(batch):
+            line = lines[i % len(lines)]
+            i += 1
+            m = AUDIT.search(line)
+            if m and m.group(3) != last:
+                serial += 1
+                last = m.group(3)
+            if m:
+                line = line[:m.start()] + b"msg=audit(%d.%03d:%d)" % (int(now), int(now * 1000) % 1000, serial) + line[m.end():]
+            chunk.append(line)
+        proc.stdin.write(b"".join(chunk))
+        proc.stdin.flush()
+        sent += len(chunk)
+        target = start + sent / rate
+        if target > time.time():
+            time.sleep(target - time.time())
+    cpu1, rss = cpu_and_rss(proc.pid)
+    elapsed = time.time() - start
+    proc.stdin.close()
+    proc.wait(timeout=30)
+    return sent / elapsed, 100 * (cpu1 - cpu0) / elapsed, rss
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", required=True)
+    ap.add_argument("--rates", type=int, nargs="+", default=[1000, 5000, 20000])
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--imdswatch", default="src/ImdsWatch.Cli/bin/Release/net10.0/imdswatch.dll")
+    ap.add_argument("--laurel", help="path of laurel, fed the same stream (needs a config: see --laurel-config)")
+    args = ap.parse_args()
+    lines = [l if l.endswith(b"\n") else l + b"\n" for l in open(args.records, "rb") if l.strip()]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tmp = tempfile.mkdtemp(prefix="imdswatch-bench-")
+    try:
+        print("| program | rate asked | rate sent | CPU % | peak RSS MB | alerts | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|---|---|---|")
+        for rate in args.rates:
+            Receiver.arrivals = []
+            cmd = ["dotnet", args.imdswatch, "agent", "--input", "stdin", "--state", f"{tmp}/none.db", "--state-dir", f"{tmp}/spool-{rate}",
+                   "--window", "1s", "--sink", f"webhook=http://127.0.0.1:{server.server_port}/alerts"]
+            got, cpu, rss = replay(cmd, lines, rate, args.seconds)
+            lat = sorted(Receiver.arrivals)
+            p = lambda q: f"{1000 * lat[min(len(lat) - 1, int(q * len(lat)))]:.0f}" if lat else "-"
+            print(f"| imdswatch agent | {rate} | {got:.0f} | {cpu:.0f} | {rss} | {len(lat)} | {p(0.5)} | {p(0.99)} |", flush=True)
+            if args.laurel:
+                conf = f"{tmp}/laurel.toml"
+                with open(conf, "w") as f:
+                    f.write(f'directory = "{tmp}/laurel-{rate}"\nuser = "root"\n[auditlog]\nfile = "audit.log"\nsize = 100000000\ngenerations = 2\n')
+                os.makedirs(f"{tmp}/laurel-{rate}", exist_ok=True)
+                got, cpu, rss = replay([args.laurel, "-c", conf], lines, rate, args.seconds)
+                print(f"| laurel | {rate} | {got:.0f} | {cpu:.0f} | {rss} | - | - | - |", flush=True)
+    finally:
+        server.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Text;
+
+namespace ImdsWatch.Sinks.Spool;
+
+/// <summary>
+/// A sink's durable queue: alerts are appended to segment files (<c>NNNNNNNNNNNN.spool</c>, one <c>id TAB json</c>
+/// line each, mode 0600 in a 0700 directory) before delivery, and the <c>ack</c> file records how far delivery got.
+/// A restart resumes from the ack (at-least-once: what was sent but not yet acked is sent again). Bounded: when
+/// an append would pass <see cref="MaxBytes"/>, the oldest segment is dropped and its alerts counted in
+/// <see cref="Dropped"/>. A line cut short by a crash (no newline) is skipped. Thread-safe.
+/// </summary>
+public sealed class DiskSpool
+{
+    private const string Suffix = ".spool";
+    private const string AckFile = "ack";
+    private const UnixFileMode SpoolFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode DirectoryMode = SpoolFileMode | UnixFileMode.UserExecute;
+
+    private readonly Lock _lock = new();
+    private readonly string _directory;
+    private readonly SortedSet<long> _segments = [];
+    private long _writeSegment;
+    private FileStream? _writer;
+    private long _ackSegment;
+    private long _ackOffset;
+
+    public DiskSpool(string directory, long maxBytes, long segmentBytes = 1 << 20)
+    {
+        _directory = directory;
+        MaxBytes = maxBytes;
+        SegmentBytes = Math.Max(1, Math.Min(segmentBytes, maxBytes / 4));
+        if (OperatingSystem.IsWindows())
+            Directory.CreateDirectory(directory);
+        else
+            Directory.CreateDirectory(directory, DirectoryMode);
+        foreach (var file in Directory.EnumerateFiles(directory, "*" + Suffix))
+        {
+            if (long.TryParse(Path.GetFileNameWithoutExtension(file), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                _segments.Add(n);
+        }
+        ReadAck();
+        foreach (var s in _segments.Where(s => s < _ackSegment).ToList())
+            DeleteSegment(s);
+        Pending = CountPending();
+        // Always write a fresh segment: the last one may end in a line a crash cut short.
+        _writeSegment = (_segments.Count > 0 ? _segments.Max : _ackSegment) + 1;
+    }
+
+    public long MaxBytes { get; }
+    public long SegmentBytes { get; }
+
+    /// <summary>Alerts waiting for delivery.</summary>
+    public long Pending { get; private set; }
+
+    /// <summary>Alerts dropped because the spool was full (oldest first).</summary>
+    public long Dropped { get; private set; }
+
+    /// <summary>Bytes of the segments on disk.</summary>
+    public long Bytes => _segments.Sum(s => SegmentLength(s));
+
+    /// <summary>Told when alerts are dropped because the spool is full (count, total dropped so far).</summary>
+    public Action<long, long>? OnDropped { get; init; }
+
+    public void Append(string id, string json)
+    {
+        var line = Encoding.UTF8.GetBytes($"{id}\t{json}\n");
+        lock (_lock)
+        {
+            if (_writer is null || _writer.Length + line.Length > SegmentBytes && _writer.Length > 0)
+                Roll();
+            while (Bytes + line.Length > MaxBytes && _segments.Min != _writeSegment)
+                DropOldest();
+            _writer!.Write(line);
+            _writer.Flush(); // to the kernel: a kill -9 loses nothing written here
+            Pending++;
+        }
+    }
+
+    /// <summary>Up to <paramref name="max"/> alerts from the oldest not yet acknowledged, without removing them.</summary>
+    public IReadOnlyList<SpoolEntry> Peek(int max)
+    {
+        var entries = new List<SpoolEntry>();
+        lock (_lock)
+        {
+            var segment = _ackSegment;
+            var offset = _ackOffset;
+            foreach (var s in _segments.Where(s => s >= _ackSegment).ToList())
+            {
+                if (s != segment)
+                    (segment, offset) = (s, 0);
+                ReadLines(segment, offset, max - entries.Count, entries);
+                if (entries.Count >= max)
+                    break;
+            }
+        }
+        return entries;
+    }
+
+    /// <summary>The alerts up to and including <paramref name="last"/> were delivered.</summary>
+    public void Acknowledge(IReadOnlyList<SpoolEntry> delivered)
+    {
+        if (delivered.Count == 0)
+            return;
+        var last = delivered[^1];
+        lock (_lock)
+        {
+            if (last.Segment < _ackSegment || last.Segment == _ackSegment && last.End <= _ackOffset)
+                return; // already acknowledged, or dropped meanwhile
+            Pending = Math.Max(0, Pending - delivered.Count(e => e.Segment > _ackSegment || e.End > _ackOffset));
+            (_ackSegment, _ackOffset) = (last.Segment, last.End);
+            foreach (var s in _segments.Where(s => s < _ackSegment || s == _ackSegment && s != _writeSegment && _ackOffset >= SegmentLength(s)).ToList())
+                DeleteSegment(s);
+            WriteAck();
+        }
+    }
+
+    private void ReadLines(long segment, long offset, int max, List<SpoolEntry> into)
+    {
+        var path = SegmentPath(segment);
+        byte[] bytes;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Position = offset;
+            bytes = new byte[stream.Length - offset];
+            stream.ReadExactly(bytes);
+        }
+        catch (FileNotFoundException)
+        {
+            return;
+        }
+        var start = 0;
+        while (into.Count < max)
+        {
+            var newline = Array.IndexOf(bytes, (byte)'\n', start);
+            if (newline < 0)
+                break; // a line being written, or cut short by a crash (skipped once a later segment exists)
+            var text = Encoding.UTF8.GetString(bytes, start, newline - start);
+            var tab = text.IndexOf('\t', StringComparison.Ordinal);
+            if (tab > 0)
+                into.Add(new SpoolEntry(text[..tab], text[(tab + 1)..], segment, offset + newline + 1));
+            start = newline + 1;
+        }
+    }
+
+    private void Roll()
+    {
+        _writer?.Dispose();
+        if (_writer is not null)
+            _writeSegment++;
+        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = SpoolFileMode;
+        _writer = new FileStream(SegmentPath(_writeSegment), options);
+        _segments.Add(_writeSegment);
+    }
+
+    private void DropOldest()
+    {
+        var oldest = _segments.Min;
+        var lost = CountLines(oldest, oldest == _ackSegment ? _ackOffset : 0);
+        DeleteSegment(oldest);
+        if (_ackSegment <= oldest)
+            (_ackSegment, _ackOffset) = (_segments.Min, 0);
+        WriteAck();
+        Pending = Math.Max(0, Pending - lost);
+        Dropped += lost;
+        OnDropped?.Invoke(lost, Dropped);
+    }
+
+    private long CountPending()
+    {
+        long count = 0;
+        foreach (var s in _segments.Where(s => s >= _ackSegment))
+            count += CountLines(s, s == _ackSegment ? _ackOffset : 0);
+        return count;
+    }
+
+    private long CountLines(long segment, long offset)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(SegmentPath(segment));
+            return offset >= bytes.Length ? 0 : bytes.AsSpan((int)offset).Count((byte)'\n');
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    private void ReadAck()
+    {
+        var path = Path.Combine(_directory, AckFile);
+        _ackSegment = _segments.Count > 0 ? _segments.Min : 1;
+        if (!File.Exists(path))
+            return;
+        var parts = File.ReadAllText(path).Split(' ', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var s) && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var o))
+            (_ackSegment, _ackOffset) = (s, o);
+    }
+
+    /// <summary>Written to a temporary file and renamed over the old one, so a crash leaves the old or the new.</summary>
+    private void WriteAck()
+    {
+        var path = Path.Combine(_directory, AckFile);
+        var temporary = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = SpoolFileMode;
+        using (var stream = new FileStream(temporary, options))
+            stream.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{_ackSegment} {_ackOffset}\n")));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private void DeleteSegment(long segment)
+    {
+        if (segment == _writeSegment && _writer is not null)
+        {
+            _writer.Dispose();
+            _writer = null;
+        }
+        File.Delete(SegmentPath(segment));
+        _segments.Remove(segment);
+    }
+
+    private long SegmentLength(long segment)
+    {
+        if (segment == _writeSegment && _writer is not null)
+            return _writer.Length;
+        var info = new FileInfo(SegmentPath(segment));
+        return info.Exists ? info.Length : 0;
+    }
+
+    private string SegmentPath(long segment) =>
+        Path.Combine(_directory, segment.ToString("D12", CultureInfo.InvariantCulture) + Suffix);
+}

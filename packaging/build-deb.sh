@@ -59,7 +59,7 @@ for lib in $needed; do
         *) echo "build-deb.sh: $binary needs $lib; the package binary may need the C library only" >&2; exit 1 ;;
     esac
 done
-glibc=$(objdump -T "$binary" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1)
+glibc=$(readelf -V -W "$binary" | grep -o 'Name: GLIBC_[0-9.]*' | sed 's/Name: GLIBC_//' | sort -V | tail -n 1)
 
 root="$work/root"
 doc="$root/usr/share/doc/imdswatch"

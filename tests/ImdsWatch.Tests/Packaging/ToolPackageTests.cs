@@ -1,6 +1,3 @@
-using System.Text.RegularExpressions;
-using ImdsWatch.Cli;
-
 using ImdsWatch.Tests.Support;
 
 namespace ImdsWatch.Tests.Packaging;
@@ -29,7 +26,7 @@ public sealed class ToolPackageTests(NativeBuild build) : IDisposable
             var pack = Processes.Run("dotnet", ["pack", project, "-c", "Release", "-o", feed, "--nologo", .. extra], timeout: TimeSpan.FromMinutes(15));
             Assert.True(pack.Exit == 0, $"dotnet pack {string.Join(' ', extra)}: {pack}");
         }
-        var version = Regex.Match(Program.VersionText(), @"^imdswatch (\S+) ").Groups[1].Value;
+        var version = Release.Version;
         Assert.Equal(
             [$"ImdsWatch.Tool.{version}.nupkg", $"ImdsWatch.Tool.any.{version}.nupkg", $"ImdsWatch.Tool.linux-x64.{version}.nupkg"],
             Directory.GetFiles(feed, "*.nupkg").Select(Path.GetFileName).Order(StringComparer.Ordinal));
@@ -51,7 +48,7 @@ public sealed class ToolPackageTests(NativeBuild build) : IDisposable
 
         var run = Processes.Run(Path.Combine(tools, "imdswatch"), ["--version"], environment: env);
         Assert.Equal(0, run.Exit);
-        Assert.Equal(Program.VersionText(), run.Out.Trim());
+        Release.AssertVersionLine(run.Out);
 
         var store = Path.Combine(tools, ".store");
         Assert.True(Directory.Exists(Path.Combine(store, "imdswatch.tool.linux-x64")), "installed: " + string.Join(", ", Directory.GetDirectories(store).Select(Path.GetFileName)));

@@ -36,6 +36,8 @@ public sealed class NativeBuild : IDisposable
     /// <summary>Why the native build cannot be made here, or null when it can.</summary>
     public static string? MissingPrerequisite()
     {
+        if (Environment.GetEnvironmentVariable("IMDSWATCH_SKIP_NATIVE_TESTS") == "1")
+            return "IMDSWATCH_SKIP_NATIVE_TESTS=1: the native build (a few minutes on two cores) is not made in this run";
         if (!OperatingSystem.IsLinux() || RuntimeInformation.OSArchitecture != Architecture.X64)
             return "the native build test runs on linux-x64";
         if (!Processes.OnPath("clang"))

@@ -10,7 +10,7 @@ internal static class Release
         Regex.Match(File.ReadAllText(Path.Combine(Repo.Root, "Directory.Build.props")), "<Version>([^<]+)</Version>").Groups[1].Value;
 
     /// <summary>HEAD's commit, or null outside a git checkout (a source tarball).</summary>
-    public static string? Head { get; } = Processes.Run("git", ["-C", Repo.Root, "rev-parse", "HEAD"]) is { Exit: 0 } head ? head.Out.Trim() : null;
+    public static string? Head => Processes.Run("git", ["-C", Repo.Root, "rev-parse", "HEAD"]) is { Exit: 0 } head ? head.Out.Trim() : null;
 
     /// <summary>Asserts a fresh build's version line: this version, and HEAD's commit when there is one.</summary>
     public static void AssertVersionLine(string line)
@@ -18,7 +18,7 @@ internal static class Release
         var printed = Regex.Match(line.Trim(), @"^imdswatch (\S+) \(commit ([0-9a-f]{7,12}|unknown)\)$");
         Assert.True(printed.Success, line);
         Assert.Equal(Version, printed.Groups[1].Value);
-        if (Head is not null)
-            Assert.StartsWith(printed.Groups[2].Value, Head, StringComparison.Ordinal);
+        if (Head is { } head)
+            Assert.StartsWith(printed.Groups[2].Value, head, StringComparison.Ordinal);
     }
 }

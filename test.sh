@@ -10,6 +10,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         command -v "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair%%:*}")
     done
     [ -x /usr/bin/python3 ] || missing+=(python3)
+    # The packaging tests: the native build (clang, the static SQLite), the Debian package (file, lintian, adduser).
+    for pair in clang:clang file:file lintian:lintian adduser:adduser; do
+        command -v "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair%%:*}")
+    done
+    [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "test.sh: installing ${missing[*]}"
         apt-get update -qq

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
+using System.Reflection;
 using ImdsWatch.Cli.Commands;
 using ImdsWatch.Config;
 using ImdsWatch.Scanning;
@@ -30,6 +32,8 @@ public static class Program
             ExportCommand.Create(stdout, stderr),
             AgentCommand.Create(stdout, stderr),
         };
+        foreach (var option in root.Options.OfType<VersionOption>())
+            option.Action = new PrintVersion(stdout);
         ParseResult parsed;
         try
         {
@@ -71,8 +75,7 @@ public static class Program
         }
     }
 
-    private static string Version =>
-        typeof(Program).Assembly.GetName().Version?.ToString(3) ?? "?";
+    private static string Version => VersionText()["imdswatch ".Length..];
 
     private static readonly HashSet<string> CaseFreeOptions = new(StringComparer.Ordinal) { "--format", "-f", "--min-severity", "--imdsv2", "--audit-format" };
 
@@ -122,5 +125,27 @@ public static class Program
         for (var r = result; r is not null && r.Command is not RootCommand; r = r.Parent as CommandResult)
             names.Push(r.Command.Name);
         return names;
+    }
+
+    /// <summary>
+    /// The version (Directory.Build.props) and the commit it was built from: the SDK appends the commit to the
+    /// informational version ("0.1.0+6d8a45c…") when it builds from a git checkout.
+    /// </summary>
+    internal static string VersionText()
+    {
+        var informational = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var plus = informational.IndexOf('+', StringComparison.Ordinal);
+        var version = plus < 0 ? informational : informational[..plus];
+        var commit = plus < 0 ? "unknown" : informational[(plus + 1)..];
+        return $"imdswatch {version} (commit {(commit.Length > 12 ? commit[..12] : commit)})";
+    }
+
+    private sealed class PrintVersion(TextWriter stdout) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            stdout.WriteLine(VersionText());
+            return ExitCodes.Ok;
+        }
     }
 }

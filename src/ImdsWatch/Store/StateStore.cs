@@ -42,7 +42,9 @@ public sealed class StateStore : IDisposable
     {
         path ??= DefaultPath();
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (dir is not null)
+        if (dir is not null && !OperatingSystem.IsWindows())
+            CreatePrivate(dir, path);
+        else if (dir is not null)
             Directory.CreateDirectory(dir);
         try
         {
@@ -52,6 +54,19 @@ public sealed class StateStore : IDisposable
         {
             throw new InvalidDataException($"{path}: cannot open the state database: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The state holds command lines and alerts: a new folder is the owner's alone (0700), and so is a new database
+    /// (0600; SQLite gives its -wal and -shm files the database's mode). Existing ones keep theirs.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void CreatePrivate(string dir, string path)
+    {
+        if (!Directory.Exists(dir))
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!File.Exists(path))
+            new FileStream(path, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }).Dispose();
     }
 
     private void Migrate()

@@ -45,8 +45,8 @@ public sealed class ReleaseFilesTests
     [Fact]
     public void Packaged_configuration_loads_as_the_defaults()
     {
-        var config = Config.ImdsWatchConfig.Load(Packaging("etc", "config.yaml"));
-        var defaults = new Config.ImdsWatchConfig();
+        var config = ImdsWatch.Config.ImdsWatchConfig.Load(Packaging("etc", "config.yaml"));
+        var defaults = new ImdsWatch.Config.ImdsWatchConfig();
         Assert.Equal(defaults.MinSeverity, config.MinSeverity);
         Assert.Equal(defaults.Anomaly.UserThreshold, config.Anomaly.UserThreshold);
         Assert.Empty(config.Agents.Add);
@@ -59,7 +59,7 @@ public sealed class ReleaseFilesTests
         try
         {
             File.WriteAllText(path, uncommented);
-            var all = Config.ImdsWatchConfig.Load(path);
+            var all = ImdsWatch.Config.ImdsWatchConfig.Load(path);
             Assert.Equal("web-1", all.Host);
             Assert.Equal("acme-inventory", Assert.Single(all.Agents.Add).Name);
             Assert.Equal(7, all.Anomaly.LearningDays);

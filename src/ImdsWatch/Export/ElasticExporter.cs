@@ -76,8 +76,9 @@ internal static class ElasticExporter
         };
     }
 
-    private static JsonArray Threat() =>
-    [
+    // The constructor, not a collection expression: that would call the generic JsonArray.Add<T>, which native AOT
+    // cannot compile.
+    private static JsonArray Threat() => new(
         new JsonObject
         {
             ["framework"] = "MITRE ATT&CK",
@@ -94,8 +95,7 @@ internal static class ElasticExporter
                     ["reference"] = "https://attack.mitre.org/techniques/T1552/005/",
                 }),
             }),
-        },
-    ];
+        });
 
     private static string Note(string layer, string what) =>
         $"## Triage\n\nimdswatch layer: {layer}. {what}\n\n"

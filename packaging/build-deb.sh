@@ -9,6 +9,8 @@
 # toolchain, see packaging/build-arm64.sh). The version is Directory.Build.props' <Version>, the one place it is
 # set. lintian runs when installed and fails the build on any warning not overridden in debian/lintian-overrides.
 set -euo pipefail
+# The package's modes are the script's, not the caller's: a caller with umask 077 made 0600 docs (lintian).
+umask 022
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)

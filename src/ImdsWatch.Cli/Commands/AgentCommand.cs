@@ -78,7 +78,7 @@ public static class AgentCommand
                 return new AgentRuntime(pipeline, built);
             }
 
-            var queue = new RecordQueue(first.File.Agent.QueueCapacity);
+            var queue = new RecordPump(first.File.Agent.QueueCapacity);
             var agent = new AgentHost(Build, log)
             {
                 StatsInterval = parse.GetValue(statsInterval) ?? TimeSpan.FromMinutes(first.File.Agent.StatsIntervalMinutes),

@@ -168,6 +168,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
             // ended by cancellation
         }
         _target.Dispose();
+        _spool.Dispose();
         _stop.Dispose();
         _wake.Dispose();
     }

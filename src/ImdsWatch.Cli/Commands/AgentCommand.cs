@@ -24,7 +24,8 @@ public static class AgentCommand
     {
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration (sinks:, agent:, and the detection keys)" };
         var sinks = new Option<string[]>("--sink") { Description = "KIND=TARGET, repeatable: stdout, file=PATH, webhook=URL, hec=URL, elasticsearch=URL, syslog=udp://HOST:PORT|tcp://HOST:PORT", AllowMultipleArgumentsPerToken = false };
-        var input = new Option<string?>("--input") { Description = "stdin: the auditd plugin stream (the default when stdin is not a terminal)" };
+        var input = new Option<string?>("--input") { Description = "stdin: the auditd plugin stream (the default when stdin is not a terminal and nothing is followed)" };
+        var follow = new Option<string[]>("--follow") { Description = "Follow these log files as they grow (audit, syslog, web access; FORMAT:PATH to name the format), across rotation, resuming from a checkpoint", AllowMultipleArgumentsPerToken = true };
         input.AcceptOnlyFromAmong("stdin");
         var window = new Option<TimeSpan?>("--window") { Description = "Event time after an activity's last event before its alert is final (default 2s)", CustomParser = r => RunCommand.ParseDuration(r.Tokens.Single().Value) };
         var stateDir = new Option<string?>("--state-dir") { Description = "Where the sinks' spools live (default beside the state database)" };
@@ -35,7 +36,7 @@ public static class AgentCommand
         var state = StateOption.Create();
         var command = new Command("agent", "Detect in real time (auditd plugin on stdin) and deliver alerts to sinks: stdout, file, webhook, Splunk HEC, Elasticsearch, syslog")
         {
-            config, sinks, input, window, stateDir, statsInterval, check, host, minSeverity, state,
+            config, sinks, input, follow, window, stateDir, statsInterval, check, host, minSeverity, state,
         };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
@@ -61,8 +62,10 @@ public static class AgentCommand
             var spoolRoot = parse.GetValue(stateDir) ?? first.File.Agent.StateDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(statePath)) ?? ".", "agent");
             if (parse.GetValue(check))
                 return Check(first.Sinks, stdout, stderr);
-            if (Console.IsInputRedirected is false && parse.GetValue(input) is null)
-                throw new InvalidDataException("agent: stdin is a terminal; run it as an auditd plugin (/etc/audit/plugins.d/imdswatch.conf) or pipe audit records in (--input stdin)");
+            var followed = (parse.GetValue(follow) ?? []).Concat(first.File.Agent.Follow).Distinct(StringComparer.Ordinal).ToList();
+            var readStdin = parse.GetValue(input) is not null || (followed.Count == 0 && Console.IsInputRedirected);
+            if (!readStdin && followed.Count == 0)
+                throw new InvalidDataException("agent: stdin is a terminal; run it as an auditd plugin (/etc/audit/plugins.d/imdswatch.conf), pipe audit records in (--input stdin), or follow files (--follow PATH)");
 
             var agentWindow = parse.GetValue(window) ?? TimeSpan.FromSeconds(first.File.Agent.WindowSeconds);
             if (agentWindow <= TimeSpan.Zero || agentWindow > TimeSpan.FromMinutes(5))
@@ -78,8 +81,10 @@ public static class AgentCommand
                 return new AgentRuntime(pipeline, built);
             }
 
-            var queue = new RecordPump(first.File.Agent.QueueCapacity);
-            var agent = new AgentHost(Build, log)
+            var queue = readStdin ? new RecordPump(first.File.Agent.QueueCapacity) : null;
+            AgentHost? running = null;
+            var followers = followed.Select(f => new FileFollower(f, Path.Combine(spoolRoot, "follow"), log) { Wake = () => running?.Wake() }).ToList();
+            using var agent = running = new AgentHost(Build, log, followers)
             {
                 StatsInterval = parse.GetValue(statsInterval) ?? TimeSpan.FromMinutes(first.File.Agent.StatsIntervalMinutes),
             };
@@ -87,8 +92,9 @@ public static class AgentCommand
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
             using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => { ctx.Cancel = true; agent.RequestReload(); });
-            log($"started: {first.Sinks.Count} sink(s) ({string.Join(", ", first.Sinks.Select(s => s.Name))}), window {agentWindow.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, spool {spoolRoot}");
-            queue.Start(Console.OpenStandardInput(), log);
+            var inputs = string.Join(", ", (readStdin ? ["stdin"] : Array.Empty<string>()).Concat(followers.Select(f => f.Path)));
+            log($"started: {first.Sinks.Count} sink(s) ({string.Join(", ", first.Sinks.Select(s => s.Name))}), input {inputs}, window {agentWindow.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, spool {spoolRoot}");
+            queue?.Start(Console.OpenStandardInput(), log);
             agent.Run(queue, stop.Token);
             return ExitCodes.Ok;
         }));

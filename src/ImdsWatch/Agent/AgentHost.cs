@@ -1,117 +1,186 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Sinks;
-using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd;
 
 namespace ImdsWatch.Agent;
 
 /// <summary>
-/// The agent's loop: audit records from the <see cref="RecordPump"/> through the live pipeline to the sinks.
-/// When the input is quiet, event time is moved on by the wall clock from the last record, so an alert is final
-/// a window after its last event even if nothing else arrives. Ends at end of input or when stopped; either way
-/// pending alerts are completed and the sinks flushed. A reload swaps in a new pipeline and sinks between records.
+/// The agent's loop, on one thread: audit records from the <see cref="RecordPump"/> (the auditd plugin's stdin) and
+/// lines of the followed files through the live pipeline to the sinks. A timer tick (every
+/// <see cref="IdleTick"/>) moves event time on by the wall clock from the last record when the input is quiet, so an
+/// alert is final a window (or, for an activity that cannot fold further, a fraction of a second) after its last
+/// event even if nothing else arrives. Followed files are read when inotify wakes the loop, and at least every
+/// <see cref="FollowPoll"/>; their checkpoints are saved once the alerts of what was read are final. Ends at end of
+/// stdin (or when stopped; with files only, when stopped): pending alerts are completed, checkpoints saved, sinks
+/// flushed. A reload swaps in a new pipeline and sinks between records.
 /// </summary>
-public sealed class AgentHost
+public sealed class AgentHost : IDisposable
 {
-    private static readonly TimeSpan IdleTick = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan IdleTick = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan FollowPoll = TimeSpan.FromSeconds(1);
+
+    /// <summary>Records of one event arrive together: after this much quiet an event still open (no EOE) is complete.</summary>
+    private static readonly TimeSpan QuietFlush = TimeSpan.FromMilliseconds(200);
+    private const int MaxLinesPerTurn = 4096;
+
     private readonly Func<AgentRuntime> _build;
     private readonly Action<string> _log;
+    private readonly SemaphoreSlim _wake = new(0, 1);
     private AgentRuntime _runtime;
     private AuditEventBuilder _builder;
-    private SourceContext _source;
     private long _line;
     private int _reload;
     private long _issuesBefore;
     private long _eventsBefore;
     private long _alertsBefore;
+    private long _heldBackBefore;
 
-    public AgentHost(Func<AgentRuntime> build, Action<string> log)
+    public AgentHost(Func<AgentRuntime> build, Action<string> log, IReadOnlyList<FileFollower>? follow = null)
     {
         _build = build;
         _log = log;
+        Followers = follow ?? [];
         _runtime = build();
-        (_source, _builder) = Attach(_runtime);
+        _builder = Attach(_runtime);
     }
 
     /// <summary>How often a stats line is logged (zero: never).</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    public IReadOnlyList<FileFollower> Followers { get; }
 
     public long Records { get; private set; }
 
     /// <summary>Reload the configuration before the next record (SIGHUP); safe from any thread.</summary>
     public void RequestReload() => Interlocked.Exchange(ref _reload, 1);
 
-    /// <summary>Runs until the queue completes (EOF) or <paramref name="stop"/>; then completes the pipeline and sinks.</summary>
-    public void Run(RecordPump queue, CancellationToken stop)
+    /// <summary>Wakes the loop to read the followed files (inotify); safe from any thread.</summary>
+    public void Wake()
     {
-        var reader = queue.Reader;
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already awake
+        }
+    }
+
+    /// <summary>
+    /// Runs until <paramref name="pump"/> completes (EOF) or <paramref name="stop"/> (with no pump: until stopped);
+    /// then completes the pipeline, saves the checkpoints and flushes the sinks.
+    /// </summary>
+    public void Run(RecordPump? pump, CancellationToken stop)
+    {
+        foreach (var follower in Followers)
+            follower.Start();
         var wallAtBase = Stopwatch.GetTimestamp();
         var eventTimeAtBase = DateTimeOffset.MinValue;
         var quietSince = Stopwatch.GetTimestamp();
         var flushedWhileQuiet = false;
-        var nextStats = Stopwatch.GetTimestamp() + (long)(StatsInterval.TotalSeconds * Stopwatch.Frequency);
+        var nextStats = Stopwatch.GetTimestamp() + Ticks(StatsInterval);
+        var nextPoll = 0L;
+        var nextCommit = Stopwatch.GetTimestamp() + Ticks(FollowPoll);
+        Task? wakeTask = null;
+        Task? readTask = null;
+        var woken = false;
         while (!stop.IsCancellationRequested)
         {
             if (Interlocked.Exchange(ref _reload, 0) == 1)
                 Reload();
-            if (StatsInterval > TimeSpan.Zero && Stopwatch.GetTimestamp() >= nextStats)
+            var now = Stopwatch.GetTimestamp();
+            if (StatsInterval > TimeSpan.Zero && now >= nextStats)
             {
-                if (Records > 0)
-                    _log(StatsLine(queue));
-                nextStats = Stopwatch.GetTimestamp() + (long)(StatsInterval.TotalSeconds * Stopwatch.Frequency);
+                if (Records > 0 || Followers.Count > 0)
+                    _log(StatsLine(pump));
+                nextStats = now + Ticks(StatsInterval);
             }
-            if (reader.TryRead(out var line))
+            long read = 0;
+            while (pump is not null && read < MaxLinesPerTurn && pump.Reader.TryRead(out var line))
             {
                 Records++;
+                read++;
                 _builder.Add(line, ++_line);
+            }
+            if (woken || now >= nextPoll)
+            {
+                foreach (var follower in Followers)
+                    read += follower.Poll();
+                (woken, nextPoll) = (false, now + Ticks(FollowPoll));
+            }
+            if (read > 0)
+            {
                 var pipeline = _runtime.Pipeline;
                 if (pipeline.EventTime > eventTimeAtBase)
                     (eventTimeAtBase, wallAtBase) = (pipeline.EventTime, Stopwatch.GetTimestamp());
-                quietSince = Stopwatch.GetTimestamp();
-                flushedWhileQuiet = false;
+                (quietSince, flushedWhileQuiet) = (Stopwatch.GetTimestamp(), false);
                 continue;
             }
-            if (reader.Completion.IsCompleted)
+            if (pump is not null && pump.Reader.Completion.IsCompleted)
                 break;
             try
             {
-                reader.WaitToReadAsync(stop).AsTask().Wait(IdleTick, stop);
+                wakeTask ??= _wake.WaitAsync(stop);
+                readTask ??= pump?.Reader.WaitToReadAsync(stop).AsTask();
+                Task.WaitAny(readTask is null ? [wakeTask] : [wakeTask, readTask], (int)IdleTick.TotalMilliseconds, stop);
             }
             catch (OperationCanceledException)
             {
                 break;
             }
-            catch (AggregateException e) when (e.InnerException is OperationCanceledException)
+            if (wakeTask.IsCompleted)
+                (woken, wakeTask) = (wakeTask.IsCompletedSuccessfully, null);
+            if (readTask?.IsCompleted == true)
+                readTask = null;
+            if (!flushedWhileQuiet && Stopwatch.GetElapsedTime(quietSince) >= Min(QuietFlush, _runtime.Pipeline.Window / 2))
             {
-                break;
-            }
-            var quiet = Stopwatch.GetElapsedTime(quietSince);
-            if (!flushedWhileQuiet && quiet >= _runtime.Pipeline.Window / 2)
-            {
-                // Records of one event arrive together: after a quiet spell an open event (no EOE) is complete.
                 _builder.Flush();
+                foreach (var follower in Followers)
+                    follower.Flush();
                 flushedWhileQuiet = true;
             }
             if (eventTimeAtBase != DateTimeOffset.MinValue)
                 _runtime.Pipeline.Advance(eventTimeAtBase + Stopwatch.GetElapsedTime(wallAtBase));
+            if (Followers.Count > 0 && Stopwatch.GetTimestamp() >= nextCommit)
+            {
+                var settled = _runtime.Pipeline.Window + QuietFlush + FollowPoll;
+                foreach (var follower in Followers)
+                    follower.Commit(settled);
+                nextCommit = Stopwatch.GetTimestamp() + Ticks(FollowPoll);
+            }
         }
-        _builder.Flush();
+        FlushInputs();
         _runtime.Pipeline.Complete();
-        _log(StatsLine(queue));
+        foreach (var follower in Followers)
+            follower.CommitAll();
+        _log(StatsLine(pump));
         _runtime.Dispose();
+        foreach (var follower in Followers)
+            follower.Dispose();
     }
 
-    public string StatsLine(RecordPump queue)
+    public string StatsLine(RecordPump? pump)
     {
         var p = _runtime.Pipeline;
         var line = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
-            $"stats: records {queue.Read}, queue drops {queue.Dropped}, events {_eventsBefore + p.Events}, alerts {_alertsBefore + p.Alerts}, unreadable {_issuesBefore + p.Issues}, anomalies held back {p.AnomaliesHeldBack}"));
+            $"stats: records {pump?.Read ?? 0}, queue drops {pump?.Dropped ?? 0}, events {_eventsBefore + p.Events}, alerts {_alertsBefore + p.Alerts}, unreadable {_issuesBefore + p.Issues}, anomalies held back {_heldBackBefore + p.AnomaliesHeldBack}"));
+        foreach (var follower in Followers)
+            line.Append(CultureInfo.InvariantCulture, $"; follow {follower.Path}: lines {follower.Lines}, rotations {follower.Rotations}");
+        foreach (var (table, count) in p.Stats.Evicted)
+            line.Append(CultureInfo.InvariantCulture, $"; evicted from {table} {count}");
         foreach (var sink in _runtime.Sinks.OfType<SpooledSink>())
             line.Append(CultureInfo.InvariantCulture, $"; sink {sink.Name}: delivered {sink.Delivered}, backlog {sink.Backlog}, failures {sink.Failures}, spool drops {sink.Dropped}");
         return line.ToString();
+    }
+
+    private void FlushInputs()
+    {
+        _builder.Flush();
+        foreach (var follower in Followers)
+            follower.Flush();
     }
 
     private void Reload()
@@ -126,19 +195,28 @@ public sealed class AgentHost
             _log($"reload failed, keeping the running configuration: {e.Message}");
             return;
         }
-        _builder.Flush();
+        FlushInputs();
         var old = _runtime;
-        (_issuesBefore, _eventsBefore, _alertsBefore) = (_issuesBefore + old.Pipeline.Issues, _eventsBefore + old.Pipeline.Events, _alertsBefore + old.Pipeline.Alerts);
+        (_issuesBefore, _eventsBefore, _alertsBefore, _heldBackBefore) = (_issuesBefore + old.Pipeline.Issues, _eventsBefore + old.Pipeline.Events, _alertsBefore + old.Pipeline.Alerts, _heldBackBefore + old.Pipeline.AnomaliesHeldBack);
         old.Pipeline.Complete();
+        foreach (var follower in Followers)
+            follower.CommitAll();
         old.Dispose();
         _runtime = next;
-        (_source, _builder) = Attach(next);
+        _builder = Attach(next);
         _log($"configuration reloaded: {next.Sinks.Count} sink(s)");
     }
 
-    private static (SourceContext, AuditEventBuilder) Attach(AgentRuntime runtime)
+    private AuditEventBuilder Attach(AgentRuntime runtime)
     {
-        var source = runtime.Pipeline.CreateSource("<stdin>");
-        return (source, new AuditEventBuilder(source));
+        foreach (var follower in Followers)
+            follower.Attach(runtime.Pipeline);
+        return new AuditEventBuilder(runtime.Pipeline.CreateSource("<stdin>"));
     }
+
+    public void Dispose() => _wake.Dispose();
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

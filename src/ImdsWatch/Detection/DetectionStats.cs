@@ -13,6 +13,9 @@ public sealed class DetectionStats
     /// <summary>Per table of the CloudTrail rules' bounded state: entries let go of at the bound (judged first).</summary>
     public Dictionary<string, long> CloudEvicted { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Live (the agent): per table of a rule's bounded state, entries let go of at the bound.</summary>
+    public Dictionary<string, long> Evicted { get; } = new(StringComparer.Ordinal);
+
     /// <summary>CloudTrail calls not kept as evidence because the evidence budget was spent (the counts stay exact).</summary>
     public long CloudEvidenceNotKept { get; set; }
 

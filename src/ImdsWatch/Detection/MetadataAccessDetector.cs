@@ -16,6 +16,10 @@ namespace ImdsWatch.Detection;
 public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats? stats = null) : IDetectionRule
 {
     private static readonly TimeSpan WrapperWindow = TimeSpan.FromSeconds(30);
+
+    /// <summary>Live: how long an activity that cannot fold further waits for more connects of its image.</summary>
+    public static readonly TimeSpan SettleAfter = TimeSpan.FromMilliseconds(250);
+
     private readonly ProcessTracker _tracker = new();
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
     private readonly List<ProcessActivity> _activities = [];
@@ -26,6 +30,11 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         : this(context.Rules, context.Stats)
     {
         LiveWindow = context.LiveWindow;
+        if (context.Live)
+        {
+            SettleWindow = SettleAfter < LiveWindow ? SettleAfter : LiveWindow;
+            _tracker = new ProcessTracker { MaxEntries = ProcessTracker.LiveMaxEntries, MaxAge = ProcessTracker.LiveMaxAge, Stats = Stats };
+        }
     }
 
     public void Observe(IObservedEvent e, IFindings findings)
@@ -46,11 +55,21 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     /// </summary>
     public TimeSpan LiveWindow { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Activities whose last event is older than <see cref="LiveWindow"/> become final and are recorded.</summary>
+    /// <summary>
+    /// Live detection (the agent): an activity that <see cref="CannotFoldFurther">cannot fold further</see> is final
+    /// this long after its last event instead of <see cref="LiveWindow"/>. Null (a batch scan): the window alone.
+    /// </summary>
+    public TimeSpan? SettleWindow { get; init; }
+
+    /// <summary>
+    /// Activities whose last event is older than <see cref="LiveWindow"/>, or older than <see cref="SettleWindow"/>
+    /// when nothing can join them any more, become final and are recorded.
+    /// </summary>
     public void Advance(DateTimeOffset eventTime, IFindings findings)
     {
         var cutoff = eventTime - LiveWindow;
-        var due = _activities.Where(a => a.LastSeen < cutoff).ToList();
+        var settled = SettleWindow is { } settle ? eventTime - settle : cutoff;
+        var due = _activities.Where(a => a.LastSeen < settled && (a.LastSeen < cutoff || CannotFoldFurther(a))).ToList();
         if (due.Count == 0)
             return;
         var finished = due.ToHashSet();
@@ -62,6 +81,24 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             CountAgent(access);
             findings.Record(access);
         }
+    }
+
+    /// <summary>
+    /// What can still join an activity: a command its wrapper, shell or interpreter starts (same process or a child),
+    /// and connects of its image. Once the image has connected, and the program that runs is a fetch tool started as
+    /// itself (no wrapper, shell or interpreter in front that could start another command naming the endpoint), only
+    /// further connects of that image can join, and they follow within milliseconds. A connect-only activity (no
+    /// command line names the endpoint) likewise grows only by connects.
+    /// </summary>
+    private static bool CannotFoldFurther(ProcessActivity a)
+    {
+        if (a.Connects.Count == 0)
+            return false;
+        if (a.AccessExecs.Count == 0)
+            return true;
+        var (exec, analysis) = a.AccessExecs[^1];
+        return analysis.Role == ProgramRole.FetchTool && exec.Process.Args.Count > 0
+            && string.Equals(CommandLineAnalyzer.BaseName(exec.Process.Args[0]), analysis.Program, StringComparison.Ordinal);
     }
 
     public void Observe(HostEvent e)

@@ -11,10 +11,29 @@ namespace ImdsWatch.Detection;
 public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
 {
     public const ulong DefaultWindow = 65_536;
+
+    /// <summary>The agent's bounds: a month-long run on a busy host keeps at most this many images, none older.</summary>
+    public const int LiveMaxEntries = 100_000;
+    public static readonly TimeSpan LiveMaxAge = TimeSpan.FromHours(6);
+
+    /// <summary>The name of this table in <see cref="DetectionStats.Evicted"/>.</summary>
+    public const string EvictedName = "process-table";
+
     private readonly Dictionary<(string? Host, int Pid), LinkedListNode<TrackedImage>> _byPid = [];
     private readonly LinkedList<TrackedImage> _byAge = new();
 
     public ulong Window => window;
+
+    /// <summary>Live: at most this many images (the oldest go first, counted); null: bounded by the serial window alone.</summary>
+    public int? MaxEntries { get; init; }
+
+    /// <summary>Live: an image older than this in event time is forgotten (ancestry of a long-lived shell is lost).</summary>
+    public TimeSpan? MaxAge { get; init; }
+
+    /// <summary>Where evictions at <see cref="MaxEntries"/> are counted.</summary>
+    public DetectionStats? Stats { get; init; }
+
+    public int Count => _byPid.Count;
 
     public void Record(ProcessExec exec, CommandAnalysis analysis) => Record(new TrackedImage(exec, analysis));
 
@@ -28,10 +47,27 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
         // Forget what no later event can reach any more (events arrive in serial order, give or take the
         // assembler's slack, which is far inside the window).
         while (_byAge.First is { } oldest && !Within(oldest.Value.Exec.Sequence, exec.Sequence))
+            Forget(oldest);
+        if (MaxAge is { } age)
         {
-            _byAge.RemoveFirst();
-            _byPid.Remove((oldest.Value.Exec.Host, oldest.Value.Exec.Process.Pid));
+            while (_byAge.First is { } oldest && exec.Timestamp - oldest.Value.Exec.Timestamp > age)
+                Forget(oldest);
         }
+        if (MaxEntries is { } max)
+        {
+            while (_byPid.Count > max && _byAge.First is { } oldest)
+            {
+                Forget(oldest);
+                if (Stats is not null)
+                    Stats.Evicted[EvictedName] = Stats.Evicted.GetValueOrDefault(EvictedName) + 1;
+            }
+        }
+    }
+
+    private void Forget(LinkedListNode<TrackedImage> node)
+    {
+        _byAge.Remove(node);
+        _byPid.Remove((node.Value.Exec.Host, node.Value.Exec.Process.Pid));
     }
 
     /// <summary>The image of (host, pid) as an event with serial <paramref name="at"/> sees it.</summary>

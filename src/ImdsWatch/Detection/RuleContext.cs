@@ -20,4 +20,10 @@ public sealed record RuleContext
 
     /// <summary>Live detection: how long after its last event a folded activity is final (the agent's window).</summary>
     public TimeSpan LiveWindow { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The agent (not a batch scan): an activity that cannot fold further is final soon after its last event, not a
+    /// whole <see cref="LiveWindow"/> later, and rules bound what they keep by event time and by count.
+    /// </summary>
+    public bool Live { get; init; }
 }

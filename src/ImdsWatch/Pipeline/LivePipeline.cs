@@ -4,6 +4,7 @@ using ImdsWatch.Detection;
 using ImdsWatch.Events;
 using ImdsWatch.Sinks;
 using ImdsWatch.Sources;
+using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Pipeline;
 
@@ -32,14 +33,16 @@ public sealed class LivePipeline
     private readonly SyntheticSequence _sequence = new();
     private readonly Queue<DateTimeOffset> _anomalyTimes = new();
     private DateTimeOffset _lastAdvance = DateTimeOffset.MinValue;
-    private int _sources;
+    private readonly EventSources _sources;
+    private int _sourceCount;
 
     internal LivePipeline(DetectionPipeline settings, DetectionRules rules, IAlertSink sink, TimeSpan window)
     {
         _settings = settings;
         _sink = sink;
         Window = window;
-        var context = new RuleContext { Rules = rules, Cloud = settings.Cloud, Baseline = settings.Baseline, Anomaly = settings.Anomaly, LiveWindow = window };
+        var context = new RuleContext { Rules = rules, Cloud = settings.Cloud, Baseline = settings.Baseline, Anomaly = settings.Anomaly, LiveWindow = window, Live = true, Stats = Stats };
+        _sources = new EventSources(rules.Candidates) { Prefilter = false };
         _eventRules = RuleRegistry.Build(RuleStage.Events, context);
         _findingRules = RuleRegistry.Build(RuleStage.Findings, context);
         _baseline = settings.Baseline is { IsEmpty: false } b ? new BaselineStage(b) : null;
@@ -49,6 +52,12 @@ public sealed class LivePipeline
 
     /// <summary>The latest event time seen (the live clock of detection).</summary>
     public DateTimeOffset EventTime { get; private set; } = DateTimeOffset.MinValue;
+
+    /// <summary>What the rules counted, their evictions at their live bounds among it.</summary>
+    public DetectionStats Stats { get; } = new();
+
+    /// <summary>The reader of a followed file's format, fed a line at a time (never the two-pass audit reader).</summary>
+    public LineSource LineSourceFor(LogFormat format, InputSource input) => (LineSource)_sources.For(format, input);
 
     public long Events { get; private set; }
     public long Alerts { get; private set; }
@@ -60,7 +69,7 @@ public sealed class LivePipeline
 
     /// <summary>A context a source reads into (one per input: stdin, each followed file).</summary>
     public SourceContext CreateSource(string name) =>
-        new(_sources++, name, _settings.DefaultHost, Observe, (line, reason) =>
+        new(_sourceCount++, name, _settings.DefaultHost, Observe, (line, reason) =>
         {
             Issues++;
             OnIssue?.Invoke(name, line, reason);

@@ -46,6 +46,19 @@ public abstract class LineSource : IEventSource
         context.Progress?.Invoke(reader.BytesRead);
     }
 
+    /// <summary>The agent following a growing file: <see cref="Begin"/> once, then lines as they are written.</summary>
+    internal void StartLive(InputSource input, SourceContext context) => Begin(input, context);
+
+    internal void FeedLive(ReadOnlySpan<byte> line, long lineNumber, SourceContext context)
+    {
+        context.Stats.Lines++;
+        if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
+            ReadLine(line, lineNumber, context);
+    }
+
+    /// <summary>The input went quiet (or ends): what is pending is handed over; more lines may follow.</summary>
+    internal void FlushLive(SourceContext context) => Finish(context);
+
     /// <summary>Before the first line of an input.</summary>
     protected virtual void Begin(InputSource input, SourceContext context)
     {

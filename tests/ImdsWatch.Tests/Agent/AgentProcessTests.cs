@@ -74,6 +74,7 @@ public sealed class AgentProcessTests
     [Fact]
     public void Sigterm_flushes_the_pending_alerts_and_exits_within_seconds()
     {
+        var expected = EffectiveConfig.Default.Pipeline().Scan([new InputSource(Sample, Sample)]).Alerts.Select(a => a.Id).ToHashSet();
         using var receiver = new MockReceiver();
         using var state = new TestAlerts.TempDir();
         using var agent = StartAgent(state.Path, "1m", ["--sink", $"webhook={receiver.Url}/alerts"]);
@@ -81,14 +82,14 @@ public sealed class AgentProcessTests
         {
             agent.StandardInput.Write(File.ReadAllText(Sample));
             agent.StandardInput.Flush();
-            Thread.Sleep(3000); // read, but the one-minute window keeps every alert pending
-            Assert.Empty(receiver.Accepted);
+            Thread.Sleep(3000); // read; what can still fold is kept pending by the one-minute window
+            Assert.True(receiver.Accepted.Count < expected.Count, "every alert was final before the window");
             var clock = Stopwatch.StartNew();
             Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             Assert.True(agent.WaitForExit(TimeSpan.FromSeconds(10)), "no exit within 10 s of SIGTERM");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"exit took {clock.Elapsed}");
             Assert.Equal(0, agent.ExitCode);
-            Assert.NotEmpty(receiver.Accepted);
+            Assert.Equal(expected.Order(StringComparer.Ordinal), receiver.Accepted.Select(r => r.Headers[WebhookTarget.IdHeader]).Order(StringComparer.Ordinal));
         }
         finally
         {

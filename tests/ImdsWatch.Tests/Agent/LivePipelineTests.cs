@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts;
 using ImdsWatch.Config;
 using ImdsWatch.Sinks;
 using ImdsWatch.Sources.Auditd;
@@ -36,6 +37,28 @@ public sealed class LivePipelineTests
         var count = sink.Alerts.Count;
         live.Advance(live.EventTime + TimeSpan.FromSeconds(3));
         Assert.Equal(count, sink.Alerts.Count); // final means once
+    }
+
+    [Fact]
+    public void A_fetch_tool_that_connected_is_final_a_fraction_of_a_second_after_its_connect_while_a_one_liner_waits_the_window()
+    {
+        var (live, builder, sink) = Start(TimeSpan.FromSeconds(2));
+        var lines = File.ReadAllLines(Sample);
+        var python = Array.FindIndex(lines, l => l.Contains("a0=\"python3\" a1=\"-c\"", StringComparison.Ordinal));
+        var connect = Array.FindIndex(lines, python, l => l.Contains("type=SOCKADDR", StringComparison.Ordinal) && l.Contains("laddr=169.254.169.254", StringComparison.Ordinal));
+        var n = 0;
+        foreach (var line in lines.Take(connect + 10))
+            builder.Add(System.Text.Encoding.UTF8.GetBytes(line), ++n);
+        builder.Flush();
+
+        live.Advance(live.EventTime + TimeSpan.FromMilliseconds(300)); // far inside the 2 s window
+        var curl = Assert.Single(sink.Alerts, a => a.Url == "http://169.254.169.254/latest/meta-data/iam/security-credentials/");
+        Assert.Equal("/usr/bin/curl", curl.Process.Executable);
+        Assert.Contains(Layer.Network, curl.Layers); // its connect folded in before it became final
+        Assert.DoesNotContain(sink.Alerts, a => a.Process.Name == "python3"); // an interpreter could still start a command
+
+        live.Advance(live.EventTime + TimeSpan.FromSeconds(2));
+        Assert.Contains(sink.Alerts, a => a.Process.Name == "python3");
     }
 
     [Fact]

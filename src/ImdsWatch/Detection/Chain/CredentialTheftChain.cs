@@ -19,6 +19,13 @@ public sealed class CredentialTheftChain(RuleContext context) : IDetectionRule
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private static readonly Layer[] FetchLayers = [Layer.Process, Layer.Network, Layer.Syslog, Layer.Web];
 
+    /// <summary>Live: at most this many fetches and uses are kept waiting (the oldest go first, counted).</summary>
+    public const int LiveMaxEntries = 10_000;
+
+    /// <summary>The names of the two tables in <see cref="DetectionStats.Evicted"/>.</summary>
+    public const string FetchesEvicted = "chain-fetches";
+    public const string UsesEvicted = "chain-uses";
+
     private readonly List<Alert> _fetches = [];
     private readonly List<Alert> _uses = [];
 
@@ -30,6 +37,38 @@ public sealed class CredentialTheftChain(RuleContext context) : IDetectionRule
             _uses.Add(a);
         else if (a.Access == AccessClass.Credentials && a.CredentialRole is not null && a.Layers.Any(FetchLayers.Contains))
             _fetches.Add(a);
+    }
+
+    /// <summary>
+    /// Live (the agent): a use is judged once no fetch that could join it can still arrive (its time plus the clock
+    /// skew plus the live window have passed); a fetch is forgotten once no later use can reach back to it (a day);
+    /// and both tables are capped. A batch scan judges everything at <see cref="Complete"/>.
+    /// </summary>
+    public void Advance(DateTimeOffset eventTime, IFindings findings)
+    {
+        if (!context.Live)
+            return;
+        var judged = _uses.Where(u => u.Timestamp + ClockSkew + context.LiveWindow < eventTime).ToList();
+        foreach (var use in judged)
+        {
+            if (Incident(use) is { } incident)
+                findings.Raise(incident);
+        }
+        if (judged.Count > 0)
+            _uses.RemoveAll(judged.Contains);
+        _fetches.RemoveAll(f => eventTime - f.Timestamp > Window + ClockSkew);
+        Cap(_fetches, FetchesEvicted);
+        Cap(_uses, UsesEvicted);
+    }
+
+    private void Cap(List<Alert> table, string name)
+    {
+        var over = table.Count - LiveMaxEntries;
+        if (over <= 0)
+            return;
+        table.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        table.RemoveRange(0, over);
+        context.Stats.Evicted[name] = context.Stats.Evicted.GetValueOrDefault(name) + over;
     }
 
     public void Complete(IFindings findings)

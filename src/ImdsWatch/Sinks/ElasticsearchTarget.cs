@@ -9,13 +9,12 @@ namespace ImdsWatch.Sinks;
 /// an index or a data stream. A retry of a batch that partly arrived is answered 409 for what is already there,
 /// which counts as delivered: no alert is indexed twice. Any other failed item fails the batch (sent again).
 /// </summary>
-public sealed class ElasticsearchTarget(SinkSettings settings) : IAlertTarget
+public sealed class ElasticsearchTarget(SinkSettings settings) : HttpTarget(settings)
 {
     public const string DefaultIndex = "imdswatch-alerts";
-    private readonly HttpClient _client = HttpClients.Create(settings);
     private readonly Uri _url = BulkUrl(settings.Target ?? throw new InvalidDataException("elasticsearch: a URL is required"));
 
-    public int MaxBatch => 500;
+    public override int MaxBatch => 500;
 
     public static Uri BulkUrl(string target)
     {
@@ -23,21 +22,16 @@ public sealed class ElasticsearchTarget(SinkSettings settings) : IAlertTarget
         return url.AbsolutePath.TrimEnd('/').EndsWith("/_bulk", StringComparison.Ordinal) ? url : new Uri(url, "/_bulk");
     }
 
-    public async Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
+    public override async Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
     {
-        var index = SplunkHecTarget.Quote(settings.Index ?? DefaultIndex);
+        var index = SplunkHecTarget.Quote(Settings.Index ?? DefaultIndex);
         var body = new StringBuilder();
         foreach (var entry in batch)
         {
             body.Append("{\"create\":{\"_index\":").Append(index).Append(",\"_id\":").Append(SplunkHecTarget.Quote(entry.Id)).Append("}}\n");
             body.Append(entry.Json).Append('\n');
         }
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new StringContent(body.ToString(), Encoding.UTF8) };
-        request.Content.Headers.ContentType = new("application/x-ndjson");
-        foreach (var (name, value) in settings.Headers)
-            request.Headers.TryAddWithoutValidation(name, value);
-        using var response = await _client.SendAsync(request, cancellation).ConfigureAwait(false);
-        await HttpClients.EnsureAccepted(response, cancellation).ConfigureAwait(false);
+        using var response = await PostAsync(_url, body.ToString(), "application/x-ndjson", cancellation).ConfigureAwait(false);
         var failure = FirstFailure(await response.Content.ReadAsStringAsync(cancellation).ConfigureAwait(false));
         if (failure is not null)
             throw new HttpRequestException($"_bulk: {failure}");
@@ -62,6 +56,4 @@ public sealed class ElasticsearchTarget(SinkSettings settings) : IAlertTarget
         }
         return null;
     }
-
-    public void Dispose() => _client.Dispose();
 }

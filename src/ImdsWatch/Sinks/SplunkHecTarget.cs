@@ -10,14 +10,13 @@ namespace ImdsWatch.Sinks;
 /// Splunk HTTP Event Collector: a batch is one POST to <c>/services/collector/event</c> with
 /// <c>Authorization: Splunk TOKEN</c>, the events concatenated, each with time, host, source, sourcetype, index.
 /// </summary>
-public sealed class SplunkHecTarget(SinkSettings settings) : IAlertTarget
+public sealed class SplunkHecTarget(SinkSettings settings) : HttpTarget(settings)
 {
     public const string EventPath = "/services/collector/event";
-    private readonly HttpClient _client = HttpClients.Create(settings);
     private readonly Uri _url = EndpointOf(settings.Target ?? throw new InvalidDataException("hec: a URL is required"));
     private readonly string _token = settings.Token ?? throw new InvalidDataException("hec: a token is required (token:, or IMDSWATCH_HEC_TOKEN)");
 
-    public int MaxBatch => 500;
+    public override int MaxBatch => 500;
 
     /// <summary>The base URL as given, or already ending in the event path.</summary>
     public static Uri EndpointOf(string target)
@@ -26,17 +25,12 @@ public sealed class SplunkHecTarget(SinkSettings settings) : IAlertTarget
         return url.AbsolutePath.TrimEnd('/').EndsWith(EventPath, StringComparison.Ordinal) ? url : new Uri(url, EventPath);
     }
 
-    public async Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
+    public override async Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
     {
         var body = new StringBuilder();
         foreach (var entry in batch)
             body.Append(Envelope(entry));
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new StringContent(body.ToString(), Encoding.UTF8, "application/json") };
-        request.Headers.TryAddWithoutValidation("Authorization", "Splunk " + _token);
-        foreach (var (name, value) in settings.Headers)
-            request.Headers.TryAddWithoutValidation(name, value);
-        using var response = await _client.SendAsync(request, cancellation).ConfigureAwait(false);
-        await HttpClients.EnsureAccepted(response, cancellation).ConfigureAwait(false);
+        (await PostAsync(_url, body.ToString(), "application/json", cancellation, ("Authorization", "Splunk " + _token)).ConfigureAwait(false)).Dispose();
     }
 
     private string Envelope(SpoolEntry entry)
@@ -50,13 +44,11 @@ public sealed class SplunkHecTarget(SinkSettings settings) : IAlertTarget
             envelope.Append(CultureInfo.InvariantCulture, $"\"time\":{seconds:0.###},");
         if (host is not null)
             envelope.Append("\"host\":").Append(Quote(host)).Append(',');
-        envelope.Append("\"source\":\"imdswatch\",\"sourcetype\":").Append(Quote(settings.SourceType)).Append(',');
-        if (settings.Index is { } index)
+        envelope.Append("\"source\":\"imdswatch\",\"sourcetype\":").Append(Quote(Settings.SourceType)).Append(',');
+        if (Settings.Index is { } index)
             envelope.Append("\"index\":").Append(Quote(index)).Append(',');
         return envelope.Append("\"event\":").Append(entry.Json).Append('}').ToString();
     }
 
     internal static string Quote(string text) => "\"" + JsonEncodedText.Encode(text, JavaScriptEncoder.UnsafeRelaxedJsonEscaping) + "\"";
-
-    public void Dispose() => _client.Dispose();
 }

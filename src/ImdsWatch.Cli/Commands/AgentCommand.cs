@@ -71,6 +71,7 @@ public static class AgentCommand
             if (agentWindow <= TimeSpan.Zero || agentWindow > TimeSpan.FromMinutes(5))
                 throw new InvalidDataException("agent: the window must be between 0 and 5 minutes (1-2 s is typical)");
             var baseline = LoadBaseline(statePath);
+            AgentWarmUp.Run(sink => first.Effective.Pipeline(baseline).Start(sink, agentWindow));
             (EffectiveConfig Effective, ImdsWatchConfig File, List<SinkSettings> Sinks)? pending = first;
             AgentRuntime Build()
             {

@@ -52,6 +52,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
             })
             .AddTimeout(settings.Timeout)
             .Build();
+        _resilience.Execute(static () => { }); // compiled now, not on the first alert's way out
         _delivery = Task.Run(DeliverAsync);
     }
 

@@ -62,6 +62,10 @@ public sealed class LivePipelineTests
     }
 
     [Fact]
+    public void The_warm_up_at_start_takes_a_made_up_curl_all_the_way_to_an_alert() =>
+        Assert.True(ImdsWatch.Agent.AgentWarmUp.Run(sink => EffectiveConfig.Default.Pipeline().Start(sink, TimeSpan.FromSeconds(2))) > 0);
+
+    [Fact]
     public void The_live_pipeline_raises_the_alerts_a_scan_raises_on_the_sample()
     {
         var scan = EffectiveConfig.Default.Pipeline().Scan([new InputSource(Sample, Sample)]);

@@ -1,3 +1,4 @@
+using ImdsWatch.Events;
 using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Detection;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
-    for pair in auditd:auditctl iproute2:ip netcat-openbsd:nc curl:curl wget:wget perl:perl python3:python3 util-linux:setpriv mount:mount coreutils:timeout; do
+    for pair in auditd:auditctl iproute2:ip netcat-openbsd:nc curl:curl wget:wget perl:perl python3:python3 util-linux:setpriv mount:mount coreutils:timeout rsyslog:rsyslogd; do
         command -v "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair%%:*}")
     done
     [ -x /usr/bin/python3 ] || missing+=(python3)

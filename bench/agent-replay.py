@@ -9,13 +9,15 @@ alert's @timestamp is the send time; a webhook receiver on 127.0.0.1 stamps arri
 latency. CPU % and peak RSS (VmHWM) are read from /proc for the process under test. Prints one table row per
 rate and program. Everything runs on 127.0.0.1; the temporary directory is removed at the end.
 """
-import argparse, calendar, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+import argparse, calendar, http.server, json, multiprocessing, os, re, shutil, subprocess, sys, tempfile, time
 
 AUDIT = re.compile(rb"msg=audit\((\d+)\.(\d+):(\d+)\)")
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
-    arrivals = []
+    """Runs in its own process (the sender's loop would starve it of the GIL); appends each latency to a file."""
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
+    out = None
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -23,14 +25,31 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         try:
             ts = json.loads(body)["@timestamp"]
             sent = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
-            Receiver.arrivals.append(now - sent)
+            with open(Receiver.out, "a") as f:
+                f.write(f"{now - sent}\n")
         except (ValueError, KeyError):
             pass
         self.send_response(200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args):
         pass
+
+
+def serve(out, port_queue):
+    Receiver.out = out
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    port_queue.put(server.server_port)
+    server.serve_forever()
+
+
+def arrivals(out):
+    try:
+        with open(out) as f:
+            return sorted(float(l) for l in f if l.strip())
+    except FileNotFoundError:
+        return []
 
 
 def cpu_and_rss(pid):
@@ -90,18 +109,23 @@ def main():
     ap.add_argument("--laurel", help="path of laurel, fed the same stream (needs a config: see --laurel-config)")
     args = ap.parse_args()
     lines = [l if l.endswith(b"\n") else l + b"\n" for l in open(args.records, "rb") if l.strip()]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     tmp = tempfile.mkdtemp(prefix="imdswatch-bench-")
+    out = f"{tmp}/arrivals"
+    ports = multiprocessing.Queue()
+    receiver = multiprocessing.Process(target=serve, args=(out, ports), daemon=True)
+    receiver.start()
+    port = ports.get(timeout=30)
     try:
         print("| program | rate asked | rate sent | CPU % | peak RSS MB | alerts | p50 ms | p99 ms |")
         print("|---|---|---|---|---|---|---|---|")
         for rate in args.rates:
-            Receiver.arrivals = []
+            if os.path.exists(out):
+                os.remove(out)
             cmd = ["dotnet", args.imdswatch, "agent", "--input", "stdin", "--state", f"{tmp}/none.db", "--state-dir", f"{tmp}/spool-{rate}",
-                   "--window", "1s", "--sink", f"webhook=http://127.0.0.1:{server.server_port}/alerts"]
+                   "--window", "1s", "--sink", f"webhook=http://127.0.0.1:{port}/alerts"]
             got, cpu, rss = replay(cmd, lines, rate, args.seconds)
-            lat = sorted(Receiver.arrivals)
+            time.sleep(3)  # what the agent delivered while draining at EOF
+            lat = arrivals(out)
             p = lambda q: f"{1000 * lat[min(len(lat) - 1, int(q * len(lat)))]:.0f}" if lat else "-"
             print(f"| imdswatch agent | {rate} | {got:.0f} | {cpu:.0f} | {rss} | {len(lat)} | {p(0.5)} | {p(0.99)} |", flush=True)
             if args.laurel:
@@ -112,7 +136,8 @@ def main():
                 got, cpu, rss = replay([args.laurel, "-c", conf], lines, rate, args.seconds)
                 print(f"| laurel | {rate} | {got:.0f} | {cpu:.0f} | {rss} | - | - | - |", flush=True)
     finally:
-        server.shutdown()
+        receiver.terminate()
+        receiver.join()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

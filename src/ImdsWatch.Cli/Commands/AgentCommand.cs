@@ -23,7 +23,7 @@ public static class AgentCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration (sinks:, agent:, and the detection keys)" };
-        var sinks = new Option<string[]>("--sink") { Description = "KIND=TARGET, repeatable: stdout, file=PATH, webhook=URL, hec=URL, elasticsearch=URL, syslog=udp://HOST:PORT|tcp://HOST:PORT", AllowMultipleArgumentsPerToken = false };
+        var sinks = new Option<string[]>("--sink") { Description = "KIND=TARGET, repeatable: stdout, file=PATH, webhook=URL, hec=URL, elasticsearch=URL, syslog=udp://HOST:PORT|tcp://HOST:PORT|unix:///dev/log", AllowMultipleArgumentsPerToken = false };
         var input = new Option<string?>("--input") { Description = "stdin: the auditd plugin stream (the default when stdin is not a terminal and nothing is followed)" };
         var follow = new Option<string[]>("--follow") { Description = "Follow these log files as they grow (audit, syslog, web access; FORMAT:PATH to name the format), across rotation, resuming from a checkpoint", AllowMultipleArgumentsPerToken = true };
         input.AcceptOnlyFromAmong("stdin");

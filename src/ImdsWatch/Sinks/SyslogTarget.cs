@@ -9,7 +9,8 @@ namespace ImdsWatch.Sinks;
 /// <summary>
 /// Syslog, RFC 5424: <c>&lt;PRI&gt;1 TIMESTAMP HOST imdswatch PID alert [imdswatch@32473 id=".." severity=".."] JSON</c>,
 /// facility local0, the alert's severity as the syslog severity. UDP: a datagram per alert. TCP: octet-counted
-/// frames (RFC 6587 3.4.1), the connection kept and reopened after a failure.
+/// frames (RFC 6587 3.4.1), the connection kept and reopened after a failure. unix:///dev/log: a datagram per
+/// alert to the local syslog socket (rsyslog's imuxsock parses RFC 5424; journald keeps the message as it is).
 /// </summary>
 public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
 {
@@ -18,13 +19,16 @@ public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
     private readonly string _hostName = Environment.MachineName;
     private Socket? _socket;
 
-    public int MaxBatch => _url.Scheme == "udp" ? 1 : 100;
+    private bool Datagrams => _url.Scheme is "udp" or "unix";
+
+    public int MaxBatch => Datagrams ? 1 : 100;
 
     public static Uri ParseUrl(string? target)
     {
-        if (target is null || !Uri.TryCreate(target, UriKind.Absolute, out var url) || url.Scheme is not ("udp" or "tcp") || url.Port <= 0)
-            throw new InvalidDataException($"syslog: '{target}' is not udp://HOST:PORT or tcp://HOST:PORT");
-        return url;
+        if (target is not null && Uri.TryCreate(target, UriKind.Absolute, out var url)
+            && (url.Scheme is "udp" or "tcp" ? url.Port > 0 : url.Scheme == "unix" && url.AbsolutePath.Length > 1))
+            return url;
+        throw new InvalidDataException($"syslog: '{target}' is not udp://HOST:PORT, tcp://HOST:PORT or unix:///dev/log");
     }
 
     public async Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
@@ -35,7 +39,7 @@ public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
             foreach (var entry in batch)
             {
                 var message = Encoding.UTF8.GetBytes(Format(entry, _hostName));
-                if (_url.Scheme == "udp")
+                if (Datagrams)
                 {
                     await socket.SendAsync(message.AsMemory(0, Math.Min(message.Length, 65_000)), SocketFlags.None, cancellation).ConfigureAwait(false);
                     continue;
@@ -76,11 +80,18 @@ public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
     {
         if (_socket is not null)
             return _socket;
-        var udp = _url.Scheme == "udp";
-        var socket = new Socket(udp ? SocketType.Dgram : SocketType.Stream, udp ? ProtocolType.Udp : ProtocolType.Tcp);
+        var socket = _url.Scheme switch
+        {
+            "udp" => new Socket(SocketType.Dgram, ProtocolType.Udp),
+            "unix" => new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified),
+            _ => new Socket(SocketType.Stream, ProtocolType.Tcp),
+        };
         try
         {
-            await socket.ConnectAsync(_url.IdnHost, _url.Port, cancellation).ConfigureAwait(false);
+            if (_url.Scheme == "unix")
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(Uri.UnescapeDataString(_url.AbsolutePath)), cancellation).ConfigureAwait(false);
+            else
+                await socket.ConnectAsync(_url.IdnHost, _url.Port, cancellation).ConfigureAwait(false);
         }
         catch
         {

@@ -36,6 +36,8 @@ public sealed class AgentHost : IDisposable
     private long _eventsBefore;
     private long _alertsBefore;
     private long _heldBackBefore;
+    private long _heldBackWarned;
+    private long _nextHeldBackWarning;
 
     public AgentHost(Func<AgentRuntime> build, Action<string> log, IReadOnlyList<FileFollower>? follow = null)
     {
@@ -98,6 +100,7 @@ public sealed class AgentHost : IDisposable
                     _log(StatsLine(pump));
                 nextStats = now + Ticks(StatsInterval);
             }
+            WarnOfHeldBackAnomalies(now);
             long read = 0;
             while (pump is not null && read < MaxLinesPerTurn && pump.Reader.TryRead(out var line))
             {
@@ -174,6 +177,16 @@ public sealed class AgentHost : IDisposable
         foreach (var sink in _runtime.Sinks.OfType<SpooledSink>())
             line.Append(CultureInfo.InvariantCulture, $"; sink {sink.Name}: delivered {sink.Delivered}, backlog {sink.Backlog}, failures {sink.Failures}, spool drops {sink.Dropped}");
         return line.ToString();
+    }
+
+    /// <summary>A counted warning, at most once a minute, while the anomaly budget holds alerts back.</summary>
+    private void WarnOfHeldBackAnomalies(long now)
+    {
+        var heldBack = _heldBackBefore + _runtime.Pipeline.AnomaliesHeldBack;
+        if (heldBack <= _heldBackWarned || now < _nextHeldBackWarning)
+            return;
+        _log($"warning: anomaly budget spent ({Pipeline.AnomalyBudget.DefaultLimit} per {Pipeline.AnomalyBudget.DefaultPeriod.TotalMinutes:0} min of event time): {heldBack} anomaly alert(s) held back so far; detection alerts are never held");
+        (_heldBackWarned, _nextHeldBackWarning) = (heldBack, now + Ticks(TimeSpan.FromMinutes(1)));
     }
 
     private void FlushInputs()

@@ -12,13 +12,11 @@ namespace ImdsWatch.Pipeline;
 /// The detection pipeline fed one event at a time, for the agent: the same rules, baseline stage and rules on the
 /// findings as <see cref="DetectionPipeline.Run"/>, but each alert goes to the sink as soon as it is final — once
 /// event time has moved <c>window</c> past the activity it folds. Anomaly alerts are held to a budget (at most
-/// <see cref="AnomalyBudget"/> per <see cref="AnomalyBudgetPeriod"/>, the rest counted); detection alerts never are.
+/// <see cref="AnomalyBudget"/>: 100 per 15 minutes, the rest counted); detection alerts never are.
 /// Not thread-safe: one thread feeds it and calls <see cref="Advance"/>.
 /// </summary>
 public sealed class LivePipeline
 {
-    public const int AnomalyBudget = 100;
-    public static readonly TimeSpan AnomalyBudgetPeriod = TimeSpan.FromMinutes(15);
 
     // Rules are asked for final findings at most this often in event time: Advance walks the open activities.
     private static readonly TimeSpan AdvanceStep = TimeSpan.FromMilliseconds(100);
@@ -31,7 +29,7 @@ public sealed class LivePipeline
     private readonly Findings _first = new();
     private readonly Findings _second = new();
     private readonly SyntheticSequence _sequence = new();
-    private readonly Queue<DateTimeOffset> _anomalyTimes = new();
+    private readonly AnomalyBudget _budget = new();
     private DateTimeOffset _lastAdvance = DateTimeOffset.MinValue;
     private readonly EventSources _sources;
     private int _sourceCount;
@@ -62,7 +60,7 @@ public sealed class LivePipeline
     public long Events { get; private set; }
     public long Alerts { get; private set; }
     public long Issues { get; private set; }
-    public long AnomaliesHeldBack { get; private set; }
+    public long AnomaliesHeldBack => _budget.HeldBack;
 
     /// <summary>Called for every unreadable line (name, line, reason), e.g. to log the first few.</summary>
     public Action<string, long, string>? OnIssue { get; init; }
@@ -139,11 +137,8 @@ public sealed class LivePipeline
     {
         foreach (var alert in alerts)
         {
-            if (IsAnomaly(alert) && !WithinBudget(alert.Timestamp))
-            {
-                AnomaliesHeldBack++;
+            if (IsAnomaly(alert) && !_budget.TrySpend(alert.Timestamp))
                 continue;
-            }
             Alerts++;
             if (alert.Severity >= _settings.MinimumSeverity)
                 _sink.Emit(alert);
@@ -151,16 +146,6 @@ public sealed class LivePipeline
     }
 
     private static bool IsAnomaly(Alert a) => a.AlertType is AlertType.UnusualMetadataUser or AlertType.UnusualMetadataProcess;
-
-    private bool WithinBudget(DateTimeOffset time)
-    {
-        while (_anomalyTimes.Count > 0 && time - _anomalyTimes.Peek() >= AnomalyBudgetPeriod)
-            _anomalyTimes.Dequeue();
-        if (_anomalyTimes.Count >= AnomalyBudget)
-            return false;
-        _anomalyTimes.Enqueue(time);
-        return true;
-    }
 
     private sealed class Findings : IFindings
     {

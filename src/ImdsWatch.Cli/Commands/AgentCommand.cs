@@ -73,19 +73,22 @@ public static class AgentCommand
             var baseline = LoadBaseline(statePath);
             AgentWarmUp.Run(sink => first.Effective.Pipeline(baseline).Start(sink, agentWindow));
             (EffectiveConfig Effective, ImdsWatchConfig File, List<SinkSettings> Sinks)? pending = first;
-            AgentRuntime Build()
+            Func<AgentRuntime> Prepare()
             {
                 var (effective, _, list) = pending ?? Load();
                 pending = null;
-                var built = list.Select(s => SinkFactory.Create(s, stdout, spoolRoot, log)).ToList();
-                var pipeline = effective.Pipeline(baseline).Start(new FanOutSink(built), agentWindow);
-                return new AgentRuntime(pipeline, built);
+                return () =>
+                {
+                    var built = list.Select(s => SinkFactory.Create(s, stdout, spoolRoot, log)).ToList();
+                    var pipeline = effective.Pipeline(baseline).Start(new FanOutSink(built), agentWindow);
+                    return new AgentRuntime(pipeline, built);
+                };
             }
 
             var queue = readStdin ? new RecordPump(first.File.Agent.QueueCapacity) : null;
             AgentHost? running = null;
             var followers = followed.Select(f => new FileFollower(f, Path.Combine(spoolRoot, "follow"), log) { Wake = () => running?.Wake() }).ToList();
-            using var agent = running = new AgentHost(Build, log, followers)
+            using var agent = running = new AgentHost(Prepare, log, followers)
             {
                 StatsInterval = parse.GetValue(statsInterval) ?? TimeSpan.FromMinutes(first.File.Agent.StatsIntervalMinutes),
             };

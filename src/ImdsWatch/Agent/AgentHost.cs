@@ -25,7 +25,7 @@ public sealed class AgentHost : IDisposable
     private static readonly TimeSpan QuietFlush = TimeSpan.FromMilliseconds(200);
     private const int MaxLinesPerTurn = 4096;
 
-    private readonly Func<AgentRuntime> _build;
+    private readonly Func<Func<AgentRuntime>> _prepare;
     private readonly Action<string> _log;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private AgentRuntime _runtime;
@@ -39,12 +39,14 @@ public sealed class AgentHost : IDisposable
     private long _heldBackWarned;
     private long _nextHeldBackWarning;
 
-    public AgentHost(Func<AgentRuntime> build, Action<string> log, IReadOnlyList<FileFollower>? follow = null)
+    /// <param name="prepare">Reads and checks the configuration (throws when it is wrong); what it returns builds the
+    /// sinks and the pipeline, called only once the previous ones are gone (a sink's spool has one owner at a time).</param>
+    public AgentHost(Func<Func<AgentRuntime>> prepare, Action<string> log, IReadOnlyList<FileFollower>? follow = null)
     {
-        _build = build;
+        _prepare = prepare;
         _log = log;
         Followers = follow ?? [];
-        _runtime = build();
+        _runtime = prepare()();
         _builder = Attach(_runtime);
     }
 
@@ -198,10 +200,10 @@ public sealed class AgentHost : IDisposable
 
     private void Reload()
     {
-        AgentRuntime next;
+        Func<AgentRuntime> create;
         try
         {
-            next = _build();
+            create = _prepare();
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or FormatException)
         {
@@ -211,13 +213,13 @@ public sealed class AgentHost : IDisposable
         FlushInputs();
         var old = _runtime;
         (_issuesBefore, _eventsBefore, _alertsBefore, _heldBackBefore) = (_issuesBefore + old.Pipeline.Issues, _eventsBefore + old.Pipeline.Events, _alertsBefore + old.Pipeline.Alerts, _heldBackBefore + old.Pipeline.AnomaliesHeldBack);
-        old.Pipeline.Complete();
+        old.Pipeline.Complete(); // pending alerts become final and go to the old sinks; what they did not deliver stays spooled
         foreach (var follower in Followers)
             follower.CommitAll();
         old.Dispose();
-        _runtime = next;
-        _builder = Attach(next);
-        _log($"configuration reloaded: {next.Sinks.Count} sink(s)");
+        _runtime = create();
+        _builder = Attach(_runtime);
+        _log($"configuration reloaded: {_runtime.Sinks.Count} sink(s)");
     }
 
     private AuditEventBuilder Attach(AgentRuntime runtime)

@@ -14,7 +14,7 @@ public sealed class AgentProcessTests
 
     private static Process StartAgent(string state, params string[] args) => StartAgent(state, "1s", args);
 
-    private static Process StartAgent(string state, string window, string[] args)
+    internal static Process StartAgent(string state, string window, string[] args, System.Text.StringBuilder? stderr = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "imdswatch.dll"));
@@ -22,13 +22,13 @@ public sealed class AgentProcessTests
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && stderr is not null) { lock (stderr) stderr.AppendLine(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
     }
 
-    private static int SpooledLines(string state) =>
+    internal static int SpooledLines(string state) =>
         Directory.Exists(Path.Combine(state, "spool", "webhook"))
             ? Directory.GetFiles(Path.Combine(state, "spool", "webhook"), "*.spool").Sum(f => File.ReadAllText(f).Count(c => c == '\n'))
             : 0;

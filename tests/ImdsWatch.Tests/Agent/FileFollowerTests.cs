@@ -16,13 +16,13 @@ public sealed class FileFollowerTests
 {
     private static string Sample => Path.Combine(Repo.Samples, "audit-enriched.log");
 
-    private static readonly string[] Lines = File.ReadAllLines(Sample);
+    internal static readonly string[] Lines = File.ReadAllLines(Sample);
 
     private static HashSet<string> ScanIds() =>
         EffectiveConfig.Default.Pipeline().Scan([new InputSource(Sample, Sample)]).Alerts.Select(a => a.Id).ToHashSet();
 
     /// <summary>The first line of the event that starts the test script at about <paramref name="fraction"/> of the sample.</summary>
-    private static int Boundary(double fraction)
+    internal static int Boundary(double fraction)
     {
         var i = Array.FindIndex(Lines, (int)(Lines.Length * fraction), l => l.Contains("type=EXECVE", StringComparison.Ordinal) && l.Contains("a0=\"timeout\"", StringComparison.Ordinal));
         var serial = Serial(Lines[i]);

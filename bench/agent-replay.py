@@ -12,6 +12,7 @@ rate and program. Everything runs on 127.0.0.1; the temporary directory is remov
 import argparse, calendar, http.server, json, multiprocessing, os, re, shutil, subprocess, sys, tempfile, time
 
 AUDIT = re.compile(rb"msg=audit\((\d+)\.(\d+):(\d+)\)")
+PID = re.compile(rb"( p?pid=)(\d+)")
 
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -23,8 +24,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         now = time.time()
         try:
-            ts = json.loads(body)["@timestamp"]
-            sent = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
+            sent = latency(body)
             with open(Receiver.out, "a") as f:
                 f.write(f"{now - sent}\n")
         except (ValueError, KeyError):
@@ -37,7 +37,37 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def latency(line):
+    ts = json.loads(line)["@timestamp"]
+    return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
+
+
+def tail(path, out):
+    """The file sink's receiver: stamps each alert line as it appears (no network, no receiver in the way)."""
+    while not os.path.exists(path):
+        time.sleep(0.005)
+    with open(path) as f:
+        buffer = ""
+        while True:
+            chunk = f.read()
+            if not chunk:
+                time.sleep(0.005)
+                continue
+            now = time.time()
+            buffer += chunk
+            *lines, buffer = buffer.split("\n")
+            with open(out, "a") as o:
+                for line in lines:
+                    if line.strip():
+                        o.write(f"{now - latency(line)}\n")
+
+
 def serve(out, port_queue):
+    # The receiver is not what is measured: back to normal priority (the bench itself runs under nice 19).
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except PermissionError:
+        pass
     Receiver.out = out
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     port_queue.put(server.server_port)
@@ -84,6 +114,10 @@ def replay(cmd, lines, rate, seconds, env=None):
             if m and m.group(3) != last:
                 serial += 1
                 last = m.group(3)
+            rep = i // len(lines)
+            # each pass of the sample as other processes: the same pid over and over would be one long-lived image
+            line = PID.sub(lambda p: p.group(1) + b"%d" % (int(p.group(2)) + 10_000 * (rep % 400)), line)
+            m = AUDIT.search(line)
             if m:
                 line = line[:m.start()] + b"msg=audit(%d.%03d:%d)" % (int(now), int(now * 1000) % 1000, serial) + line[m.end():]
             chunk.append(line)
@@ -106,6 +140,8 @@ def main():
     ap.add_argument("--rates", type=int, nargs="+", default=[1000, 5000, 20000])
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--imdswatch", default="src/ImdsWatch.Cli/bin/Release/net10.0/imdswatch.dll")
+    ap.add_argument("--sink", choices=["webhook", "file"], default="webhook",
+                    help="webhook: POSTs to a receiver on 127.0.0.1 (one alert a request); file: the NDJSON file sink, tailed")
     ap.add_argument("--laurel", help="path of laurel, fed the same stream (needs a config: see --laurel-config)")
     args = ap.parse_args()
     lines = [l if l.endswith(b"\n") else l + b"\n" for l in open(args.records, "rb") if l.strip()]
@@ -121,13 +157,22 @@ def main():
         for rate in args.rates:
             if os.path.exists(out):
                 os.remove(out)
+            sink = f"webhook=http://127.0.0.1:{port}/alerts"
+            tailer = None
+            if args.sink == "file":
+                sink = f"file={tmp}/alerts-{rate}.ndjson"
+                tailer = multiprocessing.Process(target=tail, args=(f"{tmp}/alerts-{rate}.ndjson", out), daemon=True)
+                tailer.start()
             cmd = ["dotnet", args.imdswatch, "agent", "--input", "stdin", "--state", f"{tmp}/none.db", "--state-dir", f"{tmp}/spool-{rate}",
-                   "--window", "1s", "--sink", f"webhook=http://127.0.0.1:{port}/alerts"]
+                   "--window", "1s", "--sink", sink]
             got, cpu, rss = replay(cmd, lines, rate, args.seconds)
+            if tailer is not None:
+                time.sleep(1)
+                tailer.terminate()
             time.sleep(3)  # what the agent delivered while draining at EOF
             lat = arrivals(out)
             p = lambda q: f"{1000 * lat[min(len(lat) - 1, int(q * len(lat)))]:.0f}" if lat else "-"
-            print(f"| imdswatch agent | {rate} | {got:.0f} | {cpu:.0f} | {rss} | {len(lat)} | {p(0.5)} | {p(0.99)} |", flush=True)
+            print(f"| imdswatch agent ({args.sink}) | {rate} | {got:.0f} | {cpu:.0f} | {rss} | {len(lat)} | {p(0.5)} | {p(0.99)} |", flush=True)
             if args.laurel:
                 conf = f"{tmp}/laurel.toml"
                 with open(conf, "w") as f:

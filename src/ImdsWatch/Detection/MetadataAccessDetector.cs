@@ -20,6 +20,13 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     /// <summary>Live: how long an activity that cannot fold further waits for more connects of its image.</summary>
     public static readonly TimeSpan SettleAfter = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Live: an activity is final at the latest this long after its first event, however often its image keeps
+    /// connecting (a process that polls the service, or one that connects on purpose to hold its alert back); what
+    /// follows becomes an activity of its own.
+    /// </summary>
+    public static readonly TimeSpan MaxOpen = TimeSpan.FromSeconds(10);
+
     private readonly ProcessTracker _tracker = new();
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
     private readonly List<ProcessActivity> _activities = [];
@@ -69,7 +76,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     {
         var cutoff = eventTime - LiveWindow;
         var settled = SettleWindow is { } settle ? eventTime - settle : cutoff;
-        var due = _activities.Where(a => a.LastSeen < settled && (a.LastSeen < cutoff || CannotFoldFurther(a))).ToList();
+        var opened = SettleWindow is null ? DateTimeOffset.MinValue : eventTime - (MaxOpen > LiveWindow ? MaxOpen : LiveWindow);
+        var due = _activities.Where(a => (a.LastSeen < settled && (a.LastSeen < cutoff || CannotFoldFurther(a))) || a.FirstSeen < opened).ToList();
         if (due.Count == 0)
             return;
         var finished = due.ToHashSet();

@@ -125,8 +125,9 @@ def replay(cmd, lines, rate, seconds, env=None):
         proc.stdin.flush()
         sent += len(chunk)
         target = start + sent / rate
-        if target > time.time():
-            time.sleep(target - time.time())
+        delay = target - time.time()
+        if delay > 0:
+            time.sleep(delay)
     cpu1, rss = cpu_and_rss(proc.pid)
     elapsed = time.time() - start
     proc.stdin.close()

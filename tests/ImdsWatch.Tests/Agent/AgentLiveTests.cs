@@ -50,6 +50,7 @@ public sealed class AgentLiveTests(ITestOutputHelper output)
         var enabledBefore = Run("auditctl", "-s").Out.Split('\n').FirstOrDefault(l => l.StartsWith("enabled ", StringComparison.Ordinal))?[8..].Trim() ?? "0";
         var pidFileExisted = File.Exists("/run/auditd.pid");
         Process? daemon = null;
+        Process? follower = null;
         try
         {
             Assert.Equal(0, Run("ip", "netns", "add", ns).Exit);
@@ -84,6 +85,19 @@ public sealed class AgentLiveTests(ITestOutputHelper output)
             }
             MockReceiver.WaitFor(() => File.Exists(Path.Combine(dir, "agent.err")) && File.ReadAllText(Path.Combine(dir, "agent.err")).Contains("started", StringComparison.Ordinal), 30);
 
+            // The same daemon's log file, followed by a second agent (--follow) writing to a file sink.
+            var followed = Path.Combine(dir, "follow.ndjson");
+            var fpsi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "imdswatch.dll"), "agent", "--follow", $"audit:{dir}/audit.log", "--sink", $"file={followed}", "--state", $"{dir}/none.db", "--state-dir", $"{dir}/follow-state", "--window", "1s" })
+                fpsi.ArgumentList.Add(a);
+            follower = Process.Start(fpsi)!;
+            var followerErr = new System.Text.StringBuilder();
+            follower.ErrorDataReceived += (_, e) => { lock (followerErr) followerErr.AppendLine(e.Data); };
+            follower.OutputDataReceived += (_, _) => { };
+            follower.BeginErrorReadLine();
+            follower.BeginOutputReadLine();
+            MockReceiver.WaitFor(() => { lock (followerErr) return followerErr.ToString().Contains("started", StringComparison.Ordinal); }, 30);
+
             var url = $"http://169.254.169.254/latest/meta-data/iam/security-credentials/live-{Environment.ProcessId}";
             Run("ip", "netns", "exec", ns, "curl", "-s", "-m", "2", url);
             MockReceiver.WaitFor(() => receiver.Accepted.Any(r => r.Body.Contains(url, StringComparison.Ordinal)), 30);
@@ -96,9 +110,23 @@ public sealed class AgentLiveTests(ITestOutputHelper output)
             var latency = arrived - recorded;
             output.WriteLine($"kernel record {recorded:O} → webhook {arrived:O}: {latency.TotalMilliseconds:0} ms (window 1 s)");
             Assert.True(latency < TimeSpan.FromSeconds(5), $"latency {latency.TotalMilliseconds:0} ms");
+
+            // auditd writes its log in batches (flush = INCREMENTAL_ASYNC, freq 50): --follow sees the records when they are written.
+            MockReceiver.WaitFor(() => File.Exists(followed) && File.ReadAllText(followed).Contains(url, StringComparison.Ordinal), 60);
+            var inFile = DateTimeOffset.UtcNow;
+            Assert.True(File.Exists(followed) && File.ReadAllText(followed).Contains(url, StringComparison.Ordinal), $"no alert for {url} from --follow {dir}/audit.log; it said: {followerErr}");
+            output.WriteLine($"--follow {dir}/audit.log: kernel record → file sink {(inFile - recorded).TotalMilliseconds:0} ms (auditd's log flush included)");
         }
         finally
         {
+            if (follower is not null && !follower.HasExited)
+            {
+                Run("kill", "-TERM", follower.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (!follower.WaitForExit(TimeSpan.FromSeconds(15)))
+                    follower.Kill();
+                follower.WaitForExit();
+            }
+            follower?.Dispose();
             if (daemon is not null && !daemon.HasExited)
             {
                 Run("kill", "-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));

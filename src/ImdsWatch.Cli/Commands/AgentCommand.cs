@@ -40,7 +40,6 @@ public static class AgentCommand
         };
         command.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
-            PluginProcess.Reset();
             var log = Logger(stderr);
             var configPath = parse.GetValue(config);
             var flags = new ConfigFlags { Host = parse.GetValue(host), MinSeverity = parse.GetValue(minSeverity) };
@@ -62,6 +61,7 @@ public static class AgentCommand
             var spoolRoot = parse.GetValue(stateDir) ?? first.File.Agent.StateDir ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(statePath)) ?? ".", "agent");
             if (parse.GetValue(check))
                 return Check(first.Sinks, stdout, stderr);
+            PluginProcess.Reset(); // a long-running agent only: --check runs in the caller's environment, as any command
             var followed = (parse.GetValue(follow) ?? []).Concat(first.File.Agent.Follow).Distinct(StringComparer.Ordinal).ToList();
             var readStdin = parse.GetValue(input) is not null || (followed.Count == 0 && Console.IsInputRedirected);
             if (!readStdin && followed.Count == 0)

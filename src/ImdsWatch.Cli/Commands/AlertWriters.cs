@@ -11,7 +11,7 @@ internal static class AlertWriters
         "table" when wide => new WideTableAlertWriter(TableConsole.For(stdout)),
         "table" => new TableAlertWriter(TableConsole.For(stdout)),
         "csv" => new CsvAlertWriter(),
-        _ => new NdjsonAlertWriter(),
+        _ => new NdjsonAlertWriter(DateTimeOffset.UtcNow),
     };
 
     /// <summary>The output format as a pipeline sink (the table takes every alert at once).</summary>

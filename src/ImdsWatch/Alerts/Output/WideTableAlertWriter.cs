@@ -1,6 +1,5 @@
 using ImdsWatch.Indicators;
 using Spectre.Console;
-using Spectre.Console.Rendering;
 
 namespace ImdsWatch.Alerts.Output;
 

@@ -85,8 +85,8 @@ public static class ScanCommand
         var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs, out var refused);
         foreach (var error in errors.Concat(refused))
             stderr.WriteLine($"imdswatch: {error}");
-        if (errors.Count > 0)
-            return ExitCodes.Usage;
+        if (sources.Count == 0 && (errors.Count > 0 || refused.Count > 0))
+            return ExitCodes.Usage; // nothing readable; otherwise the readable paths are scanned and the exit says some were not
         if (!o.Quiet && notLogs.Count > 0)
             stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) in no format imdswatch reads: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
@@ -130,8 +130,12 @@ public static class ScanCommand
                     + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
             }
         }
-        if (refused.Count > 0)
-            return ExitCodes.Usage; // the other paths were read and reported; the refused ones still need the user
+        if (errors.Count > 0 || refused.Count > 0)
+        {
+            if (!o.Quiet)
+                stderr.WriteLine($"imdswatch: {errors.Count + refused.Count} path(s) not read (above); the others were scanned");
+            return ExitCodes.Usage; // the other paths were read and reported; the failed ones still need the user
+        }
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 

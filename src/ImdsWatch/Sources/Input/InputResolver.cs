@@ -128,7 +128,8 @@ public static partial class InputResolver
                 if (n == 0 || (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b))
                     return false;
             }
-            return FormatDetector.Detect(new InputSource(path, path)) == LogFormat.Unknown;
+            // Further than in a folder: a named file may open with a long comment (the laurel traces do).
+            return FormatDetector.Detect(new InputSource(path, path), maxLines: 1000) == LogFormat.Unknown;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -15,6 +15,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         command -v "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair%%:*}")
     done
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+    # The HTML report is checked in a real browser (headless).
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "test.sh: installing ${missing[*]}"
         apt-get update -qq

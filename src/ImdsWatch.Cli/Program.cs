@@ -31,6 +31,7 @@ public static class Program
             AlertsCommand.Create(stdout, stderr),
             ExportCommand.Create(stdout, stderr),
             AgentCommand.Create(stdout, stderr),
+            ReportCommand.Create(stdout, stderr),
         };
         foreach (var option in root.Options.OfType<VersionOption>())
             option.Action = new PrintVersion(stdout);

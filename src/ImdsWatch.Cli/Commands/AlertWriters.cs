@@ -6,14 +6,15 @@ namespace ImdsWatch.Cli.Commands;
 /// <summary>The writer for an output format name (table, csv; anything else is NDJSON).</summary>
 internal static class AlertWriters
 {
-    public static IAlertWriter For(string? format, TextWriter stdout) => format switch
+    public static IAlertWriter For(string? format, TextWriter stdout, bool wide = false) => format switch
     {
+        "table" when wide => new WideTableAlertWriter(TableConsole.For(stdout)),
         "table" => new TableAlertWriter(TableConsole.For(stdout)),
         "csv" => new CsvAlertWriter(),
-        _ => new NdjsonAlertWriter(),
+        _ => new NdjsonAlertWriter(DateTimeOffset.UtcNow),
     };
 
     /// <summary>The output format as a pipeline sink (the table takes every alert at once).</summary>
-    public static IAlertSink Sink(string? format, TextWriter stdout) =>
-        new WriterSink(For(format, stdout), stdout, format == "table" ? int.MaxValue : 256);
+    public static IAlertSink Sink(string? format, TextWriter stdout, bool wide = false) =>
+        new WriterSink(For(format, stdout, wide), stdout, format == "table" ? int.MaxValue : 256);
 }

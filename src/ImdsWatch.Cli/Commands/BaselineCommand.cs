@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Config;
 using ImdsWatch.Indicators;
@@ -23,7 +24,8 @@ public static class BaselineCommand
         var paths = new Argument<string[]>("path") { Arity = ArgumentArity.OneOrMore, Description = "Audit logs known to be normal" };
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration (agents, host name)" };
         var host = new Option<string?>("--host") { Description = "Host name for records without node=" };
-        var learn = new Command("learn", "Learn from logs known to be normal") { paths, config, host, state };
+        var acceptRisky = new Option<bool>("--accept-risky") { Description = "Also learn accesses that look like an attack (/dev/tcp, a program in a writable place, an impersonated agent, an evasive spelling, a web server)" };
+        var learn = new Command("learn", "Learn from logs known to be normal") { paths, config, host, state, acceptRisky };
         learn.SetAction(parse => CommandErrors.Guard(stderr, () =>
         {
             var cfg = EffectiveConfig.Build(parse.GetValue(config), new ConfigFlags { Host = parse.GetValue(host) });
@@ -31,8 +33,12 @@ public static class BaselineCommand
             if (errors.Count > 0)
                 throw new InvalidDataException(string.Join("\n", errors));
             var result = cfg.Pipeline().Scan(sources);
+            var risky = result.Accesses.Select(a => (Access: a, Why: WhyRisky(a, cfg.Rules.Risk))).Where(x => x.Why.Count > 0).ToList();
+            var accept = parse.GetValue(acceptRisky);
+            WarnRisky(risky, accept, stderr);
+            var learned = accept ? result.Accesses : [.. result.Accesses.Except(risky.Select(x => x.Access))];
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
-            var n = new BaselineRepository(store).Learn(result.Accesses);
+            var n = new BaselineRepository(store).Learn(learned);
             new SessionRepository(store).Add(result.Sessions);
             stderr.WriteLine($"imdswatch: learned {n} metadata-service access(es) from {result.Files.Count} file(s) into {store.Path}");
             if (result.IssueCount > 0)
@@ -112,5 +118,37 @@ public static class BaselineCommand
         command.Add(export);
         command.Add(import);
         return command;
+    }
+
+    /// <summary>
+    /// What makes an access look like an attack rather than normal use (the risk model's reasons for it), or nothing.
+    /// A baseline that learned a /dev/tcp one-liner or a /tmp copy of the SSM agent would silence the attack itself.
+    /// </summary>
+    internal static IReadOnlyList<string> WhyRisky(Detection.MetadataAccess access, Alerts.RiskModel risk)
+    {
+        if (access.Alert is not { } alert)
+            return [];
+        var keys = new[] { "host.shell-socket", "host.writable-location", "host.obfuscated", "host.agent-impersonation", "host.role.web-server" };
+        var prefixes = keys.Select(k => risk[k].Explain("\0").Split("\0")[0]).ToList();
+        var why = alert.RiskReasons.Where(r => prefixes.Any(p => r.StartsWith(p, StringComparison.Ordinal))).ToList();
+        if (why.Count == 0 && alert.Tags.Any(t => t is "agent-impersonation" or "ssrf" || t.StartsWith("evasion:", StringComparison.Ordinal)))
+            why.Add(string.Join(", ", alert.Tags));
+        return why;
+    }
+
+    private static void WarnRisky(List<(Detection.MetadataAccess Access, IReadOnlyList<string> Why)> risky, bool accept, TextWriter stderr)
+    {
+        if (risky.Count == 0)
+            return;
+        stderr.WriteLine(accept
+            ? $"imdswatch: learning {risky.Count} access(es) that look like an attack, as --accept-risky asks:"
+            : $"imdswatch: not learning {risky.Count} access(es) that look like an attack (a baseline that knew them would silence them); --accept-risky learns them:");
+        foreach (var (access, why) in risky.Take(10))
+        {
+            var where = access.Evidence.Count > 0 ? $" ({access.Evidence[0].File}:{access.Evidence[0].Line})" : "";
+            stderr.WriteLine(TerminalText.Escape($"  {access.Host ?? "(unnamed)"}: {access.ProgramKey} reached {access.Access.ToWire()}: {string.Join("; ", why)}{where}"));
+        }
+        if (risky.Count > 10)
+            stderr.WriteLine($"  … and {risky.Count - 10} more");
     }
 }

@@ -23,6 +23,7 @@ public static class ScanCommand
         };
         var format = new Option<string?>("--format", "-f") { Description = "table | ndjson (json) | csv (default: table on a terminal, ndjson when redirected)" };
         format.AcceptOnlyFromAmong("table", "ndjson", "json", "csv");
+        var wide = new Option<bool>("--wide") { Description = "With the table: every alert in detail over several lines (command line, tags, evidence)" };
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration: extra agents, indicators, host name" };
         var failOnAlert = new Option<bool>("--fail-on-alert") { Description = "Exit 1 when any alert is raised" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No summary or progress on standard error" };
@@ -37,7 +38,7 @@ public static class ScanCommand
 
         var command = new Command("scan", "Find every metadata-service access recorded in Linux audit logs")
         {
-            paths, format, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline, awsRanges, noPrefilter,
+            paths, format, wide, config, failOnAlert, quiet, host, minSeverity, verbose, state, noBaseline, awsRanges, noPrefilter,
         };
         command.SetAction(parse =>
         {
@@ -48,6 +49,7 @@ public static class ScanCommand
                 StatePath = parse.GetValue(noBaseline) ? null : StateOption.PathOf(parse, state),
                 AwsIpRanges = parse.GetValue(awsRanges),
                 Prefilter = !parse.GetValue(noPrefilter),
+                Wide = parse.GetValue(wide),
             };
             return Run(options, stdout, stderr);
         });
@@ -63,6 +65,8 @@ public static class ScanCommand
         public string? AwsIpRanges { get; init; }
 
         public bool Prefilter { get; init; } = true;
+
+        public bool Wide { get; init; }
     }
 
     public static int Run(ScanOptions o, TextWriter stdout, TextWriter stderr)
@@ -81,8 +85,8 @@ public static class ScanCommand
         var sources = InputResolver.Resolve(o.Paths, out var errors, out var notLogs, out var refused);
         foreach (var error in errors.Concat(refused))
             stderr.WriteLine($"imdswatch: {error}");
-        if (errors.Count > 0)
-            return ExitCodes.Usage;
+        if (sources.Count == 0 && (errors.Count > 0 || refused.Count > 0))
+            return ExitCodes.Usage; // nothing readable; otherwise the readable paths are scanned and the exit says some were not
         if (!o.Quiet && notLogs.Count > 0)
             stderr.WriteLine($"imdswatch: skipped {notLogs.Count} file(s) in no format imdswatch reads: {string.Join(", ", notLogs.Take(5))}{(notLogs.Count > 5 ? ", …" : "")}");
 
@@ -98,7 +102,7 @@ public static class ScanCommand
         using var heap = new ScanHeap(); // this process runs one scan: the scanner sets the heap aside for pass one
         using (var output = new BatchOutput(stdout))
         {
-            var sink = AlertWriters.Sink(format, output.Writer);
+            var sink = AlertWriters.Sink(format, output.Writer, o.Wide);
             try
             {
                 var total = sources.Sum(s => s.Length ?? 0);
@@ -126,8 +130,12 @@ public static class ScanCommand
                     + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
             }
         }
-        if (refused.Count > 0)
-            return ExitCodes.Usage; // the other paths were read and reported; the refused ones still need the user
+        if (errors.Count > 0 || refused.Count > 0)
+        {
+            if (!o.Quiet)
+                stderr.WriteLine($"imdswatch: {errors.Count + refused.Count} path(s) not read (above); the others were scanned");
+            return ExitCodes.Usage; // the other paths were read and reported; the failed ones still need the user
+        }
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 
@@ -135,6 +143,7 @@ public static class ScanCommand
         IReadOnlyList<InputSource> sources, IAlertSink sink, long total, TextWriter stderr)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr) });
+        using var cursor = TableConsole.RestoreCursorOnExit(stderr); // the progress display hides it
         ScanResult? result = null;
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())

@@ -1,4 +1,5 @@
 using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
 using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Runtime.InteropServices;
@@ -21,19 +22,20 @@ public static class ValidateCommand
     {
         var keep = new Option<string?>("--keep") { Description = "Keep the capture (audit.log), emulator log and test output in this directory" };
         var json = new Option<bool>("--json") { Description = "Print the verdicts as JSON" };
+        var wide = new Option<bool>("--wide") { Description = "The detailed table: expected signal, every observed record and alert" };
         var format = new Option<string>("--log-format") { Description = "raw | enriched: the audit log format to capture in (own auditd only)", DefaultValueFactory = _ => "enriched" };
         format.AcceptOnlyFromAmong("raw", "enriched");
         var tests = new Option<string[]>("--tests") { Description = "More tests from a YAML file (same format as the built-in ones)" };
         var only = new Option<string[]>("--only") { Description = "Run only these test ids", AllowMultipleArgumentsPerToken = true };
         var command = new Command("validate", "Prove detection live: atomic tests against an emulated metadata service, real kernel audit records, a verdict per test (needs root)")
         {
-            keep, json, format, tests, only,
+            keep, json, wide, format, tests, only,
         };
-        command.SetAction(parse => Run(parse.GetValue(keep), parse.GetValue(json), parse.GetValue(format)!, parse.GetValue(tests) ?? [], parse.GetValue(only) ?? [], stdout, stderr));
+        command.SetAction(parse => Run(parse.GetValue(keep), parse.GetValue(json), parse.GetValue(wide), parse.GetValue(format)!, parse.GetValue(tests) ?? [], parse.GetValue(only) ?? [], stdout, stderr));
         return command;
     }
 
-    private static int Run(string? keep, bool json, string logFormat, string[] testFiles, string[] only, TextWriter stdout, TextWriter stderr)
+    private static int Run(string? keep, bool json, bool wide, string logFormat, string[] testFiles, string[] only, TextWriter stdout, TextWriter stderr)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -105,8 +107,10 @@ public static class ValidateCommand
         var leftovers = before.Differences(after, started);
         if (json)
             WriteJson(verdicts, leftovers, stdout);
+        else if (wide)
+            WriteWideTable(verdicts, stdout);
         else
-            WriteTable(verdicts, stdout);
+            WriteTable(verdicts, TableConsole.For(stdout));
         foreach (var l in leftovers)
             stderr.WriteLine($"imdswatch validate: NOT RESTORED: {l}");
         var failed = verdicts.Count(v => v.Outcome == Outcome.Fail);
@@ -126,7 +130,31 @@ public static class ValidateCommand
         return missing.Count > 0 ? $"needs {string.Join(", ", missing)} (Debian: apt-get install auditd iproute2 coreutils)" : null;
     }
 
-    private static void WriteTable(IReadOnlyList<TestVerdict> verdicts, TextWriter stdout)
+    /// <summary>One line per test at the console's width: id, verdict, alerts raised, what was seen, why.</summary>
+    internal static void WriteTable(IReadOnlyList<TestVerdict> verdicts, IAnsiConsole console)
+    {
+        string[] header = ["TEST", "VERDICT", "ALERTS RAISED", "OBSERVED", "WHY / WHAT"];
+        var rows = verdicts.Select(v => new[]
+        {
+            TerminalText.Escape(v.Test.Id),
+            v.Outcome.ToString().ToUpperInvariant(),
+            v.Alerts.Count == 0 ? "none"
+                : (v.Alerts.Count > 1 ? $"({v.Alerts.Count}) " : "") // the count first: the rest may be cut
+                    + $"{TableAlertWriter.ShortName(v.Alerts[0].AlertType)} {v.Alerts[0].Access.ToWire()} {v.Alerts[0].Severity.ToString().ToLowerInvariant()} {v.Alerts[0].RiskScore}",
+            v.Observed.Count == 0 ? "nothing" : TerminalText.Escape(v.Observed[0]),
+            TerminalText.Escape(v.Outcome == Outcome.Pass ? v.Test.Title : v.Reason),
+        }).ToList();
+        var layout = LineLayout.Fit([header, .. rows], [8, 7, 12, 8, 10], console.Profile.Width, [1, 1, 1, 0.7, 2]); // why a test failed matters most
+        console.MarkupLine($"[bold]{Markup.Escape(string.Join(layout.Gap, layout.Cells(header)))}[/]");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var cells = layout.Cells(rows[i]);
+            var style = verdicts[i].Outcome switch { Outcome.Pass => "green", Outcome.Fail => "bold red", _ => "grey" };
+            console.MarkupLine($"{Markup.Escape(cells[0])}{layout.Gap}[{style}]{Markup.Escape(cells[1])}[/]{layout.Gap}{Markup.Escape(string.Join(layout.Gap, cells.Skip(2)))}");
+        }
+    }
+
+    private static void WriteWideTable(IReadOnlyList<TestVerdict> verdicts, TextWriter stdout)
     {
         var console = TableConsole.For(stdout);
         var table = new Table().Border(TableBorder.Rounded).Expand();

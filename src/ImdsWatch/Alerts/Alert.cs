@@ -53,6 +53,9 @@ public sealed record Alert : IObservedEvent
     /// <summary>For alerts from web logs: the client that sent the request.</summary>
     public string? Source { get; init; }
 
+    /// <summary>For alerts from web logs: the request (an answered one when there is one).</summary>
+    public HttpExchange? Http { get; init; }
+
     /// <summary>For anomaly alerts: how rare, 0-100.</summary>
     public int? AnomalyScore { get; init; }
     public required string Summary { get; init; }

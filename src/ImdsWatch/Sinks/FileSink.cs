@@ -18,7 +18,7 @@ public sealed class FileSink(SinkSettings settings) : IAlertSink, IDisposable
         if (alert.Severity < settings.MinimumSeverity)
             return;
         var writer = _writer ??= Open();
-        writer.Write(NdjsonAlertWriter.ToJson(alert));
+        writer.Write(NdjsonAlertWriter.ToJson(alert, DateTimeOffset.UtcNow));
         writer.Write('\n');
         writer.Flush();
         if (writer.BaseStream.Length >= settings.MaxFileBytes)

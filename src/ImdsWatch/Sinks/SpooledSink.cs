@@ -77,7 +77,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     {
         if (alert.Severity < _settings.MinimumSeverity)
             return;
-        _spool.Append(alert.Id, NdjsonAlertWriter.ToJson(alert));
+        _spool.Append(alert.Id, NdjsonAlertWriter.ToJson(alert, DateTimeOffset.UtcNow));
         Signal();
     }
 

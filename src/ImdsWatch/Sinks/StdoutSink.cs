@@ -14,7 +14,7 @@ public sealed class StdoutSink(TextWriter output, Severity minimum = Severity.Lo
             return;
         lock (_lock)
         {
-            output.Write(NdjsonAlertWriter.ToJson(alert));
+            output.Write(NdjsonAlertWriter.ToJson(alert, DateTimeOffset.UtcNow));
             output.Write('\n');
             output.Flush();
         }

@@ -61,7 +61,9 @@ public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
     {
         using var alert = JsonDocument.Parse(entry.Json);
         var root = alert.RootElement;
-        var severity = root.TryGetProperty("severity", out var sv) && sv.ValueKind == JsonValueKind.String ? sv.GetString() ?? "low" : "low";
+        // imds.severity; a spool written before ECS conformance had it at the root
+        var holder = root.TryGetProperty("imds", out var imds) && imds.ValueKind == JsonValueKind.Object && imds.TryGetProperty("severity", out _) ? imds : root;
+        var severity = holder.TryGetProperty("severity", out var sv) && sv.ValueKind == JsonValueKind.String ? sv.GetString() ?? "low" : "low";
         var code = severity switch { "critical" => 2, "high" => 3, "medium" => 4, _ => 5 };
         var timestamp = root.TryGetProperty("@timestamp", out var t) ? t.GetString() : null;
         var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);

@@ -13,7 +13,7 @@ public sealed class AlertRepository(StateStore store)
         store.Execute("""
             INSERT OR IGNORE INTO alerts(id, time, host, alert_type, severity, risk, summary, json, raised_at)
             VALUES($id, $t, $h, $type, $sev, $risk, $sum, $json, $raised)
-            """, ("$id", a.Id), ("$t", a.Timestamp.ToUnixTimeMilliseconds()), ("$h", a.Host), ("$type", a.AlertType),
+            """, ("$id", a.Id), ("$t", a.Timestamp.ToUnixTimeMilliseconds()), ("$h", a.Host), ("$type", a.AlertType.ToString()),
             ("$sev", a.Severity.ToString().ToLowerInvariant()), ("$risk", a.RiskScore), ("$sum", a.Summary),
             ("$json", AlertRecord.Serialize(a)), ("$raised", raisedAt.ToUnixTimeMilliseconds())) == 1;
 

@@ -55,11 +55,20 @@ public sealed class HostileOutputTests : IDisposable
         Assert.Equal(shown, TerminalText.Escape(text));
 
     [Fact]
-    public void The_table_shows_an_attackers_escape_sequences_as_text()
+    public void The_wide_table_shows_an_attackers_escape_sequences_as_text()
+    {
+        var (exit, output, _) = Run("scan", HostileLog(), "--format", "table", "--wide", "--no-baseline");
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.Contains("\\x1B]0;pwned", output, StringComparison.Ordinal);
+        AssertNoRawControls(output);
+    }
+
+    [Fact]
+    public void The_one_line_table_has_no_raw_controls()
     {
         var (exit, output, _) = Run("scan", HostileLog(), "--format", "table", "--no-baseline");
         Assert.Equal(ExitCodes.Ok, exit);
-        Assert.Contains("\\x1B]0;pwned", output, StringComparison.Ordinal);
+        Assert.Contains("MetadataAPIProcess", output, StringComparison.Ordinal);
         AssertNoRawControls(output);
     }
 

@@ -38,7 +38,7 @@ public sealed class ScanCommandTests
         Assert.Equal(1000, root.GetProperty("process").GetProperty("parent").GetProperty("pid").GetInt32());
         Assert.Equal("/usr/bin/curl", root.GetProperty("process").GetProperty("executable").GetString());
         Assert.Equal(Creds, root.GetProperty("url").GetProperty("original").GetString());
-        var evidence = root.GetProperty("evidence").EnumerateArray().ToList();
+        var evidence = root.GetProperty("imds").GetProperty("evidence").EnumerateArray().ToList();
         Assert.Equal(log, evidence[0].GetProperty("file").GetString());
         Assert.Equal(1, evidence[0].GetProperty("line").GetInt32());
         Assert.Equal(6, evidence[1].GetProperty("line").GetInt32());

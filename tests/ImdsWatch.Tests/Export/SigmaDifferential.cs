@@ -125,7 +125,7 @@ internal static class SigmaDifferential
         var serials = new HashSet<ulong>();
         foreach (var line in stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            foreach (var evidence in JsonNode.Parse(line)!["evidence"]?.AsArray() ?? [])
+            foreach (var evidence in JsonNode.Parse(line)!["imds"]?["evidence"]?.AsArray() ?? [])
             {
                 var record = (string?)evidence!["record"];
                 if (record is not null && record.StartsWith("audit:", StringComparison.Ordinal) && ulong.TryParse(record.AsSpan(6), out var serial))

@@ -107,7 +107,7 @@ public sealed class SigmaDifferentialTests(ITestOutputHelper output)
         var stdout = new StringWriter();
         Assert.Equal(0, ImdsWatch.Cli.Program.Run(["scan", path, "--format", "ndjson", "--no-baseline", "--quiet"], stdout, new StringWriter()));
         var cited = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .SelectMany(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["evidence"]!.AsArray().Select(e => (long)e!["line"]!)).ToHashSet();
+            .SelectMany(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["imds"]!["evidence"]!.AsArray().Select(e => (long)e!["line"]!)).ToHashSet();
         var rules = ExportFixtures.SigmaDetectionRules.Select(f => SigmaEvaluator.Parse(Path.GetFileName(f.Path), f.Content)).Where(r => r.Category == "webserver").ToList();
         var request = new System.Text.RegularExpressions.Regex("^(\\S+) \\S+ \\S+ \\[[^\\]]+\\] \"(\\S+) ([^ ?\"]*)(?:\\?([^ \"]*))? [^\"]*\" (\\d{3}) ");
         var lines = File.ReadAllLines(path);

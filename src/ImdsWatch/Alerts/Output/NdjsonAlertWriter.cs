@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -7,8 +8,11 @@ using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Alerts.Output;
 
-/// <summary>One JSON object per line, with Elastic Common Schema names as nested objects.</summary>
-public sealed class NdjsonAlertWriter : IAlertWriter
+/// <summary>
+/// One JSON object per line in the Elastic Common Schema (8.x), as nested objects; what ECS has no field for is under
+/// <c>imds.*</c> (mapped by packaging/elasticsearch/imds-index-template.json).
+/// </summary>
+public sealed class NdjsonAlertWriter(DateTimeOffset? created = null) : IAlertWriter
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -26,73 +30,141 @@ public sealed class NdjsonAlertWriter : IAlertWriter
         {
             var count = Math.Min(texts.Length, slices - first);
             var from = first;
-            Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline));
+            Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created));
             for (var k = 0; k < count; k++)
                 output.Write(texts[k]);
         }
     }
 
     /// <summary>Up to <see cref="SliceSize"/> alerts from <paramref name="from"/>, a line each.</summary>
-    private static string Serialize(IReadOnlyList<Alert> alerts, int from, byte[] newline)
+    private static string Serialize(IReadOnlyList<Alert> alerts, int from, byte[] newline, DateTimeOffset? created)
     {
         var buffer = new ArrayBufferWriter<byte>(SliceSize * 4096);
         using var w = new Utf8JsonWriter(buffer, Options);
         for (var i = from; i < Math.Min(alerts.Count, from + SliceSize); i++)
         {
             w.Reset(buffer);
-            WriteAlert(w, alerts[i]);
+            WriteAlert(w, alerts[i], created);
             w.Flush();
             buffer.Write(newline);
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    public static string ToJson(Alert a)
+    /// <summary>One alert as ECS JSON, without event.created.</summary>
+    public static string ToJson(Alert a) => ToJson(a, null);
+
+    /// <summary>One alert as ECS JSON; <paramref name="created"/> is event.created (left out when null, so that two
+    /// renderings of the same alert compare equal).</summary>
+    public static string ToJson(Alert a, DateTimeOffset? created)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var w = new Utf8JsonWriter(buffer, Options))
-            WriteAlert(w, a);
+            WriteAlert(w, a, created);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void WriteAlert(Utf8JsonWriter w, Alert a)
+    private static void WriteAlert(Utf8JsonWriter w, Alert a, DateTimeOffset? created)
     {
         w.WriteStartObject();
-        w.WriteString("@timestamp", a.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteString("@timestamp", Time(a.Timestamp));
+        w.WriteStartObject("ecs");
+        w.WriteString("version", EcsFields.Version);
+        w.WriteEndObject();
+        w.WriteString("message", a.Summary);
+        WriteStrings(w, "tags", a.Tags);
+        WriteEvent(w, a, created);
+        EcsFields.WriteRule(w, a);
+        EcsFields.WriteObserver(w);
+        if (a.Host is not null)
+        {
+            w.WriteStartObject("host");
+            w.WriteString("name", a.Host);
+            w.WriteEndObject();
+        }
+        WriteUser(w, a);
+        if (!a.Process.IsNone)
+        {
+            w.WriteStartObject("auditd");
+            w.WriteStartObject("data");
+            // Strings, as auditbeat writes them: auid and ses are both "4294967295" when unset.
+            WriteOptional(w, "auid", a.Process.User.AuditUid?.ToString(CultureInfo.InvariantCulture));
+            WriteOptional(w, "auid_name", a.Process.User.AuditName);
+            WriteOptional(w, "euid", a.Process.User.EffectiveUid?.ToString(CultureInfo.InvariantCulture));
+            WriteOptional(w, "tty", a.Process.Tty);
+            WriteOptional(w, "ses", a.Process.Session);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            WriteProcess(w, a.Process, a.Parent);
+        }
+        if ((a.Cloud?.SourceIp ?? a.Source) is { } source)
+        {
+            w.WriteStartObject("source");
+            w.WriteString("ip", source);
+            w.WriteEndObject();
+        }
+        if (a.DestinationIp is not null || a.DestinationPort is not null)
+        {
+            w.WriteStartObject("destination");
+            if (a.DestinationIp is not null)
+                w.WriteString("ip", a.DestinationIp.ToString());
+            WriteOptional(w, "port", a.DestinationPort);
+            w.WriteEndObject();
+        }
+        EcsFields.WriteUrl(w, a.Http?.Target ?? a.Url);
+        EcsFields.WriteHttp(w, a.Http);
+        if ((a.Http?.UserAgent ?? a.Cloud?.UserAgent) is { } agent)
+        {
+            w.WriteStartObject("user_agent");
+            w.WriteString("original", agent);
+            w.WriteEndObject();
+        }
+        WriteCloud(w, a);
+        EcsFields.WriteThreat(w);
+        EcsFields.WriteRelated(w, a);
+        WriteImds(w, a);
+        w.WriteEndObject();
+    }
+
+    private static void WriteEvent(Utf8JsonWriter w, Alert a, DateTimeOffset? created)
+    {
         w.WriteStartObject("event");
         w.WriteString("kind", "alert");
         // Each alert its own id: two alerts over the same CloudTrail records are still two alerts (the records'
         // eventIDs are in aws.cloudtrail.event_ids).
         w.WriteString("id", a.Id);
-        w.WriteStartArray("category");
-        w.WriteStringValue("network");
-        w.WriteStringValue("process");
-        w.WriteEndArray();
+        WriteStrings(w, "category", EcsFields.Categories(a));
+        WriteStrings(w, "type", ["info"]);
+        w.WriteString("action", EcsFields.Action(a.AlertType));
+        w.WriteString("dataset", EcsFields.Dataset);
         w.WriteString("module", "imdswatch");
+        if (created is not null)
+            w.WriteString("created", Time(created.Value));
         w.WriteNumber("risk_score", a.RiskScore);
         w.WriteNumber("severity", (int)a.Severity + 1);
         if (a.Outcome is not null)
             w.WriteString("outcome", a.Outcome == "failure" ? "failure" : a.Outcome == "success" ? "success" : "unknown");
+        w.WriteString("reason", a.RiskReasons.Count > 0 ? string.Join("; ", a.RiskReasons) : a.Summary);
         w.WriteEndObject();
+    }
 
-        w.WriteStartObject("rule");
-        w.WriteString("id", a.RuleId);
-        w.WriteString("name", a.RuleName);
-        w.WriteString("ruleset", "imdswatch");
-        w.WriteEndObject();
-
+    /// <summary>Everything that is not in ECS: how imdswatch sees the alert.</summary>
+    private static void WriteImds(Utf8JsonWriter w, Alert a)
+    {
         w.WriteStartObject("imds");
         w.WriteString("alert_id", a.Id);
         w.WriteString("alert_type", a.AlertType.ToString());
+        w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());
+        w.WriteNumber("risk_score", a.RiskScore);
         w.WriteString("access", a.Access.ToWire());
-        w.WriteStartArray("layers");
-        foreach (var layer in a.Layers)
-            w.WriteStringValue(layer.ToWire());
-        w.WriteEndArray();
+        WriteStrings(w, "layers", a.Layers.Select(l => l.ToWire()));
         if (a.EndpointId is not null)
             w.WriteString("endpoint", a.EndpointId);
+        if (a.Url is not null && a.Http is not null)
+            w.WriteString("reached_url", a.Url); // the metadata URL inside the request (url.* is the request itself)
         if (a.ProgramKey is not null)
             w.WriteString("program", a.ProgramKey);
+        WriteOptional(w, "credential_role", a.CredentialRole);
         w.WriteBoolean("first_seen", a.FirstSeen);
         WriteStrings(w, "risk_reasons", a.RiskReasons);
         w.WriteString("summary", a.Summary);
@@ -114,93 +186,6 @@ public sealed class NdjsonAlertWriter : IAlertWriter
             }
             w.WriteEndArray();
         }
-        w.WriteEndObject();
-
-        w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());
-        w.WriteNumber("risk_score", a.RiskScore);
-        w.WriteString("message", a.Summary);
-        WriteStrings(w, "tags", a.Tags);
-
-        if (a.Host is not null)
-        {
-            w.WriteStartObject("host");
-            w.WriteString("name", a.Host);
-            w.WriteEndObject();
-        }
-
-        if (!a.Process.IsNone)
-        {
-            WriteUser(w, a.Process.User);
-            w.WriteStartObject("auditd");
-            w.WriteStartObject("data");
-            WriteOptional(w, "auid", a.Process.User.AuditUid);
-            WriteOptional(w, "auid_name", a.Process.User.AuditName);
-            WriteOptional(w, "euid", a.Process.User.EffectiveUid);
-            WriteOptional(w, "tty", a.Process.Tty);
-            WriteOptional(w, "ses", a.Process.Session);
-            w.WriteEndObject();
-            w.WriteEndObject();
-            WriteProcess(w, a.Process, a.Parent);
-        }
-        if (a.Cloud is { } cloud)
-            WriteCloud(w, cloud);
-        if (a.Source is { } source)
-        {
-            w.WriteStartObject("source");
-            w.WriteString("ip", source);
-            w.WriteEndObject();
-        }
-
-        if (a.DestinationIp is not null || a.DestinationPort is not null)
-        {
-            w.WriteStartObject("destination");
-            if (a.DestinationIp is not null)
-                w.WriteString("ip", a.DestinationIp.ToString());
-            WriteOptional(w, "port", a.DestinationPort);
-            w.WriteEndObject();
-        }
-        if (a.Url is not null)
-        {
-            w.WriteStartObject("url");
-            w.WriteString("original", a.Url);
-            w.WriteEndObject();
-        }
-        if (a.CloudProvider is not null || a.Cloud is not null)
-        {
-            w.WriteStartObject("cloud");
-            WriteOptional(w, "provider", a.CloudProvider);
-            if (a.Cloud?.AccountId is { } account)
-            {
-                w.WriteStartObject("account");
-                w.WriteString("id", account);
-                w.WriteEndObject();
-            }
-            WriteOptional(w, "region", a.Cloud?.Region);
-            if (a.Cloud?.InstanceId is { } instance)
-            {
-                w.WriteStartObject("instance");
-                w.WriteString("id", instance);
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-        }
-
-        w.WriteStartObject("threat");
-        w.WriteString("framework", "MITRE ATT&CK");
-        w.WriteStartObject("tactic");
-        w.WriteString("id", "TA0006");
-        w.WriteString("name", "Credential Access");
-        w.WriteEndObject();
-        w.WriteStartObject("technique");
-        w.WriteString("id", "T1552");
-        w.WriteString("name", "Unsecured Credentials");
-        w.WriteStartObject("subtechnique");
-        w.WriteString("id", Alert.TechniqueId);
-        w.WriteString("name", "Cloud Instance Metadata API");
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WriteEndObject();
-
         w.WriteStartArray("evidence");
         foreach (var e in a.Evidence)
         {
@@ -216,49 +201,73 @@ public sealed class NdjsonAlertWriter : IAlertWriter
         w.WriteEndObject();
     }
 
-    private static void WriteCloud(Utf8JsonWriter w, CloudContext c)
+    private static void WriteCloud(Utf8JsonWriter w, Alert a)
     {
-        if (c.SourceIp is not null)
+        if (a.CloudProvider is not null || a.Cloud is not null)
         {
-            w.WriteStartObject("source");
-            w.WriteString("ip", c.SourceIp);
+            w.WriteStartObject("cloud");
+            WriteOptional(w, "provider", a.CloudProvider ?? (a.Cloud is null ? null : "aws"));
+            if (a.Cloud?.AccountId is { } account)
+            {
+                w.WriteStartObject("account");
+                w.WriteString("id", account);
+                w.WriteEndObject();
+            }
+            WriteOptional(w, "region", a.Cloud?.Region);
+            if (a.Cloud?.InstanceId is { } instance)
+            {
+                w.WriteStartObject("instance");
+                w.WriteString("id", instance);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
-        if (c.UserAgent is not null)
-        {
-            w.WriteStartObject("user_agent");
-            w.WriteString("original", c.UserAgent);
-            w.WriteEndObject();
-        }
-        w.WriteStartObject("user");
-        WriteOptional(w, "name", c.PrincipalArn);
-        w.WriteEndObject();
+        if (a.Cloud is not { } c)
+            return;
         w.WriteStartObject("aws");
         w.WriteStartObject("cloudtrail");
         WriteStrings(w, "event_ids", c.EventIds);
         WriteStrings(w, "event_names", c.EventNames);
         WriteOptional(w, "access_key_id", c.AccessKeyId);
         WriteOptional(w, "ec2_role_delivery", c.Delivery);
+        if (c.PrincipalArn is not null)
+        {
+            w.WriteStartObject("user_identity");
+            w.WriteString("arn", c.PrincipalArn);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
         WriteOptional(w, "role_name", c.RoleName);
         w.WriteEndObject();
     }
 
-    private static void WriteUser(Utf8JsonWriter w, UserIdentity u)
+    /// <summary>user.*: the process's user; for cloud alerts the name at the end of the ARN (the ARN is under aws.*).</summary>
+    private static void WriteUser(Utf8JsonWriter w, Alert a)
     {
+        var u = a.Process.User;
+        var cloudName = EcsFields.UserNameOf(a.Cloud?.PrincipalArn);
+        if (a.Process.IsNone && cloudName is null)
+            return;
         w.WriteStartObject("user");
-        if (u.Uid is not null)
-            w.WriteString("id", u.Uid.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        WriteOptional(w, "name", u.Name);
-        if (u.EffectiveUid is not null && u.EffectiveUid != u.Uid)
+        if (!a.Process.IsNone)
         {
-            w.WriteStartObject("effective");
-            w.WriteString("id", u.EffectiveUid.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            WriteOptional(w, "name", u.EffectiveName);
-            w.WriteEndObject();
+            if (u.Uid is not null)
+                w.WriteString("id", u.Uid.Value.ToString(CultureInfo.InvariantCulture));
+            WriteOptional(w, "name", u.Name ?? cloudName);
+            if (u.EffectiveUid is not null && u.EffectiveUid != u.Uid)
+            {
+                w.WriteStartObject("effective");
+                w.WriteString("id", u.EffectiveUid.Value.ToString(CultureInfo.InvariantCulture));
+                WriteOptional(w, "name", u.EffectiveName);
+                w.WriteEndObject();
+            }
         }
+        else
+            w.WriteString("name", cloudName);
         w.WriteEndObject();
     }
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     private static void WriteProcess(Utf8JsonWriter w, ProcessSnapshot p, ProcessSnapshot? parent)
     {

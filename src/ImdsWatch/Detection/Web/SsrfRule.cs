@@ -72,6 +72,9 @@ public sealed class SsrfRule(RuleContext context) : IDetectionRule
             Outcome = succeeded.Count > 0 ? "success" : "failure",
             Summary = $"{first.ClientIp} asked the web server for {best.Class.ToWire()} of the metadata service {hits.Count} time(s){(succeeded.Count > 0 ? $", {succeeded.Count} answered" : ", none answered")}: {first.Method} {first.Target}",
             Source = first.ClientIp,
+            Http = Exchange(succeeded.Count > 0 ? succeeded[0].Request : first),
         };
     }
+
+    private static HttpExchange Exchange(HttpRequest r) => new(r.Method, r.Target, r.Status, r.UserAgent);
 }

@@ -52,17 +52,36 @@ public static partial class InputResolver
                     notFiles.Add($"{spec}: {kind}, not a log file; refused (to read a stream, pipe it to - for standard input)");
                     continue;
                 }
+                if (Unsupported(spec))
+                {
+                    notFiles.Add($"{spec}: not a supported format ({Formats}); nothing read from it");
+                    continue;
+                }
                 files = [spec];
             }
             else if (Directory.Exists(spec))
             {
                 // Only regular files: detecting the format of a FIFO in the folder would block, a device never ends.
-                var all = Directory.EnumerateFiles(spec, "*", SearchOption.AllDirectories).Where(IsLogFileName).ToList();
+                List<string> all;
+                try
+                {
+                    all = [.. Directory.EnumerateFiles(spec, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 }).Where(IsLogFileName)];
+                }
+                catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+                {
+                    problems.Add($"{spec}: cannot list the folder ({(e is UnauthorizedAccessException ? "permission denied: run as root, or as a member of the group that can read it" : e.Message)})");
+                    continue;
+                }
                 var special = all.Where(f => FileKind.NotRegular(f) is not null).ToList();
                 passedOver.AddRange(special);
                 all = [.. all.Except(special)];
                 var logs = all.Where(f => FormatDetector.Detect(new InputSource(f, f)) != LogFormat.Unknown).ToList();
                 passedOver.AddRange(all.Except(logs));
+                if (logs.Count == 0 && all.Count > 0)
+                {
+                    problems.Add($"{spec}: {all.Count} file(s), none in a supported format ({Formats})");
+                    continue;
+                }
                 files = OrderRotated(logs);
             }
             else if (spec.AsSpan().IndexOfAny("*?[") >= 0)
@@ -89,6 +108,33 @@ public static partial class InputResolver
         }
         errors = problems;
         return sources;
+    }
+
+    private const string Formats = "Linux audit, syslog, ECS JSON, web access log, CloudTrail; plain or gzip";
+
+    /// <summary>
+    /// A file named on the command line that is in no format imdswatch reads (a binary, a package.json): refused
+    /// rather than parsed as an audit log into hundreds of issues. An empty file holds nothing to refuse, and a
+    /// gzip file is left to the reader, which names the file and line where a damaged one ends.
+    /// </summary>
+    private static bool Unsupported(string path)
+    {
+        try
+        {
+            using (var stream = File.OpenRead(path))
+            {
+                Span<byte> magic = stackalloc byte[2];
+                var n = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+                if (n == 0 || (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b))
+                    return false;
+            }
+            // Further than in a folder: a named file may open with a long comment (the laurel traces do).
+            return FormatDetector.Detect(new InputSource(path, path), maxLines: 1000) == LogFormat.Unknown;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // the reader reports it, with the reason
+        }
     }
 
     /// <summary>Within one folder and base name, the highest rotation number is the oldest.</summary>

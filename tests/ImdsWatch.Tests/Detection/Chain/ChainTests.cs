@@ -33,7 +33,7 @@ public sealed class ChainTests
         Assert.Contains("InstanceCredentialExfiltration", types);
         Assert.Contains("MetadataAPINetwork", types);
         var chain = Assert.Single(alerts, a => a.GetProperty("imds").GetProperty("alert_type").GetString() == nameof(AlertType.CredentialTheftChain));
-        Assert.Equal("critical", chain.GetProperty("severity").GetString());
+        Assert.Equal("critical", chain.GetProperty("imds").GetProperty("severity").GetString());
         var layers = chain.GetProperty("imds").GetProperty("layers").EnumerateArray().Select(l => l.GetString()).ToList();
         Assert.Contains("web", layers);
         Assert.Contains("cloud", layers);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Text;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
@@ -17,6 +18,10 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     private readonly HashSet<ulong> _knownNodes = [];
 
     /// <summary>Classifies <paramref name="data"/>, whole lines that start at file offset <paramref name="offset"/>.</summary>
+    // The hot methods of both passes are compiled optimized at once (AggressiveOptimization): a JIT build (dotnet tool,
+    // dotnet run) would otherwise run them through tier 0, on-stack replacement and PGO instrumentation, and JIT them
+    // two or three times while they run — most of its extra CPU time against the native build (docs/performance.md).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Classify(ReadOnlySpan<byte> data, long offset, BlockSummary summary)
     {
         var run = default(RecordRun);
@@ -127,6 +132,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     /// Most records follow one of their own event: the same node before the type and the same stamp after it. Then
     /// the header is the previous one with this line's type, found without reading a number.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool SameStamp(ReadOnlySpan<byte> line, ReadOnlySpan<byte> previousHead, in AuditRecordHeader previous, out AuditRecordHeader header)
     {
         header = default;
@@ -152,6 +158,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Inspect(int type, ReadOnlySpan<byte> body, ref RecordRun run)
     {
         switch (type)
@@ -208,6 +215,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ExecveMayReference(ReadOnlySpan<byte> body)
     {
         // a0="curl" a1=68747470… : quoted values are the arguments as they are, so the whole body is searched for
@@ -248,6 +256,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>An unquoted value: hex-encoded (decoded, and each NUL-separated part checked) or, failing that, as is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool MayReference(ReadOnlySpan<byte> value)
     {
         if (value.IsEmpty)
@@ -274,6 +283,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>The value after the first <paramref name="key"/>, and where to look for the next one (0: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key, out int next)
     {
         next = 0;
@@ -290,6 +300,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     /// pid and ppid of a SYSCALL record. The kernel writes "ppid=P pid=Q" side by side: one search finds both;
     /// any other layout is searched field by field.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ProcessIds(ReadOnlySpan<byte> body, out int pid, out int ppid)
     {
         // The full parser takes the last field of a key: so does this, for a damaged line that repeats one.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ImdsWatch.Detection;
 
@@ -41,6 +42,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(in RecordRun run, long firstLine)
     {
         var nodeIndex = NodeIndex(run.Node);
@@ -144,6 +146,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// a little out of order — including execs still to come in that range, and goes up to their parents. An image
     /// older than the tracker's window is not current, so nothing before at − Window is kept.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Want(int nodeIndex, int pid, long at, int depth)
     {
         if (pid <= 0 || depth > MaxDepth)
@@ -177,6 +180,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             Want(nodeIndex, parent, at, depth + 1); // the recursion may move entries: `process` is not used after
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Drain(bool force)
     {
         while (_runTail < _runHead)
@@ -205,6 +209,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long NewEvent(int nodeIndex, long serial)
     {
         if (_eventHead - _eventTail == _events.Length)
@@ -218,6 +223,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// The open event a run with an old serial continues: records of one event interleave with others' only
     /// nearby, and the assembler itself treats anything later than its slack as a late fragment.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long FindOpen(int nodeIndex, long serial)
     {
         var limit = Math.Max(_eventTail, _eventHead - 4096);
@@ -234,6 +240,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PushRun(in RecordRun run, long firstLine, long ev)
     {
         if (_runHead - _runTail == _runs.Length)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -104,6 +105,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     /// A run of <paramref name="records"/> records of one event that the caller chose not to add (the prefilter
     /// skipped them): the same effect on the clock, the serials and the record count as adding them would have.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ObserveRun(string? node, ulong serial, long epochMilliseconds, int records)
     {
         if (epochMilliseconds > _latestMilliseconds)

@@ -60,7 +60,14 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         else if (serial <= newestBefore && FindOpen(nodeIndex, serial) is var open and >= 0)
             ev = open;
         else
+        {
             ev = NewEvent(nodeIndex, serial);
+            // A serial so far behind that its event, if it was seen, is decided already: the full parser may still
+            // hold that event open (no record count or time passed) and add these records to it. Parsed, they go the
+            // same way and are counted alike.
+            if (newestBefore - serial > Window + Margin)
+                Slot(ev).Keep = true;
+        }
         _lastEvent = ev;
 
         ref var e = ref Slot(ev);
@@ -136,6 +143,27 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         _processes.Dispose();
     }
 
+    /// <summary>Events decided not to be parsed: the full parser would have counted each as an event.</summary>
+    public long SkippedEvents { get; private set; }
+
+    /// <summary>Of those, the successful execs and the outbound connects to an inet address the full parser would have counted.</summary>
+    public long SkippedExecs { get; private set; }
+
+    public long SkippedConnects { get; private set; }
+
+    /// <summary>As <see cref="Sources.Auditd.AuditEventNormalizer"/> decides on the event's records (SYSCALL, EXECVE, SOCKADDR).</summary>
+    private void CountSkipped(RunFlags f)
+    {
+        SkippedEvents++;
+        var maybeInet = (f & RunFlags.SockAddrMayBeInet) != 0;
+        if ((f & RunFlags.Failed) == 0 && (f & (RunFlags.ExecCall | RunFlags.Execve)) != 0 && ((f & RunFlags.Execve) != 0 || maybeInet))
+            SkippedExecs++;
+        var address = (f & RunFlags.ArchUnknown) != 0 ? RunFlags.InetIfArchUnknown
+            : (f & RunFlags.ArchBigEndian) != 0 ? RunFlags.InetIfBigEndian : RunFlags.InetIfLittleEndian;
+        if ((f & RunFlags.OutboundCall) != 0 && maybeInet && (f & address) != 0)
+            SkippedConnects++;
+    }
+
     private static bool IsHot(RunFlags f) =>
         (f & (RunFlags.Hot | RunFlags.NoPid)) != 0
         || ((f & RunFlags.EmptyArgv) != 0 && (f & (RunFlags.ProctitleMayReference | RunFlags.ProctitleUnchecked)) != 0);
@@ -193,9 +221,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 if (!force && !crowded && _nodeStates[e.NodeIndex].Newest - e.Serial <= Window + Margin)
                     break;
                 e.Decided = true;
-                // Wanted events are execs of processes a hot event may consult; events without a SYSCALL are
-                // user-space records, kept whole.
-                e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || e.Wanted || (crowded && !force);
+                // Wanted events are execs of processes a hot event may consult; events without a SYSCALL, or with a
+                // user-space record among its records (the assembler splits those), are kept whole.
+                e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone)) != RunFlags.Syscall || e.Wanted || (crowded && !force);
+                if (!e.Keep)
+                    CountSkipped(e.Flags);
             }
             emit(new RecordRun
             {

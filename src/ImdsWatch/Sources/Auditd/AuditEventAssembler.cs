@@ -32,6 +32,12 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     private ulong _lastNodeLatest;
     private bool _lastNodeKnown;
 
+    /// <summary>
+    /// Runs given to <see cref="ObserveRun"/> whose event is open here (a kept record of the same serial came first):
+    /// a full parse adds them to that event, so the prefilter, which counted them as events of their own, takes them off.
+    /// </summary>
+    public long ObservedJoiningOpen { get; private set; }
+
     /// <summary>Records that arrived after their event was completed; each is still emitted as a fragment.</summary>
     public long LateRecords { get; private set; }
 
@@ -119,6 +125,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             _lastObservedNode = node;
             _completions++;
             Forget();
+            if (_open.ContainsKey((node, serial)))
+                ObservedJoiningOpen++;
         }
         var end = _counter + records;
         if (_open.Count > MaxOpenEvents)

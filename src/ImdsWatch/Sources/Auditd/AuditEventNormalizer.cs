@@ -102,7 +102,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
     /// saddr= starts with the family in either byte order: 0200/0002 (AF_INET) or 0A00/000A (AF_INET6). Anything
     /// else (AF_UNIX, netlink) can never be a metadata address. Errs toward true.
     /// </summary>
-    private static bool MayBeInet(ReadOnlySpan<byte> body)
+    internal static bool MayBeInet(ReadOnlySpan<byte> body)
     {
         var at = body.IndexOf("saddr="u8);
         if (at < 0 || body.Length < at + 10)

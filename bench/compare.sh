@@ -6,7 +6,7 @@
 # prints every path of issue 17 (both builds, full parser, gzip, dense, many files) with wall and user+sys CPU
 # seconds, MB/s and peak RSS, ausearch on the same files, and whether each target is met.
 # Usage: bench/compare.sh [SIZE_MB=525]   (BENCH_DIR=dir keeps logs and binaries; NO_BUILD=1;
-#        RUNS=n; BEFORE=an older binary, measured in the same run)
+#        RUNS=n; BEFORE=an older native binary, BEFORE_FD=its imdswatch.dll, measured in the same run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-525}
@@ -89,6 +89,10 @@ if [ -n "$before" ]; then
     row "before: sparse, native" "$s_mb" "$before" "${scan[@]}" "$work/sparse.log"
     row "before: full parser, native" "$s_mb" "$before" "${scan[@]}" --no-prefilter "$work/sparse.log"
     row "before: dense, native" "$d_mb" "$before" "${scan[@]}" "$work/dense.log"
+fi
+if [ -n "${BEFORE_FD:-}" ]; then # BEFORE_FD=path/to/an/older/imdswatch.dll
+    row "before: sparse, framework-dependent" "$s_mb" dotnet "$BEFORE_FD" "${scan[@]}" "$work/sparse.log"
+    row "before: full parser, framework-dependent" "$s_mb" dotnet "$BEFORE_FD" "${scan[@]}" --no-prefilter "$work/sparse.log"
 fi
 if command -v ausearch >/dev/null; then
     row "ausearch -k --raw, sparse" "$s_mb" ausearch -if "$work/sparse.log" -k imdsx --raw

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;

@@ -1,6 +1,6 @@
-using System.Runtime.CompilerServices;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Input;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Win32.SafeHandles;
 

@@ -63,7 +63,7 @@ best() {
     done
     echo "$b $cpu $rss"
 }
-mb() { echo "$(du -cb "$@" | tail -n 1 | cut -f1) / 1000000" | bc -l; }
+mb() { echo "$(du -cbL "$@" | tail -n 1 | cut -f1) / 1000000" | bc -l; }
 row() { # label input-MB command...
     local label=$1 size=$2; shift 2
     read -r t c m < <(best "$runs" "$@")

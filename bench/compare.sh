@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Whole-process throughput of `imdswatch scan` against ausearch, laurel and ripgrep on the same files, in one run.
+# Whole-process throughput of `imdswatch scan` against ausearch and ripgrep on the same files, in one run.
 # Generates a sparse (<0.1 % metadata events) and a dense (~1 %) log of SIZE MB from the bundled kernel capture
 # (events repeated with serials, timestamps and pids shifted), installs the peers and the native toolchain from
 # Debian when missing (as root), builds imdswatch native (falling back to ReadyToRun), warms the page cache, and
-# prints seconds, MB/s, peak RSS, the ratios and whether each target of issue 6 is met.
-# Usage: bench/compare.sh [SIZE_MB=525]      (BENCH_DIR=dir keeps the logs and binaries between runs)
+# prints every path of issue 17 (both builds, full parser, gzip, dense, many files) with wall and user+sys CPU
+# seconds, MB/s and peak RSS, ausearch on the same files, and whether each target is met.
+# Usage: bench/compare.sh [SIZE_MB=525]   (BENCH_DIR=dir keeps logs and binaries; NO_BUILD=1;
+#        RUNS=n; BEFORE=an older native binary, BEFORE_FD=its imdswatch.dll, measured in the same run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-525}
@@ -15,7 +17,6 @@ trap '[ -z "${BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()
     command -v ausearch >/dev/null || missing+=(auditd)
-    command -v laurel >/dev/null || missing+=(laurel)
     command -v rg >/dev/null || missing+=(ripgrep)
     command -v bc >/dev/null || missing+=(bc)
     [ -x /usr/bin/time ] || missing+=(time)
@@ -28,7 +29,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 
 build=native
-if ! dotnet publish src/ImdsWatch.Cli -c Release -r linux-x64 -p:PublishAot=true -o "$work/bin" >"$work/publish.log" 2>&1; then
+if [ -n "${NO_BUILD:-}" ] && [ -x "$work/bin/imdswatch" ] && [ -f "$work/fd/imdswatch.dll" ]; then
+    : # NO_BUILD=1: measure the binaries BENCH_DIR already holds
+elif ! dotnet publish src/ImdsWatch.Cli -c Release -r linux-x64 -p:PublishAot=true -o "$work/bin" >"$work/publish.log" 2>&1; then
     build=ReadyToRun
     dotnet publish src/ImdsWatch.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$work/bin" >"$work/publish.log" 2>&1
 fi
@@ -37,60 +40,77 @@ for kind in sparse dense; do
     [ -f "$work/$kind.log" ] || python3 bench/generate.py samples/audit-enriched.log "$work/$kind.log" "$size" "$share"
 done
 
-# best wall-clock seconds of N runs (warm cache), and the peak RSS (KB) of the best run
+# framework-dependent build: what `dotnet run` and the `.any` dotnet tool package give
+[ -n "${NO_BUILD:-}" ] && [ -f "$work/fd/imdswatch.dll" ] || dotnet publish src/ImdsWatch.Cli -c Release --self-contained false -o "$work/fd" >"$work/publish-fd.log" 2>&1
+native="$work/bin/imdswatch"; fd="dotnet $work/fd/imdswatch.dll"
+before=${BEFORE:-} # BEFORE=path/to/an/older/imdswatch adds its rows to the same run
+
+# gzip of the sparse log, and the sparse log cut into auditd's 8 MB rotated files
+[ -f "$work/sparse.log.gz" ] || gzip -1 -c "$work/sparse.log" > "$work/sparse.log.gz"
+if [ ! -d "$work/rotated" ]; then
+    mkdir -p "$work/rotated"
+    split -C 8M -d -a 3 "$work/sparse.log" "$work/rotated/audit.log."
+fi
+
+# best of N runs (warm cache): wall seconds, user+sys CPU seconds, and the peak RSS (KB) of the best run
 best() {
     local n=$1; shift
-    local b=999999 rss=0
+    local b=999999 cpu=0 rss=0
     for _ in $(seq "$n"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-        read -r t m < <(tail -n 1 "$work/time") # a failing command (ausearch: no match) adds a line before
-        if (( $(echo "$t < $b" | bc -l) )); then b=$t; rss=$m; fi
+        /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null 2>&1 || true
+        read -r t u s m < <(tail -n 1 "$work/time") # a failing command (ausearch: no match) adds a line before
+        if (( $(echo "$t < $b" | bc -l) )); then b=$t; cpu=$(echo "$u + $s" | bc -l); rss=$m; fi
     done
-    echo "$b $rss"
+    echo "$b $cpu $rss"
 }
-laurel_run() {
-    rm -rf "$work/laurel"; mkdir -p "$work/laurel"
-    printf 'directory = "%s/laurel"\nuser = "root"\n[auditlog]\nfile = "out.log"\n' "$work" > "$work/laurel.toml"
-    laurel -c "$work/laurel.toml" < "$1"
+mb() { echo "$(du -cbL "$@" | tail -n 1 | cut -f1) / 1000000" | bc -l; }
+row() { # label input-MB command...
+    local label=$1 size=$2; shift 2
+    read -r t c m < <(best "$runs" "$@")
+    printf "%-44s %7.2f %7.2f %7.0f %6.0f MB\n" "$label" "$t" "$c" "$(echo "$size / $t" | bc -l)" "$(echo "$m / 1024" | bc -l)"
+    T[$label]=$t
 }
-# laurel writes as much as it reads: drop its output and wait for the disk, so that writing it back does not slow
-# the runs that follow (it had made the dense imdswatch runs up to 20 % slower).
-settle() { rm -rf "$work/laurel"; sync; }
-ratio() { echo "scale=1; $1 / $2" | bc -l; }
-check() { if (( $(echo "$1" | bc -l) )); then echo "met"; else echo "NOT met"; fi; }
-
-echo "imdswatch build: $build ($(nproc) cores); logs of $size MB"
-printf "%-7s %-22s %9s %9s %10s\n" log tool seconds MB/s "peak RSS"
 declare -A T
-for kind in sparse dense; do
-    f="$work/$kind.log"; mb=$(echo "$(stat -c %s "$f") / 1000000" | bc -l)
-    settle
-    cat "$f" > /dev/null
-    read -r t_imds m_imds < <(best 5 "$work/bin/imdswatch" scan "$f" --no-baseline --format ndjson -q)
-    read -r t_full m_full < <(best 1 "$work/bin/imdswatch" scan "$f" --no-baseline --format ndjson -q --no-prefilter)
-    read -r t_aus m_aus < <(command -v ausearch >/dev/null && best 3 ausearch -if "$f" -k imdsx --raw || echo "nan 0")
-    read -r t_rg m_rg < <(command -v rg >/dev/null && best 5 rg -c 169.254.169.254 "$f" || echo "nan 0")
-    read -r t_lau m_lau < <(command -v laurel >/dev/null && best 1 bash -c "$(declare -f laurel_run); work=$work laurel_run $f" || echo "nan 0")
-    settle
-    for row in "imdswatch:$t_imds:$m_imds" "imdswatch --no-prefilter:$t_full:$m_full" "ausearch -k --raw:$t_aus:$m_aus" \
-               "laurel:$t_lau:$m_lau" "rg -c:$t_rg:$m_rg"; do
-        IFS=: read -r tool t m <<< "$row"
-        if [ "$t" = nan ]; then printf "%-7s %-22s %9s %9s %10s\n" "$kind" "$tool" - - -
-        else printf "%-7s %-22s %9.2f %9.0f %7.0f MB\n" "$kind" "$tool" "$t" "$(echo "$mb / $t" | bc -l)" "$(echo "$m / 1024" | bc -l)"; fi
-    done
-    T[${kind}_imds]=$t_imds T[${kind}_aus]=$t_aus T[${kind}_lau]=$t_lau T[${kind}_rg]=$t_rg T[${kind}_mb]=$mb T[${kind}_rss]=$m_imds
-done
+runs=${RUNS:-3}
+scan=(scan --no-baseline --format ndjson -q)
+s_mb=$(mb "$work/sparse.log"); d_mb=$(mb "$work/dense.log")
+echo "imdswatch native build: $build ($(nproc) cores); logs of $size MB; load: $(uptime | sed 's/.*load average: //')"
+printf "%-44s %7s %7s %7s %9s\n" path wall CPU MB/s "peak RSS"
+cat "$work/sparse.log" "$work/dense.log" > /dev/null
+row "sparse, native" "$s_mb" $native "${scan[@]}" "$work/sparse.log"
+row "sparse, framework-dependent (dotnet tool)" "$s_mb" $fd "${scan[@]}" "$work/sparse.log"
+row "full parser (--no-prefilter), native" "$s_mb" $native "${scan[@]}" --no-prefilter "$work/sparse.log"
+row "full parser (--no-prefilter), framework-dep." "$s_mb" $fd "${scan[@]}" --no-prefilter "$work/sparse.log"
+row "sparse .gz, native" "$s_mb" $native "${scan[@]}" "$work/sparse.log.gz"
+row "zcat alone" "$s_mb" zcat "$work/sparse.log.gz"
+row "dense, native" "$d_mb" $native "${scan[@]}" "$work/dense.log"
+row "many files ($(ls "$work/rotated" | wc -l) x 8 MB), native" "$s_mb" $native "${scan[@]}" "$work/rotated"
+if [ -n "$before" ]; then
+    row "before: sparse, native" "$s_mb" "$before" "${scan[@]}" "$work/sparse.log"
+    row "before: full parser, native" "$s_mb" "$before" "${scan[@]}" --no-prefilter "$work/sparse.log"
+    row "before: dense, native" "$d_mb" "$before" "${scan[@]}" "$work/dense.log"
+fi
+if [ -n "${BEFORE_FD:-}" ]; then # BEFORE_FD=path/to/an/older/imdswatch.dll
+    row "before: sparse, framework-dependent" "$s_mb" dotnet "$BEFORE_FD" "${scan[@]}" "$work/sparse.log"
+    row "before: full parser, framework-dependent" "$s_mb" dotnet "$BEFORE_FD" "${scan[@]}" --no-prefilter "$work/sparse.log"
+fi
+if command -v ausearch >/dev/null; then
+    row "ausearch -k --raw, sparse" "$s_mb" ausearch -if "$work/sparse.log" -k imdsx --raw
+    row "ausearch -k --raw, dense" "$d_mb" ausearch -if "$work/dense.log" -k imdsx --raw
+fi
+if command -v rg >/dev/null; then row "rg -c, sparse" "$s_mb" rg -c 169.254.169.254 "$work/sparse.log"; fi
 
 echo
-echo "targets (issue 6):"
-s_mbs=$(echo "${T[sparse_mb]} / ${T[sparse_imds]}" | bc -l); d_mbs=$(echo "${T[dense_mb]} / ${T[dense_imds]}" | bc -l)
-printf "  sparse >= 2000 MB/s: %6.0f MB/s  %s\n" "$s_mbs" "$(check "$s_mbs >= 2000")"
-printf "  dense  >=  500 MB/s: %6.0f MB/s  %s\n" "$d_mbs" "$(check "$d_mbs >= 500")"
-for kind in sparse dense; do
-    want_aus=$([ $kind = sparse ] && echo 10 || echo 2)
-    a=$(ratio "${T[${kind}_aus]}" "${T[${kind}_imds]}"); l=$(ratio "${T[${kind}_lau]}" "${T[${kind}_imds]}"); r=$(ratio "${T[${kind}_imds]}" "${T[${kind}_rg]}")
-    printf "  %-6s ausearch/imdswatch %5sx (>= %sx) %s; laurel/imdswatch %5sx (>= 50x) %s; imdswatch/rg %4sx (<= 5x) %s\n" "$kind" \
-        "$a" "$want_aus" "$(check "$a >= $want_aus")" "$l" "$(check "$l >= 50")" "$r" "$(check "$r <= 5")"
-done
-rss=$(( (T[sparse_rss] > T[dense_rss] ? T[sparse_rss] : T[dense_rss]) / 1024 ))
-printf "  peak RSS <= 200 MB: %d MB  %s\n" "$rss" "$(check "$rss <= 200")"
+echo "targets (issue 17):"
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
+check() { if (( $(echo "$1" | bc -l) )); then echo "met"; else echo "NOT met"; fi; }
+full=${T["full parser (--no-prefilter), native"]}
+fdr=$(ratio "${T["sparse, framework-dependent (dotnet tool)"]}" "${T["sparse, native"]}")
+printf "  full parser >= 500 MB/s: %5.0f MB/s  %s\n" "$(echo "$s_mb / $full" | bc -l)" "$(check "$s_mb / $full >= 500")"
+printf "  framework-dependent within 1.5x native: %sx  %s\n" "$fdr" "$(check "$fdr <= 1.5")"
+if [ -n "${T["ausearch -k --raw, dense"]:-}" ]; then
+    a=$(ratio "${T["ausearch -k --raw, dense"]}" "${T["dense, native"]}")
+    printf "  dense at least as fast as ausearch: %sx  %s\n" "$a" "$(check "$a >= 1")"
+fi
+many=$(ratio "${T["many files ($(ls "$work/rotated" | wc -l) x 8 MB), native"]}" "${T["sparse, native"]}")
+printf "  many files as fast as one: %sx the time  %s\n" "$many" "$(check "$many <= 1.2")"

@@ -114,6 +114,8 @@ public sealed class DetectionPipeline(DetectionRules rules)
         }
         foreach (var rule in eventRules)
             rule.Complete(collected);
+        context.Stats.Execs += perInput.Sum(s => s.SkippedExecs);
+        context.Stats.Connects += perInput.Sum(s => s.SkippedConnects);
 
         var (alerts, accesses, silenced) = Correlate(collected, context);
         var ordered = alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();

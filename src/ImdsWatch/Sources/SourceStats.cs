@@ -11,6 +11,14 @@ public sealed class SourceStats
     /// <summary>Audit records the prefilter let through to the full parser (all of them without it).</summary>
     public long RecordsParsed { get; set; }
 
+    /// <summary>
+    /// Successful execs and outbound connects in events the prefilter did not parse: detection never saw them, but
+    /// they count in its summary as they would without the prefilter.
+    /// </summary>
+    public long SkippedExecs { get; set; }
+
+    public long SkippedConnects { get; set; }
+
     /// <summary>Audit records that came after their event was complete.</summary>
     public long LateRecords { get; set; }
 

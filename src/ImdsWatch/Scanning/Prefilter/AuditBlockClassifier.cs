@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
@@ -17,6 +18,10 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     private readonly HashSet<ulong> _knownNodes = [];
 
     /// <summary>Classifies <paramref name="data"/>, whole lines that start at file offset <paramref name="offset"/>.</summary>
+    // The hot methods of both passes are compiled optimized at once (AggressiveOptimization): a JIT build (dotnet tool,
+    // dotnet run) would otherwise run them through tier 0, on-stack replacement and PGO instrumentation, and JIT them
+    // two or three times while they run — most of its extra CPU time against the native build (docs/performance.md).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Classify(ReadOnlySpan<byte> data, long offset, BlockSummary summary)
     {
         var run = default(RecordRun);
@@ -72,7 +77,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 {
                     records++;
                     // auditd's own records stand alone, as the assembler takes them: never in a kernel event's run.
-                    var daemon = h.Type < 0 && AuditRecordType.IsDaemonName(text.Slice(h.TypeStart, h.TypeLength));
+                    var code = h.Type >= 0 ? h.Type : AuditRecordType.CodeOf(text.Slice(h.TypeStart, h.TypeLength));
+                    var daemon = AuditRecordType.IsDaemon(code);
                     var alone = daemon || (inRun && (run.Flags & RunFlags.Daemon) != 0);
                     if (!continues || alone)
                     {
@@ -103,6 +109,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                     }
                     run.Length = (int)(offset + end - run.Offset);
                     run.Records++;
+                    if (AuditRecordType.IsStandalone(code))
+                        run.Flags |= RunFlags.Standalone;
                     Inspect(h.Type, text[h.BodyStart..], ref run);
                     previous = h;
                     previousStart = pos;
@@ -127,6 +135,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     /// Most records follow one of their own event: the same node before the type and the same stamp after it. Then
     /// the header is the previous one with this line's type, found without reading a number.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool SameStamp(ReadOnlySpan<byte> line, ReadOnlySpan<byte> previousHead, in AuditRecordHeader previous, out AuditRecordHeader header)
     {
         header = default;
@@ -152,6 +161,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Inspect(int type, ReadOnlySpan<byte> body, ref RecordRun run)
     {
         switch (type)
@@ -167,8 +177,11 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 {
                     run.Flags |= RunFlags.NoPid;
                 }
+                run.Flags |= CallFlags(body);
                 break;
             case AuditRecordType.SockAddr:
+                if ((run.Flags & RunFlags.SockAddr) == 0)
+                    run.Flags |= AddressFlags(body.TrimEnd("\r\n "u8));
                 // Every saddr= of the record: the full parser takes the last one, a damaged line may hold two.
                 for (var rest = body; Value(rest, "saddr="u8, out var next) is var saddr && next > 0; rest = rest[next..])
                 {
@@ -208,6 +221,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ExecveMayReference(ReadOnlySpan<byte> body)
     {
         // a0="curl" a1=68747470… : quoted values are the arguments as they are, so the whole body is searched for
@@ -248,6 +262,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>An unquoted value: hex-encoded (decoded, and each NUL-separated part checked) or, failing that, as is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool MayReference(ReadOnlySpan<byte> value)
     {
         if (value.IsEmpty)
@@ -274,6 +289,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>The value after the first <paramref name="key"/>, and where to look for the next one (0: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key, out int next)
     {
         next = 0;
@@ -290,6 +306,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     /// pid and ppid of a SYSCALL record. The kernel writes "ppid=P pid=Q" side by side: one search finds both;
     /// any other layout is searched field by field.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ProcessIds(ReadOnlySpan<byte> body, out int pid, out int ppid)
     {
         // The full parser takes the last field of a key: so does this, for a damaged line that repeats one.
@@ -304,6 +321,69 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         ppid = IntField(body, " ppid="u8) ?? 0;
         pid = found ?? 0;
         return found is not null;
+    }
+
+    /// <summary>
+    /// What the full parser would make of a SYSCALL record: the call by name (ENRICHED) or by arch and number, whether
+    /// it failed, and the arch's byte order — as <see cref="AuditEventNormalizer"/> reads them (the last raw field).
+    /// </summary>
+    private static RunFlags CallFlags(ReadOnlySpan<byte> body)
+    {
+        var separator = body.IndexOf((byte)0x1D);
+        var raw = separator < 0 ? body : body[..separator];
+        var flags = RunFlags.None;
+        if (RawField(raw, "success="u8).SequenceEqual("no"u8))
+            flags |= RunFlags.Failed;
+        var arch = Utf8Parser.TryParse(RawField(raw, "arch="u8), out ulong a, out var used, 'x') && used == RawField(raw, "arch="u8).Length ? (uint)a : 0;
+        if (arch == 0)
+            flags |= RunFlags.ArchUnknown;
+        else if (SyscallTable.IsBigEndian(arch))
+            flags |= RunFlags.ArchBigEndian;
+        var interpreted = separator < 0 ? default : RawField(body[separator..], "SYSCALL="u8);
+        if (interpreted.IsEmpty || separator < 0)
+        {
+            var number = RawField(raw, "syscall="u8);
+            var name = Utf8Parser.TryParse(number, out long n, out used) && used == number.Length ? SyscallTable.Name(arch, (int)n) : null;
+            return flags | (SyscallTable.IsExec(name) ? RunFlags.ExecCall : 0) | (SyscallTable.IsOutbound(name) ? RunFlags.OutboundCall : 0);
+        }
+        return flags | (SyscallTable.IsExec(interpreted) ? RunFlags.ExecCall : 0) | (SyscallTable.IsOutbound(interpreted) ? RunFlags.OutboundCall : 0);
+    }
+
+    /// <summary>What the full parser would make of a SOCKADDR record's saddr, for either byte order of its family.</summary>
+    private static RunFlags AddressFlags(ReadOnlySpan<byte> body)
+    {
+        var flags = RunFlags.SockAddr;
+        var separator = body.IndexOf((byte)0x1D);
+        if (!AuditEventNormalizer.MayBeInet(body))
+            return flags;
+        flags |= RunFlags.SockAddrMayBeInet;
+        var saddr = RawField(separator < 0 ? body : body[..separator], "saddr="u8);
+        if (SockAddr.HasAddress(saddr, bigEndian: false))
+            flags |= RunFlags.InetIfLittleEndian;
+        if (SockAddr.HasAddress(saddr, bigEndian: true))
+            flags |= RunFlags.InetIfBigEndian;
+        if (SockAddr.HasAddress(saddr, bigEndian: null))
+            flags |= RunFlags.InetIfArchUnknown;
+        return flags;
+    }
+
+    /// <summary>The value of the last field of that key (the key starts the body or follows a space or the separator).</summary>
+    private static ReadOnlySpan<byte> RawField(ReadOnlySpan<byte> body, ReadOnlySpan<byte> key)
+    {
+        var scope = body;
+        while (true)
+        {
+            var at = scope.LastIndexOf(key);
+            if (at < 0)
+                return default;
+            if (at == 0 || scope[at - 1] is (byte)' ' or 0x1D)
+            {
+                var v = body[(at + key.Length)..];
+                var end = v.IndexOfAny((byte)' ', (byte)0x1D);
+                return end < 0 ? v : v[..end];
+            }
+            scope = scope[..at];
+        }
     }
 
     /// <summary>A numeric field; the key carries its leading space (" pid=" is not the end of " ppid=").</summary>

@@ -1,5 +1,6 @@
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Input;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -125,6 +126,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
     /// A block owns the lines that start inside it: it skips the partial line it begins in (read from one byte
     /// before, to know) and reads past its end to finish its last line.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadBlock(SafeFileHandle file, long start, long end, int index, ref byte[] buffer, AuditBlockClassifier classifier, BlockSummary summary)
     {
         var blockStart = start + (long)index * blockSize;

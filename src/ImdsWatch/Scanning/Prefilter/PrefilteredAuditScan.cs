@@ -31,6 +31,11 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     public long LineNumberAtLastNewline { get; private set; }
     public long BytesRead { get; private set; }
 
+    /// <summary>Events pass two only counted, and of them the execs and outbound connects detection would have counted.</summary>
+    public long SkippedEvents { get; private set; }
+    public long SkippedExecs { get; private set; }
+    public long SkippedConnects { get; private set; }
+
     /// <summary>True when the source is a plain file this scan can read (gzip and other streams are parsed fully).</summary>
     public static bool CanRead(InputSource source)
     {
@@ -84,6 +89,9 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         }
         selector.Finish();
         passTwo.Complete();
+        SkippedEvents = selector.SkippedEvents;
+        SkippedExecs = selector.SkippedExecs;
+        SkippedConnects = selector.SkippedConnects;
         BytesRead = end - start;
 
         void OnBlock(BlockSummary block)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ImdsWatch.Scanning.Prefilter;
 
 /// <summary>
@@ -17,6 +19,7 @@ internal sealed class ProcessTable(int expected) : IDisposable
     public bool IsCrowded => _count >= _entries.Length / 2;
 
     /// <summary>The process, added (no exec yet, nothing wanted) if new. The reference holds until the table grows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ref ProcessEntry Find(int nodeIndex, int pid)
     {
         var key = Key(nodeIndex, pid);

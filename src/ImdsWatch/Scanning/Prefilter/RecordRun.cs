@@ -3,7 +3,7 @@ namespace ImdsWatch.Scanning.Prefilter;
 /// <summary>What pass one learned of a run's records, and what makes its event matter.</summary>
 [Flags]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A [Flags] enum of the bits pass one sets on a run; the name says so.")]
-public enum RunFlags : byte
+public enum RunFlags : uint
 {
     None = 0,
     /// <summary>The run holds its event's SYSCALL record (pid and ppid are known).</summary>
@@ -22,6 +22,33 @@ public enum RunFlags : byte
     Execve = 64,
     /// <summary>One of auditd's own records (DAEMON_*, 1200-1299): its serial is auditd's, not the kernel's.</summary>
     Daemon = 128,
+    // What the full parser would count of a skipped event (the summary's execs and outbound connects are the same
+    // with and without the prefilter): the call, its outcome, and whether its SOCKADDR holds an inet address.
+    /// <summary>A SYSCALL whose call is execve or execveat.</summary>
+    ExecCall = 1 << 8,
+    /// <summary>A SYSCALL whose call hands the kernel a destination address (connect, sendto …).</summary>
+    OutboundCall = 1 << 9,
+    /// <summary>A SYSCALL with success=no.</summary>
+    Failed = 1 << 10,
+    /// <summary>A SYSCALL of a big-endian arch (the byte order of the SOCKADDR's family).</summary>
+    ArchBigEndian = 1 << 11,
+    /// <summary>A SYSCALL without a readable arch: the family is read in whichever order names a known one.</summary>
+    ArchUnknown = 1 << 12,
+    /// <summary>The event's SOCKADDR (the first of the run).</summary>
+    SockAddr = 1 << 13,
+    /// <summary>The SOCKADDR's first saddr= starts with an inet or inet6 family in either order (or cannot be told).</summary>
+    SockAddrMayBeInet = 1 << 14,
+    /// <summary>Its saddr decodes to an address when the family is read little-endian.</summary>
+    InetIfLittleEndian = 1 << 15,
+    /// <summary>… read big-endian.</summary>
+    InetIfBigEndian = 1 << 16,
+    /// <summary>… read in whichever order names a known family (arch unknown).</summary>
+    InetIfArchUnknown = 1 << 17,
+    /// <summary>
+    /// A user-space record with a kernel event's serial: the assembler emits it alone and the kernel records after it
+    /// as fragments, so the event is kept (the full parser then counts it as a full parse would).
+    /// </summary>
+    Standalone = 1 << 18,
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ImdsWatch.Detection;
 
@@ -41,6 +42,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(in RecordRun run, long firstLine)
     {
         var nodeIndex = NodeIndex(run.Node);
@@ -58,7 +60,14 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         else if (serial <= newestBefore && FindOpen(nodeIndex, serial) is var open and >= 0)
             ev = open;
         else
+        {
             ev = NewEvent(nodeIndex, serial);
+            // A serial so far behind that its event, if it was seen, is decided already: the full parser may still
+            // hold that event open (no record count or time passed) and add these records to it. Parsed, they go the
+            // same way and are counted alike.
+            if (newestBefore - serial > Window + Margin)
+                Slot(ev).Keep = true;
+        }
         _lastEvent = ev;
 
         ref var e = ref Slot(ev);
@@ -134,6 +143,27 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         _processes.Dispose();
     }
 
+    /// <summary>Events decided not to be parsed: the full parser would have counted each as an event.</summary>
+    public long SkippedEvents { get; private set; }
+
+    /// <summary>Of those, the successful execs and the outbound connects to an inet address the full parser would have counted.</summary>
+    public long SkippedExecs { get; private set; }
+
+    public long SkippedConnects { get; private set; }
+
+    /// <summary>As <see cref="Sources.Auditd.AuditEventNormalizer"/> decides on the event's records (SYSCALL, EXECVE, SOCKADDR).</summary>
+    private void CountSkipped(RunFlags f)
+    {
+        SkippedEvents++;
+        var maybeInet = (f & RunFlags.SockAddrMayBeInet) != 0;
+        if ((f & RunFlags.Failed) == 0 && (f & (RunFlags.ExecCall | RunFlags.Execve)) != 0 && ((f & RunFlags.Execve) != 0 || maybeInet))
+            SkippedExecs++;
+        var address = (f & RunFlags.ArchUnknown) != 0 ? RunFlags.InetIfArchUnknown
+            : (f & RunFlags.ArchBigEndian) != 0 ? RunFlags.InetIfBigEndian : RunFlags.InetIfLittleEndian;
+        if ((f & RunFlags.OutboundCall) != 0 && maybeInet && (f & address) != 0)
+            SkippedConnects++;
+    }
+
     private static bool IsHot(RunFlags f) =>
         (f & (RunFlags.Hot | RunFlags.NoPid)) != 0
         || ((f & RunFlags.EmptyArgv) != 0 && (f & (RunFlags.ProctitleMayReference | RunFlags.ProctitleUnchecked)) != 0);
@@ -144,6 +174,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// a little out of order — including execs still to come in that range, and goes up to their parents. An image
     /// older than the tracker's window is not current, so nothing before at − Window is kept.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Want(int nodeIndex, int pid, long at, int depth)
     {
         if (pid <= 0 || depth > MaxDepth)
@@ -177,6 +208,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             Want(nodeIndex, parent, at, depth + 1); // the recursion may move entries: `process` is not used after
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Drain(bool force)
     {
         while (_runTail < _runHead)
@@ -189,9 +221,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 if (!force && !crowded && _nodeStates[e.NodeIndex].Newest - e.Serial <= Window + Margin)
                     break;
                 e.Decided = true;
-                // Wanted events are execs of processes a hot event may consult; events without a SYSCALL are
-                // user-space records, kept whole.
-                e.Keep |= (e.Flags & RunFlags.Syscall) == 0 || e.Wanted || (crowded && !force);
+                // Wanted events are execs of processes a hot event may consult; events without a SYSCALL, or with a
+                // user-space record among its records (the assembler splits those), are kept whole.
+                e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone)) != RunFlags.Syscall || e.Wanted || (crowded && !force);
+                if (!e.Keep)
+                    CountSkipped(e.Flags);
             }
             emit(new RecordRun
             {
@@ -205,6 +239,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long NewEvent(int nodeIndex, long serial)
     {
         if (_eventHead - _eventTail == _events.Length)
@@ -218,6 +253,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// The open event a run with an old serial continues: records of one event interleave with others' only
     /// nearby, and the assembler itself treats anything later than its slack as a late fragment.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long FindOpen(int nodeIndex, long serial)
     {
         var limit = Math.Max(_eventTail, _eventHead - 4096);
@@ -234,6 +270,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         return -1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PushRun(in RecordRun run, long firstLine, long ev)
     {
         if (_runHead - _runTail == _runs.Length)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -30,6 +32,12 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     private string? _lastNode = "\0";
     private ulong _lastNodeLatest;
     private bool _lastNodeKnown;
+
+    /// <summary>
+    /// Runs given to <see cref="ObserveRun"/> whose event is open here (a kept record of the same serial came first):
+    /// a full parse adds them to that event, so the prefilter, which counted them as events of their own, takes them off.
+    /// </summary>
+    public long ObservedJoiningOpen { get; private set; }
 
     /// <summary>Records that arrived after their event was completed; each is still emitted as a fragment.</summary>
     public long LateRecords { get; private set; }
@@ -104,6 +112,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     /// A run of <paramref name="records"/> records of one event that the caller chose not to add (the prefilter
     /// skipped them): the same effect on the clock, the serials and the record count as adding them would have.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ObserveRun(string? node, ulong serial, long epochMilliseconds, int records)
     {
         if (epochMilliseconds > _latestMilliseconds)
@@ -117,6 +126,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             _lastObservedNode = node;
             _completions++;
             Forget();
+            if (_open.ContainsKey((node, serial)))
+                ObservedJoiningOpen++;
         }
         var end = _counter + records;
         if (_open.Count > MaxOpenEvents)

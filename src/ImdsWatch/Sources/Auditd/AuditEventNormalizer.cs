@@ -1,5 +1,6 @@
 using System.Net;
 using ImdsWatch.Events;
+using ImdsWatch.Sources.CloudTrail;
 
 namespace ImdsWatch.Sources.Auditd;
 
@@ -18,6 +19,11 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         [AuditRecordType.UserAuth] = "USER_AUTH",
         [1113] = "USER_LOGOUT",
     };
+
+    // One string per recurring value (exe, comm, cwd, user names, common arguments): the process images detection
+    // keeps for ancestry then share them, which keeps what survives the young generation small (the full parser's
+    // largest cost was the collector copying those strings).
+    private readonly StringPool _strings = new();
 
     public IEnumerable<HostEvent> Normalize(AuditEvent e)
     {
@@ -39,7 +45,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         if (execve is null && (sockRecord is null || !MayBeInet(sockRecord.Body)))
             yield break;
 
-        var sys = head.ReadFields();
+        var sys = head.ReadFields(_strings);
         var arch = (uint)(sys.GetHexUInt64("arch") ?? 0);
         var number = (int)(sys.GetInt64("syscall") ?? -1);
         var syscall = uring is not null
@@ -72,13 +78,12 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
 
         if (isOutbound)
         {
-            var saddr = sockRecord!.ReadFields().GetString("saddr");
-            if (saddr is null)
+            if (!sockRecord!.ReadFields().TryGetRaw("saddr", out var saddr) || saddr.SequenceEqual("(null)"u8) || saddr.SequenceEqual("?"u8))
             {
                 reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, "SOCKADDR without saddr"));
                 yield break;
             }
-            var decoded = SockAddr.DecodeHex(System.Text.Encoding.ASCII.GetBytes(saddr), arch == 0 ? null : SyscallTable.IsBigEndian(arch));
+            var decoded = SockAddr.DecodeHex(saddr, arch == 0 ? null : SyscallTable.IsBigEndian(arch));
             if (decoded.Problem is not null)
                 reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, decoded.Problem));
             if (decoded.Address is null)
@@ -97,7 +102,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
     /// saddr= starts with the family in either byte order: 0200/0002 (AF_INET) or 0A00/000A (AF_INET6). Anything
     /// else (AF_UNIX, netlink) can never be a metadata address. Errs toward true.
     /// </summary>
-    private static bool MayBeInet(ReadOnlySpan<byte> body)
+    internal static bool MayBeInet(ReadOnlySpan<byte> body)
     {
         var at = body.IndexOf("saddr="u8);
         if (at < 0 || body.Length < at + 10)
@@ -111,7 +116,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
     private SessionEvent Session(AuditEvent e, string kind)
     {
         var r = e.Records[0];
-        var f = r.ReadFields();
+        var f = r.ReadFields(_strings);
         var process = new ProcessSnapshot
         {
             Pid = (int)(f.GetInt64("pid") ?? -1),
@@ -136,25 +141,25 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         _ => ConnectOutcome.Unknown,
     };
 
-    private static ProcessSnapshot Process(AuditEvent e, AuditFields sys, bool isExec, out string? problem)
+    private ProcessSnapshot Process(AuditEvent e, AuditFields sys, bool isExec, out string? problem)
     {
         problem = null;
         IReadOnlyList<string> args = [];
         var fromProctitle = false;
         if (isExec && e.First(AuditRecordType.Execve) is not null)
         {
-            args = ExecveArguments.Rebuild(e.All(AuditRecordType.Execve).Select(r => r.ReadFields()), out problem);
+            args = ExecveArguments.Rebuild(e.All(AuditRecordType.Execve).Select(r => r.ReadFields(_strings)), out problem);
         }
         if (args.Count == 0 && e.First(AuditRecordType.Proctitle) is { } pt)
         {
-            args = ExecveArguments.FromProctitle(pt.ReadFields().GetUntrusted("proctitle"));
+            args = ExecveArguments.FromProctitle(pt.ReadFields(_strings).GetUntrusted("proctitle"));
             fromProctitle = args.Count > 0;
         }
 
         var files = new List<FileRef>();
         foreach (var p in e.All(AuditRecordType.Path))
         {
-            var pf = p.ReadFields();
+            var pf = p.ReadFields(_strings);
             if (pf.GetUntrusted("name") is { } name)
                 files.Add(new FileRef(name, pf.GetInt64("ouid"), pf.GetString("nametype")));
         }
@@ -167,7 +172,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
             Name = sys.GetUntrusted("comm"),
             Args = args,
             ArgsFromProctitle = fromProctitle,
-            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields().GetUntrusted("cwd"),
+            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields(_strings).GetUntrusted("cwd"),
             Tty = sys.GetString("tty"),
             Session = sys.GetString("ses"),
             User = new UserIdentity(

@@ -1,4 +1,5 @@
 using System.Text;
+using ImdsWatch.Sources.CloudTrail;
 
 namespace ImdsWatch.Sources.Auditd;
 
@@ -13,6 +14,7 @@ public sealed class AuditFields
     private const byte EnrichedSeparator = 0x1D;
     private readonly byte[] _body;
     private readonly Slot[] _slots;
+    private readonly StringPool? _strings;
     private int _count;
     private List<AuditField>? _all;
 
@@ -29,9 +31,10 @@ public sealed class AuditFields
         public bool Interpreted => (_valueLengthAndFlags & 2) != 0;
     }
 
-    private AuditFields(byte[] body)
+    private AuditFields(byte[] body, StringPool? strings)
     {
         _body = body;
+        _strings = strings;
         _slots = new Slot[body.AsSpan().Count((byte)'=')]; // the right size: a field has one '=' or more
     }
 
@@ -60,11 +63,18 @@ public sealed class AuditFields
 
     internal bool IsInterpretedAt(int index) => _slots[index].Interpreted;
 
+    internal string? DecodeUntrustedAt(int index) => DecodeUntrusted(ValueAt(index), IsQuotedAt(index), _strings);
+
     public static AuditFields Parse(ReadOnlySpan<byte> body) => Parse(body.ToArray());
 
-    public static AuditFields Parse(byte[] body)
+    public static AuditFields Parse(byte[] body) => Parse(body, null);
+
+    /// <param name="body">The record's body, kept (not copied).</param>
+    /// <param name="strings">Where the values asked for get their strings: one per recurring value (exe, comm, cwd,
+    /// user names), so that the events detection keeps share them instead of each holding copies.</param>
+    internal static AuditFields Parse(byte[] body, StringPool? strings)
     {
-        var fields = new AuditFields(body);
+        var fields = new AuditFields(body, strings);
         fields.Index(0, body.Length, interpreted: false);
         return fields;
     }
@@ -130,9 +140,6 @@ public sealed class AuditFields
         Encoding.UTF8.GetString(_body, slot.ValueStart, slot.ValueLength),
         slot.Quoted, slot.Interpreted);
 
-    /// <summary>The last field of that key (raw, not interpreted), as the kernel's later value wins.</summary>
-    public AuditField? Get(string key) => Find(key, interpreted: false) is { } slot ? Materialize(slot) : null;
-
     private Slot? Find(string key, bool interpreted)
     {
         for (var n = _count - 1; n >= 0; n--)
@@ -156,8 +163,20 @@ public sealed class AuditFields
 
     private ReadOnlySpan<byte> ValueBytes(Slot slot) => _body.AsSpan(slot.ValueStart, slot.ValueLength);
 
+    /// <summary>The raw bytes of the last field of that key (not interpreted), as the kernel wrote them.</summary>
+    internal bool TryGetRaw(string key, out ReadOnlySpan<byte> value)
+    {
+        if (Find(key, interpreted: false) is { } slot)
+        {
+            value = ValueBytes(slot);
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
     /// <summary>An interpreted (ENRICHED) field, such as UID="root".</summary>
-    public string? GetInterpreted(string key) => Find(key, interpreted: true) is { } slot ? Encoding.UTF8.GetString(ValueBytes(slot)) : null;
+    public string? GetInterpreted(string key) => Find(key, interpreted: true) is { } slot ? Text(ValueBytes(slot), _strings) : null;
 
     /// <summary>The plain value: quotes removed, "(null)" and "?" as null.</summary>
     public string? GetString(string key)
@@ -165,20 +184,28 @@ public sealed class AuditFields
         if (Find(key, interpreted: false) is not { } slot)
             return null;
         var v = ValueBytes(slot);
-        return v.SequenceEqual("(null)"u8) || v.SequenceEqual("?"u8) ? null : Encoding.UTF8.GetString(v);
+        return v.SequenceEqual("(null)"u8) || v.SequenceEqual("?"u8) ? null : Text(v, _strings);
     }
 
     /// <summary>A field the kernel prints quoted or hex-encoded (comm, exe, cwd, name, proctitle, aN, key).</summary>
-    public string? GetUntrusted(string key) => Find(key, interpreted: false) is { } slot ? DecodeUntrusted(ValueBytes(slot), slot.Quoted) : null;
+    public string? GetUntrusted(string key) => Find(key, interpreted: false) is { } slot ? DecodeUntrusted(ValueBytes(slot), slot.Quoted, _strings) : null;
 
-    internal static string? DecodeUntrusted(ReadOnlySpan<byte> v, bool quoted)
+    /// <summary>The value as text: quoted as it is, hex decoded (once, into a buffer on the stack for short values).</summary>
+    internal static string? DecodeUntrusted(ReadOnlySpan<byte> v, bool quoted, StringPool? strings = null)
     {
         if (quoted)
-            return Encoding.UTF8.GetString(v);
+            return Text(v, strings);
         if (v.IsEmpty || v.SequenceEqual("(null)"u8) || v.SequenceEqual("?"u8))
             return null;
-        return HexField.LooksLikeHex(v) ? HexField.DecodeToString(v) ?? Encoding.UTF8.GetString(v) : Encoding.UTF8.GetString(v);
+        if (!HexField.LooksLikeHex(v))
+            return Text(v, strings);
+        const int OnStack = 512;
+        var decoded = v.Length / 2 <= OnStack ? stackalloc byte[OnStack] : new byte[v.Length / 2];
+        return HexField.TryDecode(v, decoded, out var written) ? Text(decoded[..written], strings) : Text(v, strings);
     }
+
+    private static string Text(ReadOnlySpan<byte> utf8, StringPool? strings) =>
+        strings is null ? Encoding.UTF8.GetString(utf8) : strings.Get(utf8);
 
     public long? GetInt64(string key) =>
         Find(key, interpreted: false) is { } slot && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(slot), out long v, out var used) && used == slot.ValueLength ? v : null;

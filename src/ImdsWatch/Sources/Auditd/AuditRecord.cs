@@ -15,4 +15,6 @@ public sealed class AuditRecord
     public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(EpochMilliseconds);
 
     public AuditFields ReadFields() => AuditFields.Parse(Body);
+
+    internal AuditFields ReadFields(CloudTrail.StringPool strings) => AuditFields.Parse(Body, strings);
 }

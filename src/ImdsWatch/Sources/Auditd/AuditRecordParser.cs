@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ImdsWatch.Sources.Auditd;
@@ -39,10 +40,6 @@ public sealed class AuditRecordParser
         };
         return true;
     }
-
-    /// <summary>The interned node name of a header (allocates only the first time a node is seen).</summary>
-    public string? NodeOf(ReadOnlySpan<byte> line, in AuditRecordHeader header) =>
-        header.NodeLength > 0 ? Intern(_nodes, line.Slice(header.NodeStart, header.NodeLength)) : null;
 
     /// <summary>Decodes the header without allocating; <see cref="AuditRecordHeader.Type"/> is -1 for names not in the fast table.</summary>
     public static bool TryParseHeader(ReadOnlySpan<byte> line, out AuditRecordHeader header, out string? error)
@@ -111,6 +108,7 @@ public sealed class AuditRecordParser
     /// The header as auditd and the kernel write it — [node=NAME ]type=TYPE msg=audit(SECONDS.MMM:SERIAL): — read
     /// with plain loops; anything else (other spacing, prefixes, odd stamps) goes the general way, with the same result.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryParseCommonHeader(ReadOnlySpan<byte> line, out AuditRecordHeader header)
     {
         header = default;

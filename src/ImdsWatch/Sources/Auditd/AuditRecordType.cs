@@ -61,28 +61,29 @@ public static class AuditRecordType
     /// </summary>
     public static bool IsDaemon(int code) => code is >= 1200 and < 1300;
 
+    /// <summary><see cref="IsDaemon(int)"/> of the type <see cref="CodeOf"/> makes of <paramref name="name"/>.</summary>
+    public static bool IsDaemonName(ReadOnlySpan<byte> name) => IsDaemon(CodeOf(name));
+
     /// <summary>
-    /// <see cref="IsDaemon(int)"/> of the type <see cref="Parse"/> makes of <paramref name="name"/>, from its bytes
-    /// and without allocating: pass one asks it of every record whose type is not one of the common few.
+    /// The type <see cref="Parse"/> makes of <paramref name="name"/>, from its bytes and without allocating: pass one
+    /// asks it of every record whose type is not one of the common few.
     /// </summary>
-    public static bool IsDaemonName(ReadOnlySpan<byte> name)
+    public static int CodeOf(ReadOnlySpan<byte> name)
     {
         if (name.IsEmpty)
-            return false;
-        if (name.StartsWith("DAEMON_"u8))
+            return 0;
+        if (char.IsAsciiLetter((char)name[0]))
         {
+            if (name.StartsWith("UNKNOWN["u8) && name[^1] == (byte)']')
+                return int.TryParse(name[8..^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var unknown) ? unknown : 0;
             if (name.Length > 32)
-                return false;
+                return 0; // longer than any name of the table
             Span<char> chars = stackalloc char[name.Length];
             for (var i = 0; i < name.Length; i++)
                 chars[i] = (char)name[i]; // a name with other than ASCII is no table name either way
-            return ByNameLookup.TryGetValue(chars, out var code) && IsDaemon(code);
+            return ByNameLookup.TryGetValue(chars, out var code) ? code : 0;
         }
-        if (name.StartsWith("UNKNOWN["u8) && name[^1] == (byte)']')
-            return int.TryParse(name[8..^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var unknown) && IsDaemon(unknown);
-        // Other names (SYSCALL, NORMAL, …) are letters first: no number, and no daemon type in the table.
-        return !char.IsAsciiLetter((char)name[0])
-            && int.TryParse(name, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) && IsDaemon(number);
+        return int.TryParse(name, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? number : 0;
     }
 
     private static readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> ByNameLookup = ByName.GetAlternateLookup<ReadOnlySpan<char>>();

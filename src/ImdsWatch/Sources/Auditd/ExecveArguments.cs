@@ -41,11 +41,11 @@ public static class ExecveArguments
                     pieces ??= [];
                     if (!pieces.TryGetValue(argIndex, out var list))
                         pieces[argIndex] = list = [];
-                    list[piece] = AuditFields.DecodeUntrusted(fields.ValueAt(n), fields.IsQuotedAt(n)) ?? "";
+                    list[piece] = fields.DecodeUntrustedAt(n) ?? "";
                 }
                 else if (int.TryParse(key[1..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var index))
                 {
-                    whole[index] = AuditFields.DecodeUntrusted(fields.ValueAt(n), fields.IsQuotedAt(n)) ?? "";
+                    whole[index] = fields.DecodeUntrustedAt(n) ?? "";
                 }
             }
         }

@@ -43,5 +43,8 @@ public sealed class PrefilteredAuditLogSource(ReferenceCandidates candidates) : 
         stats.BytesToLastNewline = fast.BytesConsumedToLastNewline;
         stats.LastLine = fast.LineNumberAtLastNewline;
         stats.SawTime(fast.NewestMilliseconds);
+        stats.Events += fast.SkippedEvents - stream.Assembler.ObservedJoiningOpen;
+        stats.SkippedExecs = fast.SkippedExecs;
+        stats.SkippedConnects = fast.SkippedConnects;
     }
 }

@@ -70,6 +70,34 @@ public sealed record SockAddr(SockAddrFamily Family, int FamilyNumber, IPAddress
         }
     }
 
+    /// <summary>
+    /// True when <see cref="DecodeHex"/> would give an address for this saddr (inet with 8 bytes, inet6 with 24), told
+    /// without decoding it: pass one counts the connects it skips with it.
+    /// </summary>
+    internal static bool HasAddress(ReadOnlySpan<byte> hex, bool? bigEndian)
+    {
+        if ((hex.Length & 1) != 0 || hex.Length < 4 || hex.IndexOfAnyExcept(HexDigits) >= 0)
+            return false;
+        Span<byte> head = stackalloc byte[2];
+        HexField.TryDecode(hex[..4], head, out _);
+        var le = head[0] | (head[1] << 8);
+        var be = (head[0] << 8) | head[1];
+        var family = bigEndian switch
+        {
+            true => be,
+            false => le,
+            null => IsKnown(le) ? le : IsKnown(be) ? be : le,
+        };
+        return family switch
+        {
+            AfInet => hex.Length >= 16,
+            AfInet6 => hex.Length >= 48,
+            _ => false,
+        };
+    }
+
+    private static readonly System.Buffers.SearchValues<byte> HexDigits = System.Buffers.SearchValues.Create("0123456789ABCDEFabcdef"u8);
+
     private static bool IsKnown(int family) => family is AfUnix or AfInet or AfInet6 or AfNetlink;
 
     private static string ReadUnixPath(ReadOnlySpan<byte> path)

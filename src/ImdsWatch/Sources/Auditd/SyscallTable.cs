@@ -39,6 +39,14 @@ public static class SyscallTable
 
     public static bool IsExec(string? name) => name is "execve" or "execveat";
 
+    /// <summary><see cref="IsExec(string?)"/> of a name as the log spells it (ENRICHED: SYSCALL=execve).</summary>
+    public static bool IsExec(ReadOnlySpan<byte> name) => name.SequenceEqual("execve"u8) || name.SequenceEqual("execveat"u8);
+
+    /// <summary><see cref="IsOutbound(string?)"/> of a name as the log spells it.</summary>
+    public static bool IsOutbound(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("connect"u8) || name.SequenceEqual("sendto"u8) || name.SequenceEqual("sendmsg"u8)
+        || name.SequenceEqual("sendmmsg"u8) || name.SequenceEqual("socketcall"u8) || name.SequenceEqual("io_uring_enter"u8);
+
     /// <summary>Calls that hand the kernel a destination address (the SOCKADDR record is that address).</summary>
     public static bool IsOutbound(string? name) => name is "connect" or "sendto" or "sendmsg" or "sendmmsg" or "socketcall" or "io_uring_enter";
 }

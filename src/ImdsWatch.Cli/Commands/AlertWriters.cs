@@ -6,6 +6,10 @@ namespace ImdsWatch.Cli.Commands;
 /// <summary>The writer for an output format name (table, csv; anything else is NDJSON).</summary>
 internal static class AlertWriters
 {
+    /// <summary>A table for a person at a terminal, NDJSON for a pipe, a file or the journal.</summary>
+    public static string DefaultFormat(TextWriter stdout) =>
+        Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table";
+
     public static IAlertWriter For(string? format, TextWriter stdout, bool wide = false) => format switch
     {
         "table" when wide => new WideTableAlertWriter(TableConsole.For(stdout)),

@@ -33,7 +33,7 @@ public static class RunCommand
                 return null;
             },
         };
-        var format = new Option<string>("--format") { Description = "ndjson | table | csv for the new alerts", DefaultValueFactory = _ => "ndjson" };
+        var format = new Option<string?>("--format") { Description = "table | ndjson (json) | csv for the new alerts (default: table on a terminal, ndjson when redirected, as under systemd)" };
         format.AcceptOnlyFromAmong("ndjson", "json", "table", "csv");
         var config = new Option<string?>("--config", "-c") { Description = "YAML configuration" };
         var noLearn = new Option<bool>("--no-learn") { Description = "Do not add silent accesses (agents, known programs) to the baseline" };
@@ -69,7 +69,7 @@ public static class RunCommand
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
             do
             {
-                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format), stdout), stop.Token);
+                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format) ?? AlertWriters.DefaultFormat(stdout), stdout), stop.Token);
                 Report(report, options, stderr);
                 if (parse.GetValue(once))
                     break;

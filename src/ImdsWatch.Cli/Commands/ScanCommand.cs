@@ -97,7 +97,7 @@ public static class ScanCommand
             baseline = new BaselineRepository(store).Snapshot();
         }
 
-        var format = o.Format ?? (Console.IsOutputRedirected || !ReferenceEquals(stdout, Console.Out) ? "ndjson" : "table");
+        var format = o.Format ?? AlertWriters.DefaultFormat(stdout);
         ScanResult result;
         using var heap = new ScanHeap(); // this process runs one scan: the scanner sets the heap aside for pass one
         using (var output = new BatchOutput(stdout))

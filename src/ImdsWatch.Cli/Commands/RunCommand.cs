@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using ImdsWatch.Config;
 using ImdsWatch.Runner;
 using ImdsWatch.Store;
+using Microsoft.Data.Sqlite;
 
 namespace ImdsWatch.Cli.Commands;
 
@@ -65,24 +66,43 @@ public static class RunCommand
             var logs = (parse.GetValue(paths) ?? []).Select(Path.GetFullPath).ToList();
 
             using var stop = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            do
+            PosixSignal? received = null;
+            void Stop(PosixSignalContext ctx)
             {
-                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format), stdout), stop.Token);
-                Report(report, options, stderr);
-                if (parse.GetValue(once))
-                    break;
-                try
-                {
-                    Task.Delay(options.Interval, stop.Token).GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+                ctx.Cancel = true;
+                received ??= ctx.Signal;
+                stop.Cancel();
             }
-            while (!stop.IsCancellationRequested);
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            try
+            {
+                do
+                {
+                    var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format), stdout), stop.Token);
+                    Report(report, options, stderr);
+                    if (parse.GetValue(once))
+                        break;
+                    stop.Token.WaitHandle.WaitOne(options.Interval);
+                }
+                while (!stop.IsCancellationRequested);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Nothing of the abandoned run was stored: the next run reads and raises it again.
+                stderr.WriteLine($"imdswatch run: {Interrupts.Name(received ?? PosixSignal.SIGTERM)} during a run: stopped; nothing of this run was stored, the next run reads its logs again");
+                return Interrupts.ExitCode(received ?? PosixSignal.SIGTERM);
+            }
+            catch (SqliteException e)
+            {
+                stderr.WriteLine($"imdswatch run: cannot write the state {store.Path}: {e.Message}; the alerts printed by this run were not stored and the next run prints them again");
+                return ExitCodes.Usage;
+            }
+            if (received is { } signal)
+            {
+                stderr.WriteLine($"imdswatch run: {Interrupts.Name(signal)}: stopped between runs");
+                return Interrupts.ExitCode(signal);
+            }
             return ExitCodes.Ok;
         }));
         return command;

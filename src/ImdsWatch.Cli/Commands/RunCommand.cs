@@ -64,6 +64,12 @@ public static class RunCommand
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var runner = new ScheduledRunner(store, cfg, options);
             var logs = (parse.GetValue(paths) ?? []).Select(Path.GetFullPath).ToList();
+            if (logs.Select(IncrementalReader.Refusal).OfType<string>().ToList() is { Count: > 0 } refused)
+            {
+                foreach (var r in refused)
+                    stderr.WriteLine($"imdswatch run: {r}");
+                return ExitCodes.Usage;
+            }
 
             using var stop = new CancellationTokenSource();
             PosixSignal? received = null;

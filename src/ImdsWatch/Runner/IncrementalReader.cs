@@ -14,6 +14,11 @@ public sealed class IncrementalReader(StateStore store)
 {
     public List<Segment> Plan(string live, DateTimeOffset readFrom, List<string> warnings)
     {
+        if (Refusal(live) is { } refused)
+        {
+            warnings.Add(refused);
+            return [];
+        }
         var checkpoints = Checkpoints(live);
         var files = RotatedFiles.Of(live);
         if (File.Exists(live))
@@ -52,6 +57,13 @@ public sealed class IncrementalReader(StateStore store)
         plan.AddRange(files.Skip(at + 1).Select(f => Segment(f, 0, 0)));
         return plan;
     }
+
+    /// <summary>
+    /// Why a path is no log a run can follow, or null: /dev/zero never ends and a FIFO blocks until a writer comes
+    /// (and neither can be checkpointed).
+    /// </summary>
+    public static string? Refusal(string path) =>
+        FileKind.NotRegular(path) is { } kind ? $"{path}: {kind}, not a log file; refused, nothing read" : null;
 
     /// <summary>
     /// The checkpointed file is gone: deleted by rotation (auditd's num_logs, logrotate's rotate N) before this run,

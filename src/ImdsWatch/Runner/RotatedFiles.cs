@@ -20,7 +20,7 @@ public static class RotatedFiles
         {
             var rest = Path.GetFileName(file)[name.Length..];
             var suffix = rest.EndsWith(".gz", StringComparison.Ordinal) ? rest[..^3] : rest;
-            if (suffix.Length >= 2 && suffix[0] is '.' or '-' or '_' && char.IsAsciiDigit(suffix[1])
+            if (Sources.Input.FileKind.NotRegular(file) is null && suffix.Length >= 2 && suffix[0] is '.' or '-' or '_' && char.IsAsciiDigit(suffix[1])
                 && suffix[1..].All(c => char.IsAsciiDigit(c) || c is '.' or '-' or '_'))
             {
                 found.Add((file, suffix[1..]));

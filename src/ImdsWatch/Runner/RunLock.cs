@@ -34,7 +34,12 @@ public sealed partial class RunLock : IDisposable
                 Close(fd);
                 throw new IOException($"{path}: cannot lock the state (errno {errno})");
             }
-            if (clock.Elapsed >= wait || cancellation.IsCancellationRequested)
+            if (cancellation.IsCancellationRequested)
+            {
+                Close(fd);
+                cancellation.ThrowIfCancellationRequested();
+            }
+            if (clock.Elapsed >= wait)
             {
                 Close(fd);
                 throw new IOException($"{statePath}: another imdswatch run is using this state (it holds {path}) and did not finish within {wait.TotalSeconds:0} s; "

@@ -70,6 +70,7 @@ install -d -m 0755 "$root/DEBIAN" "$root/usr/sbin" "$root/etc/imdswatch" "$root/
     "$root/usr/share/lintian/overrides"
 install -m 0755 "$binary" "$root/usr/sbin/imdswatch"
 install -m 0644 "$here/etc/config.yaml" "$root/etc/imdswatch/config.yaml"
+install -m 0640 "$here/etc/agent.yaml" "$root/etc/imdswatch/agent.yaml"
 install -m 0640 "$here/audit/50-imdswatch.rules" "$root/etc/audit/rules.d/50-imdswatch.rules"
 install -m 0640 "$here/audit/imdswatch.conf" "$root/etc/audit/plugins.d/imdswatch.conf"
 install -m 0644 "$here/imdswatch.service" "$here/imdswatch-once.service" "$here/imdswatch-once.timer" "$root/lib/systemd/system/"

@@ -127,12 +127,12 @@ public static class Program
         }
     }
 
-    private static IEnumerable<string> CommandPath(CommandResult? result)
+    private static string[] CommandPath(CommandResult? result)
     {
         var names = new Stack<string>();
         for (var r = result; r is not null && r.Command is not RootCommand; r = r.Parent as CommandResult)
             names.Push(r.Command.Name);
-        return names;
+        return [.. names];
     }
 
     /// <summary>

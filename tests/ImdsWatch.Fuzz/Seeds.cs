@@ -81,7 +81,7 @@ internal sealed partial class Seeds
             list.Add(bytes);
     }
 
-    private void AddLines(SeedKind kind, IReadOnlyList<string> lines, int max)
+    private void AddLines(SeedKind kind, List<string> lines, int max)
     {
         // Spread over the file: the first lines of a log are often all alike.
         var step = Math.Max(1, lines.Count / max);
@@ -92,7 +92,7 @@ internal sealed partial class Seeds
         }
     }
 
-    private void AddChunks(SeedKind kind, IReadOnlyList<string> lines, int size, int max)
+    private void AddChunks(SeedKind kind, List<string> lines, int size, int max)
     {
         var step = Math.Max(size, lines.Count / max);
         for (var i = 0; i < lines.Count; i += step)

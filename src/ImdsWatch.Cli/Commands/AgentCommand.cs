@@ -62,7 +62,7 @@ public static class AgentCommand
             if (parse.GetValue(check))
                 return Check(first.Sinks, stdout, stderr);
             if (Console.IsInputRedirected is false && parse.GetValue(input) is null)
-                throw new InvalidDataException("agent: stdin is a terminal; run it as an auditd plugin (packaging/imdswatch-agent.conf) or pipe audit records in (--input stdin)");
+                throw new InvalidDataException("agent: stdin is a terminal; run it as an auditd plugin (/etc/audit/plugins.d/imdswatch.conf) or pipe audit records in (--input stdin)");
 
             var agentWindow = parse.GetValue(window) ?? TimeSpan.FromSeconds(first.File.Agent.WindowSeconds);
             if (agentWindow <= TimeSpan.Zero || agentWindow > TimeSpan.FromMinutes(5))
@@ -78,7 +78,7 @@ public static class AgentCommand
                 return new AgentRuntime(pipeline, built);
             }
 
-            var queue = new RecordQueue(first.File.Agent.QueueCapacity);
+            var queue = new RecordPump(first.File.Agent.QueueCapacity);
             var agent = new AgentHost(Build, log)
             {
                 StatsInterval = parse.GetValue(statsInterval) ?? TimeSpan.FromMinutes(first.File.Agent.StatsIntervalMinutes),

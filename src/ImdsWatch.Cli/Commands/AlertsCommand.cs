@@ -15,6 +15,8 @@ namespace ImdsWatch.Cli.Commands;
 /// <summary><c>imdswatch alerts list|show ID|ack ID</c>: the alerts the runner raised, and an analyst's notes for one.</summary>
 public static class AlertsCommand
 {
+    private static readonly string[] ListColumns = ["Id", "Time (UTC)", "Severity", "Type", "Host", "Summary", "Ack"];
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var state = StateOption.Create();
@@ -38,7 +40,7 @@ public static class AlertsCommand
                 return ExitCodes.Ok;
             }
             var table = new Table().Border(TableBorder.Rounded);
-            foreach (var c in new[] { "Id", "Time (UTC)", "Severity", "Type", "Host", "Summary", "Ack" })
+            foreach (var c in ListColumns)
                 table.AddColumn(c);
             foreach (var a in alerts)
             {

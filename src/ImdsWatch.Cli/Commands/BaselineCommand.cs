@@ -13,6 +13,8 @@ namespace ImdsWatch.Cli.Commands;
 /// <summary><c>imdswatch baseline learn|show|forget|export|import</c>: what normal metadata-service use looks like.</summary>
 public static class BaselineCommand
 {
+    private static readonly string[] ShowColumns = ["Host", "Kind", "Who", "Access", "Count", "First seen", "Last seen"];
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var state = StateOption.Create();
@@ -48,7 +50,7 @@ public static class BaselineCommand
             var hosts = repo.Hosts();
             var console = TableConsole.For(stdout);
             var table = new Table().Border(TableBorder.Rounded);
-            foreach (var c in new[] { "Host", "Kind", "Who", "Access", "Count", "First seen", "Last seen" })
+            foreach (var c in ShowColumns)
                 table.AddColumn(c);
             foreach (var e in entries)
             {

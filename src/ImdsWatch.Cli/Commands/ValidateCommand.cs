@@ -15,6 +15,8 @@ namespace ImdsWatch.Cli.Commands;
 /// </summary>
 public static class ValidateCommand
 {
+    private static readonly string[] RequiredPrograms = ["ip", "auditctl", "auditd", "timeout"];
+
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var keep = new Option<string?>("--keep") { Description = "Keep the capture (audit.log), emulator log and test output in this directory" };
@@ -120,7 +122,7 @@ public static class ValidateCommand
     {
         if (!root)
             return "needs root (it creates a network namespace and audit rules). Run it with sudo.";
-        var missing = new[] { "ip", "auditctl", "auditd", "timeout" }.Where(p => which(p) is null).ToList();
+        var missing = RequiredPrograms.Where(p => which(p) is null).ToList();
         return missing.Count > 0 ? $"needs {string.Join(", ", missing)} (Debian: apt-get install auditd iproute2 coreutils)" : null;
     }
 

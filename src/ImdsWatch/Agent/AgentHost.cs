@@ -9,7 +9,7 @@ using ImdsWatch.Sources.Auditd;
 namespace ImdsWatch.Agent;
 
 /// <summary>
-/// The agent's loop: audit records from the <see cref="RecordQueue"/> through the live pipeline to the sinks.
+/// The agent's loop: audit records from the <see cref="RecordPump"/> through the live pipeline to the sinks.
 /// When the input is quiet, event time is moved on by the wall clock from the last record, so an alert is final
 /// a window after its last event even if nothing else arrives. Ends at end of input or when stopped; either way
 /// pending alerts are completed and the sinks flushed. A reload swaps in a new pipeline and sinks between records.
@@ -45,7 +45,7 @@ public sealed class AgentHost
     public void RequestReload() => Interlocked.Exchange(ref _reload, 1);
 
     /// <summary>Runs until the queue completes (EOF) or <paramref name="stop"/>; then completes the pipeline and sinks.</summary>
-    public void Run(RecordQueue queue, CancellationToken stop)
+    public void Run(RecordPump queue, CancellationToken stop)
     {
         var reader = queue.Reader;
         var wallAtBase = Stopwatch.GetTimestamp();
@@ -104,7 +104,7 @@ public sealed class AgentHost
         _runtime.Dispose();
     }
 
-    public string StatsLine(RecordQueue queue)
+    public string StatsLine(RecordPump queue)
     {
         var p = _runtime.Pipeline;
         var line = new StringBuilder(string.Create(CultureInfo.InvariantCulture,

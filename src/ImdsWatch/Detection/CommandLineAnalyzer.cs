@@ -1,3 +1,4 @@
+using ImdsWatch.Events;
 using ImdsWatch.Indicators;
 
 namespace ImdsWatch.Detection;
@@ -50,7 +51,7 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         };
     }
 
-    private CommandAnalysis AnalyzeShell(IReadOnlyList<string> args, string program, int depth, IReadOnlyList<HeaderIndicator> headers)
+    private CommandAnalysis AnalyzeShell(List<string> args, string program, int depth, IReadOnlyList<HeaderIndicator> headers)
     {
         var scriptIndex = -1;
         for (var i = 1; i < args.Count; i++)
@@ -113,7 +114,7 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         };
     }
 
-    private CommandAnalysis AnalyzeInterpreter(IReadOnlyList<string> args, string program, InterpreterSpec spec, IReadOnlyList<HeaderIndicator> headers)
+    private CommandAnalysis AnalyzeInterpreter(List<string> args, string program, InterpreterSpec spec, IReadOnlyList<HeaderIndicator> headers)
     {
         string? code = null;
         string? script = null;
@@ -232,7 +233,7 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         return args;
     }
 
-    private List<EndpointReference> FindAll(IReadOnlyList<string> args, int from)
+    private List<EndpointReference> FindAll(List<string> args, int from)
     {
         var refs = new List<EndpointReference>();
         for (var i = from; i < args.Count; i++)
@@ -245,7 +246,7 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
     }
 
     /// <summary>The value of --bind ADDR, --noproxy=ADDR and the like names an address that is not reached.</summary>
-    private bool IsMentionOptionValue(IReadOnlyList<string> args, int i)
+    private bool IsMentionOptionValue(List<string> args, int i)
     {
         if (i > 0 && programs.MentionOptions.Contains(args[i - 1]))
             return true;
@@ -253,7 +254,7 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         return eq > 2 && args[i].StartsWith("--", StringComparison.Ordinal) && programs.MentionOptions.Contains(args[i][..eq]);
     }
 
-    private List<HeaderIndicator> Headers(IReadOnlyList<string> args)
+    private List<HeaderIndicator> Headers(List<string> args)
     {
         var found = new List<HeaderIndicator>();
         foreach (var a in args)

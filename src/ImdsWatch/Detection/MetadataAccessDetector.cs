@@ -211,14 +211,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var writable = AgentAllowList.WritableLocation(process.Executable ?? "") ?? (script is not null && script.StartsWith('/') ? AgentAllowList.WritableLocation(script) : null);
         var failed = a.Connects.Count > 0 && a.Connects.All(c => c.Connect.Outcome == ConnectOutcome.Failure);
         var risk = rules.Risk.Start().Add("host.reached." + access.ToWire());
-        var roleKey = role switch
-        {
-            ProgramRole.WebServer => "host.role.web-server",
-            ProgramRole.FetchTool => "host.role.fetch-tool",
-            ProgramRole.InterpreterOneLiner => "host.role.interpreter-one-liner",
-            ProgramRole.ShellOneLiner or ProgramRole.Shell => "host.role.shell",
-            _ => null,
-        };
+        var roleKey = role.RiskKey();
         if (roleKey is not null)
             risk.Add(roleKey);
         risk.AddIf(refs.Any(r => r.Port is not null && r.Path is null && analyses.Any(x => x.InlineCode?.Contains("/dev/", StringComparison.Ordinal) == true)), "host.shell-socket")

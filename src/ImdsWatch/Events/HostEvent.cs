@@ -11,7 +11,7 @@ public abstract record HostEvent : IObservedEvent
 
     public required ProcessSnapshot Process { get; init; }
     public required EvidenceRef Evidence { get; init; }
-    public required string Source { get; init; }
+    public required EventOrigin Source { get; init; }
     public string? Syscall { get; init; }
     public string? AuditKey { get; init; }
 }

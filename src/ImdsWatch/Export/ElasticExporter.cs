@@ -17,6 +17,8 @@ namespace ImdsWatch.Export;
 /// </summary>
 internal static class ElasticExporter
 {
+    private static readonly string[] CommonTags = ["Tactic: Credential Access", "Use Case: Threat Detection", "imdswatch"];
+
     public const string RulesFile = "elastic/imdswatch-detection-rules.ndjson";
     public const string JobId = "imdswatch_linux_rare_metadata_user_by_host";
     private static readonly string[] HostIndices = ["logs-endpoint.events.process-*", "logs-endpoint.events.network-*", "logs-auditd_manager.auditd-*", "auditbeat-*", "logs-system.*"];
@@ -66,7 +68,7 @@ internal static class ElasticExporter
             ["from"] = "now-45m",
             ["to"] = "now",
             ["max_signals"] = 100,
-            ["tags"] = new JsonArray([.. new[] { "Tactic: Credential Access", "Use Case: Threat Detection", "imdswatch" }.Concat(tags).Select(t => JsonValue.Create(t))]),
+            ["tags"] = new JsonArray([.. CommonTags.Concat(tags).Select(t => JsonValue.Create(t))]),
             ["references"] = new JsonArray(
                 "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html",
                 "https://attack.mitre.org/techniques/T1552/005/"),

@@ -88,14 +88,7 @@ internal sealed class ExportModel
     public static int HostRisk(AccessClass access, ProgramRole role, bool obfuscated = false)
     {
         var score = Risk.Start().Add("host.reached." + access.ToWire());
-        var roleKey = role switch
-        {
-            ProgramRole.WebServer => "host.role.web-server",
-            ProgramRole.FetchTool => "host.role.fetch-tool",
-            ProgramRole.InterpreterOneLiner => "host.role.interpreter-one-liner",
-            ProgramRole.ShellOneLiner or ProgramRole.Shell => "host.role.shell",
-            _ => null,
-        };
+        var roleKey = role.RiskKey();
         if (roleKey is not null)
             score.Add(roleKey);
         return score.AddIf(obfuscated, "host.obfuscated").Clamp().Score;

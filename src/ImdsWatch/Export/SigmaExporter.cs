@@ -14,6 +14,9 @@ namespace ImdsWatch.Export;
 /// </summary>
 internal static class SigmaExporter
 {
+    private static readonly string[] EmptyPrefix = [""];
+    private static readonly string[] MixedBaseLimit = ["Mixed-base spellings (0xa9.254.0251.0xfe) other than the listed forms are not enumerated."];
+
     private static readonly string[] References =
     [
         "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html",
@@ -69,7 +72,7 @@ internal static class SigmaExporter
         var list = spellings.ToList();
         return (list.Select(s => $"*{SigmaYaml.Glob(s)}*"),
                 list.SelectMany(s => s.Split('*').Select(SpellingVariants.KernelHexForms).Aggregate(
-                    new[] { "" }.AsEnumerable(), (acc, part) => acc.SelectMany(a => part.Select(p => a.Length == 0 ? p : a + "*" + p))))
+                    EmptyPrefix.AsEnumerable(), (acc, part) => acc.SelectMany(a => part.Select(p => a.Length == 0 ? p : a + "*" + p))))
                     .Select(h => $"*{h}*"));
     }
 
@@ -106,7 +109,7 @@ internal static class SigmaExporter
             obfuscated ? m.ObfuscatedSpellings : m.PlainSpellings,
             obfuscated ? ["Unlikely"] : ["Administrators or configuration tools reading the metadata service by hand", "Scripts that only print or compare the address"],
             ExportModel.HostRisk(AccessClass.Metadata, ProgramRole.FetchTool, obfuscated),
-            [.. ExecveLimits, .. obfuscated ? new[] { "Mixed-base spellings (0xa9.254.0251.0xfe) other than the listed forms are not enumerated." } : []]);
+            [.. ExecveLimits, .. obfuscated ? MixedBaseLimit : []]);
 
     /// <summary>An audit EXECVE rule: the spellings as text and as hex anywhere in the record, programs that only mention left out.</summary>
     private static SigmaRule Execve(ExportModel m, string file, string title, string description, IEnumerable<string> spellings,

@@ -22,7 +22,8 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     private readonly DiskSpool _spool;
     private readonly ResiliencePipeline _resilience;
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _stop = new();   // no new batch, no further retry
+    private readonly CancellationTokenSource _abort = new();  // the send in flight too (only once it outlived its timeout)
     private readonly Task _delivery;
     private long _delivered;
     private long _failures;
@@ -40,7 +41,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
                 Delay = settings.RetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException || e is TimeoutRejectedException),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => !_stop.IsCancellationRequested && (e is not OperationCanceledException || e is TimeoutRejectedException)),
             })
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -88,10 +89,23 @@ public sealed class SpooledSink : IAlertSink, IDisposable
             Signal();
             Thread.Sleep(20);
         }
+        Stop();
+    }
+
+    /// <summary>
+    /// Ends the delivery loop. A send in flight is let finish (up to its timeout) and acknowledged: cancelling it
+    /// after the receiver took it would send the same alerts again at the next start.
+    /// </summary>
+    private void Stop()
+    {
         _stop.Cancel();
         try
         {
-            _delivery.Wait(TimeSpan.FromSeconds(2));
+            if (!_delivery.Wait(_settings.Timeout + TimeSpan.FromSeconds(1)))
+            {
+                _abort.Cancel();
+                _delivery.Wait(TimeSpan.FromSeconds(2));
+            }
         }
         catch (AggregateException)
         {
@@ -112,14 +126,14 @@ public sealed class SpooledSink : IAlertSink, IDisposable
             }
             try
             {
-                await _resilience.ExecuteAsync(async token => await _target.SendAsync(batch, token).ConfigureAwait(false), _stop.Token).ConfigureAwait(false);
+                await _resilience.ExecuteAsync(async token => await _target.SendAsync(batch, token).ConfigureAwait(false), _abort.Token).ConfigureAwait(false);
                 _spool.Acknowledge(batch);
                 Interlocked.Add(ref _delivered, batch.Count);
                 pause = TimeSpan.FromMilliseconds(200);
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (Exception) when (_stop.IsCancellationRequested)
             {
-                return;
+                return; // stopping: what was not accepted stays spooled for the next start
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -158,17 +172,12 @@ public sealed class SpooledSink : IAlertSink, IDisposable
 
     public void Dispose()
     {
-        _stop.Cancel();
-        try
-        {
-            _delivery.Wait(TimeSpan.FromSeconds(2));
-        }
-        catch (AggregateException)
-        {
-            // ended by cancellation
-        }
+        if (!_stop.IsCancellationRequested)
+            Stop();
         _target.Dispose();
+        _spool.Dispose();
         _stop.Dispose();
+        _abort.Dispose();
         _wake.Dispose();
     }
 }

@@ -32,8 +32,8 @@ public sealed class EventSources(ReferenceCandidates candidates)
             new PrefilteredAuditLogSource(candidates) { Workers = Workers, Heap = Heap, BlockSize = PrefilterBlockSize },
         LogFormat.Auditd => new AuditLogSource(),
         LogFormat.Syslog => new SyslogSource(),
-        LogFormat.Ecs => new EcsSource(),
-        LogFormat.WebAccess => new WebAccessSource(),
+        LogFormat.Ecs => new TextLineSource(EcsEventReader.Parse),
+        LogFormat.WebAccess => new TextLineSource(WebAccessLogReader.Parse),
         _ => new AuditLogSource(),
     };
 }

@@ -54,7 +54,7 @@ public sealed class DebianPackageTests(NativeBuild build) : IDisposable
         Must(Path.Combine(Repo.Root, "packaging", "build-deb.sh"), "--binary", build.Binary, "--out", _work);
         var deb = Assert.Single(Directory.GetFiles(_work, "imdswatch_*_amd64.deb"));
         var listing = Must("dpkg-deb", "-c", deb).Out;
-        foreach (var f in new[] { "./usr/sbin/imdswatch", "./etc/imdswatch/config.yaml", "./etc/audit/rules.d/50-imdswatch.rules", "./etc/audit/plugins.d/imdswatch.conf", "./lib/systemd/system/imdswatch.service", "./lib/systemd/system/imdswatch-once.timer", "./usr/share/doc/imdswatch/copyright" })
+        foreach (var f in new[] { "./usr/sbin/imdswatch", "./etc/imdswatch/config.yaml", "./etc/imdswatch/agent.yaml", "./etc/audit/rules.d/50-imdswatch.rules", "./etc/audit/plugins.d/imdswatch.conf", "./lib/systemd/system/imdswatch.service", "./lib/systemd/system/imdswatch-once.timer", "./usr/share/doc/imdswatch/copyright" })
             Assert.Contains(f, listing, StringComparison.Ordinal);
         Assert.DoesNotContain("libe_sqlite3", listing, StringComparison.Ordinal);
 
@@ -86,7 +86,13 @@ public sealed class DebianPackageTests(NativeBuild build) : IDisposable
         Assert.Equal("root:root 644", Owner("/etc/imdswatch/config.yaml"));
         Assert.Equal("root:root 640", Owner("/etc/audit/rules.d/50-imdswatch.rules"));
         Assert.Equal("root:root 640", Owner("/etc/audit/plugins.d/imdswatch.conf"));
-        Assert.Contains("active = no", File.ReadAllLines("/etc/audit/plugins.d/imdswatch.conf"));
+        Assert.Equal("root:root 640", Owner("/etc/imdswatch/agent.yaml"));
+        var plugin = File.ReadAllLines("/etc/audit/plugins.d/imdswatch.conf");
+        Assert.Contains("active = no", plugin);
+        Assert.Contains("path = /usr/sbin/imdswatch", plugin);
+        Assert.Contains("args = agent --config=/etc/imdswatch/agent.yaml", plugin);
+        // What the plugin would start is ready: the shipped agent configuration passes the agent's own check.
+        Must("/usr/sbin/imdswatch", "agent", "--check", "--config=/etc/imdswatch/agent.yaml");
         foreach (var unit in new[] { "imdswatch.service", "imdswatch-once.service", "imdswatch-once.timer" })
             Assert.Equal("root:root 644", Owner("/lib/systemd/system/" + unit));
         Assert.Equal($"{User}:{User} 700", Owner(State));

@@ -29,7 +29,7 @@ public sealed class OnePipelineTests : IDisposable
 
     private static AlertType TypeOf(JsonElement a) => Enum.Parse<AlertType>(a.GetProperty("imds").GetProperty("alert_type").GetString()!);
 
-    private (int Code, string Out, string Err) Cli(params string[] args)
+    private static (int Code, string Out, string Err) Cli(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

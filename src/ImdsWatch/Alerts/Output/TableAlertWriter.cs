@@ -51,7 +51,7 @@ public sealed class TableAlertWriter(IAnsiConsole console) : IAlertWriter
 
     private static string E(string? text) => TerminalText.Escape(text);
 
-    private static IRenderable SeverityMarkup(Alert a)
+    private static Markup SeverityMarkup(Alert a)
     {
         var color = a.Severity switch
         {

@@ -93,7 +93,7 @@ internal static class CloudTrailAlerts
         Evidence = calls.Select(c => new EvidenceItem("api-call", c.Evidence.File, c.Evidence.Line, c.Evidence.RecordId, detail(c))).ToList(),
     };
 
-    private static CloudContext Context(IReadOnlyList<ApiCall> calls, string? instance, string? role, string? ip) => new()
+    private static CloudContext Context(List<ApiCall> calls, string? instance, string? role, string? ip) => new()
     {
         AccountId = calls[0].AccountId,
         Region = calls[0].Region,

@@ -2,6 +2,7 @@ namespace ImdsWatch.Scanning.Prefilter;
 
 /// <summary>What pass one learned of a run's records, and what makes its event matter.</summary>
 [Flags]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "A [Flags] enum of the bits pass one sets on a run; the name says so.")]
 public enum RunFlags : byte
 {
     None = 0,

@@ -10,7 +10,7 @@ namespace ImdsWatch.Sinks.Spool;
 /// an append would pass <see cref="MaxBytes"/>, the oldest segment is dropped and its alerts counted in
 /// <see cref="Dropped"/>. A line cut short by a crash (no newline) is skipped. Thread-safe.
 /// </summary>
-public sealed class DiskSpool
+public sealed class DiskSpool : IDisposable
 {
     private const string Suffix = ".spool";
     private const string AckFile = "ack";
@@ -112,6 +112,16 @@ public sealed class DiskSpool
             foreach (var s in _segments.Where(s => s < _ackSegment || s == _ackSegment && s != _writeSegment && _ackOffset >= SegmentLength(s)).ToList())
                 DeleteSegment(s);
             WriteAck();
+        }
+    }
+
+    /// <summary>Closes the segment being written; what it holds stays on disk for the next start.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _writer?.Dispose();
+            _writer = null;
         }
     }
 

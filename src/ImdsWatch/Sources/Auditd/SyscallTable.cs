@@ -6,9 +6,11 @@ namespace ImdsWatch.Sources.Auditd;
 /// </summary>
 public static class SyscallTable
 {
-    public const uint ArchX86_64 = 0xc000003e;
+    /// <summary>AUDIT_ARCH_X86_64.</summary>
+    public const uint ArchX64 = 0xc000003e;
     public const uint ArchI386 = 0x40000003;
     public const uint ArchAarch64 = 0xc00000b7;
+    /// <summary>AUDIT_ARCH_ARM: 32-bit ARM, little-endian (the kernel's big-endian ARMEB is 0x00000028).</summary>
     public const uint ArchArm = 0x40000028;
     public const uint ArchPpc64 = 0x80000015;
     public const uint ArchPpc64Le = 0xc0000015;
@@ -19,7 +21,7 @@ public static class SyscallTable
 
     private static readonly Dictionary<uint, Dictionary<int, string>> Tables = new()
     {
-        [ArchX86_64] = new() { [42] = "connect", [44] = "sendto", [46] = "sendmsg", [49] = "bind", [59] = "execve", [307] = "sendmmsg", [322] = "execveat", [426] = "io_uring_enter" },
+        [ArchX64] = new() { [42] = "connect", [44] = "sendto", [46] = "sendmsg", [49] = "bind", [59] = "execve", [307] = "sendmmsg", [322] = "execveat", [426] = "io_uring_enter" },
         [ArchI386] = new() { [11] = "execve", [102] = "socketcall", [358] = "execveat", [362] = "connect", [361] = "bind", [369] = "sendto", [370] = "sendmsg", [345] = "sendmmsg" },
         [ArchAarch64] = new() { [200] = "bind", [203] = "connect", [206] = "sendto", [211] = "sendmsg", [221] = "execve", [269] = "sendmmsg", [281] = "execveat" },
         [ArchArm] = new() { [11] = "execve", [282] = "bind", [283] = "connect", [290] = "sendto", [296] = "sendmsg", [374] = "sendmmsg", [387] = "execveat" },
@@ -28,18 +30,10 @@ public static class SyscallTable
         [ArchRiscv64] = new() { [200] = "bind", [203] = "connect", [206] = "sendto", [211] = "sendmsg", [221] = "execve", [269] = "sendmmsg", [281] = "execveat" },
     };
 
-    private static readonly Dictionary<uint, string> ArchNames = new()
-    {
-        [ArchX86_64] = "x86_64", [ArchI386] = "i386", [ArchAarch64] = "aarch64", [ArchArm] = "armeb",
-        [ArchPpc64] = "ppc64", [ArchPpc64Le] = "ppc64le", [ArchS390x] = "s390x", [ArchRiscv64] = "riscv64",
-    };
-
     static SyscallTable() => Tables[ArchPpc64Le] = Tables[ArchPpc64];
 
     public static string? Name(uint arch, int number) =>
         Tables.TryGetValue(arch, out var table) && table.TryGetValue(number, out var name) ? name : null;
-
-    public static string ArchName(uint arch) => ArchNames.TryGetValue(arch, out var n) ? n : $"0x{arch:x}";
 
     public static bool IsBigEndian(uint arch) => (arch & LittleEndianBit) == 0;
 

@@ -72,7 +72,7 @@ public static class EcsEventReader
             {
                 return new NetworkConnect
                 {
-                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "ecs",
+                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Ecs,
                     Syscall = Str(r, "auditd", "data", "syscall") ?? Str(r, "data", "syscall") ?? action, Destination = destination,
                     Port = (int?)Num(r, "destination", "port"),
                     Outcome = (Str(r, "event", "outcome") ?? Str(r, "result")) is "failure" or "fail"
@@ -85,7 +85,7 @@ public static class EcsEventReader
             {
                 return new ProcessExec
                 {
-                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "ecs",
+                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Ecs,
                     Syscall = "execve", Success = Str(r, "event", "outcome") != "failure",
                 };
             }
@@ -97,7 +97,7 @@ public static class EcsEventReader
     {
         var args = Strings(r, "process", "args");
         if (args.Count == 0 && Str(r, "process", "command_line") is { } cmd)
-            args = [.. Detection.ShellWords.SplitCommands(cmd).FirstOrDefault() ?? []];
+            args = [.. ShellWords.SplitCommands(cmd).FirstOrDefault() ?? []];
         var uid = (Str(r, "user", "id") ?? Str(r, "user", "ids", "uid")) is { } u && long.TryParse(u, out var parsedUid) ? parsedUid : (long?)null;
         return new ProcessSnapshot
         {

@@ -20,7 +20,7 @@ public static class SyslogEventReader
         long? uid = fields.TryGetValue("UID", out var u) && long.TryParse(u, out var parsedUid) ? parsedUid : null;
         return new NetworkConnect
         {
-            Timestamp = s.Timestamp, Host = s.Host, Sequence = sequence, Evidence = evidence, Source = "syslog-netfilter",
+            Timestamp = s.Timestamp, Host = s.Host, Sequence = sequence, Evidence = evidence, Source = EventOrigin.SyslogNetfilter,
             // A packet log names no process: one pseudo-process per user, so each user's traffic is one alert.
             Process = new ProcessSnapshot { Pid = -(int)((uid ?? 0) + 2), Name = "(packet)", User = new UserIdentity(uid, null, null, null, null, null) },
             Syscall = "packet " + (fields.GetValueOrDefault("PROTO") ?? "?"),
@@ -54,7 +54,7 @@ public static class SyslogEventReader
             ParentPid = int.TryParse(data.GetValueOrDefault("ParentProcessId"), out var ppid) ? ppid : null,
             Executable = data.GetValueOrDefault("Image"),
             Name = data.GetValueOrDefault("Image") is { } image ? Path.GetFileName(image) : null,
-            Args = data.GetValueOrDefault("CommandLine") is { } cmd ? [.. Detection.ShellWords.SplitCommands(cmd).FirstOrDefault() ?? [cmd]] : [],
+            Args = data.GetValueOrDefault("CommandLine") is { } cmd ? [.. ShellWords.SplitCommands(cmd).FirstOrDefault() ?? [cmd]] : [],
             WorkingDirectory = data.GetValueOrDefault("CurrentDirectory"),
             User = new UserIdentity(null, user, null, null, null, null),
         };
@@ -62,10 +62,10 @@ public static class SyslogEventReader
         var host = xml.Descendants(ns + "Computer").FirstOrDefault()?.Value ?? s.Host;
         return id switch
         {
-            "1" => new ProcessExec { Timestamp = time, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "sysmon", Syscall = "execve" },
+            "1" => new ProcessExec { Timestamp = time, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Sysmon, Syscall = "execve" },
             "3" when IPAddress.TryParse(data.GetValueOrDefault("DestinationIp"), out var ip) => new NetworkConnect
             {
-                Timestamp = time, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = "sysmon", Syscall = "connect",
+                Timestamp = time, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Sysmon, Syscall = "connect",
                 Destination = ip, Port = int.TryParse(data.GetValueOrDefault("DestinationPort"), out var port) ? port : null, Outcome = ConnectOutcome.Success,
             },
             _ => null,

@@ -9,7 +9,7 @@ using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Input;
 using static ImdsWatch.Tests.Support.Trail;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Detection.Cloud;
 
 /// <summary>A generated day in the S3 layout: many gzipped files, overlapping in time, read on several threads.</summary>
 public sealed class CloudTrailDayTests : IDisposable

@@ -9,7 +9,7 @@ using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 using static ImdsWatch.Tests.Support.Trail;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Detection.Cloud;
 
 public sealed class CloudTrailTests
 {

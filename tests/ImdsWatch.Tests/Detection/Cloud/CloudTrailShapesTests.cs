@@ -9,7 +9,7 @@ using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Detection.Cloud;
 
 /// <summary>CloudTrail as it arrives: the Stratus files as they are, every file shape, plain and gzipped, folders.</summary>
 public sealed class CloudTrailShapesTests : IDisposable

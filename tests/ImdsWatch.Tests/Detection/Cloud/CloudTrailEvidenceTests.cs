@@ -5,7 +5,7 @@ using ImdsWatch.Events;
 using ImdsWatch.Sources.CloudTrail;
 using static ImdsWatch.Tests.Support.Trail;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Detection.Cloud;
 
 /// <summary>
 /// Evidence for instance sessions used from private addresses and from inside AWS: weighed like any other, named

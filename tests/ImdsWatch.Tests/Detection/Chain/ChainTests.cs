@@ -4,7 +4,7 @@ using ImdsWatch.Detection.Chain;
 using ImdsWatch.Tests.Support;
 using static ImdsWatch.Tests.Support.Audit;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Detection.Chain;
 
 public sealed class ChainTests
 {

@@ -7,14 +7,14 @@ namespace ImdsWatch.Agent;
 /// never blocked by detection or delivery (auditd-plugins(5): a plugin must keep its input drained). When the
 /// queue is full a line is dropped and counted in <see cref="Dropped"/>. The queue completes at end of stream.
 /// </summary>
-public sealed class RecordQueue
+public sealed class RecordPump
 {
     private const int MaxLine = 1 << 20;
     private readonly Channel<byte[]> _channel;
     private long _read;
     private long _dropped;
 
-    public RecordQueue(int capacity) =>
+    public RecordPump(int capacity) =>
         _channel = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Math.Max(1, capacity)) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 
     public long Read => Interlocked.Read(ref _read);

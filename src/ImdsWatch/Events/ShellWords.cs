@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace ImdsWatch.Detection;
+namespace ImdsWatch.Events;
 
 /// <summary>
 /// Splits a shell script (the argument of sh -c) into simple commands and their words: enough of POSIX

@@ -6,7 +6,7 @@ using ImdsWatch.Scanning;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Sources;
 
 public sealed class OtherSourcesTests
 {

@@ -7,7 +7,7 @@ using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Input;
 using static ImdsWatch.Tests.Support.Trail;
 
-namespace ImdsWatch.Tests.Cloud;
+namespace ImdsWatch.Tests.Detection.Cloud;
 
 /// <summary>Bad CloudTrail is reported where it is (file, line, record) and never ends the scan.</summary>
 public sealed class CloudTrailRobustnessTests : IDisposable

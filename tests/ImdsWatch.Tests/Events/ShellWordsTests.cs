@@ -1,6 +1,6 @@
-using ImdsWatch.Detection;
+using ImdsWatch.Events;
 
-namespace ImdsWatch.Tests.Detection;
+namespace ImdsWatch.Tests.Events;
 
 public sealed class ShellWordsTests
 {

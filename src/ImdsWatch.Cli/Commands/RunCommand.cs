@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts.Output;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -122,7 +123,7 @@ public static class RunCommand
         foreach (var w in r.Warnings)
             err.WriteLine($"imdswatch run: warning: {w}");
         if (r.LearningHosts.Count > 0)
-            err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : h))}");
+            err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : TerminalText.Escape(h)))}");
         if (r.Scan.IssueCount > 0)
             err.WriteLine($"imdswatch run: {r.Scan.IssueCount} line(s) could not be read, e.g. {r.Scan.Issues[0]}");
     }

@@ -136,5 +136,9 @@ public sealed class ScheduledRunnerTests : IDisposable
         Assert.Equal("203.0.113.7", Assert.Single(sessions).Address);
     }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
 }

@@ -121,7 +121,7 @@ public static class RunCommand
             $"imdswatch run {r.Now:yyyy-MM-dd HH:mm:ss}Z: window {o.Lookback.TotalMinutes:0} min, read {r.Scan.Files.Count} segment(s), {r.Scan.Bytes / 1e6:0.0} MB; "
             + $"{r.Raised.Count} new alert(s), {r.AlreadyRaised} raised by earlier runs, {r.Silenced} known and silent"));
         foreach (var w in r.Warnings)
-            err.WriteLine($"imdswatch run: warning: {w}");
+            err.WriteLine($"imdswatch run: warning: {TerminalText.Escape(w)}");
         if (r.LearningHosts.Count > 0)
             err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : TerminalText.Escape(h)))}");
         if (r.Scan.IssueCount > 0)

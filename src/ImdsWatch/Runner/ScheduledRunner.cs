@@ -18,6 +18,9 @@ namespace ImdsWatch.Runner;
 /// </summary>
 public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, RunOptions options)
 {
+    /// <summary>Rules run after the registry's (tests inject one that fails).</summary>
+    internal IReadOnlyList<Pipeline.RuleRegistration> ExtraRules { get; init; } = [];
+
     public RunReport RunOnce(IReadOnlyList<string> paths, DateTimeOffset now, IAlertSink output, CancellationToken cancellation = default)
     {
         using var runLock = RunLock.Take(store.Path, options.LockWait, cancellation);
@@ -30,7 +33,10 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
 
         var baselines = new BaselineRepository(store);
         var found = new CollectingSink();
-        var scan = config.Pipeline(baselines.Snapshot()).Run(inputs, found, cancellation);
+        var failures = new RuleFailures();
+        var pipeline = config.Pipeline(baselines.Snapshot()).SkippingRuleFailures(failures.Add, ExtraRules);
+        var scan = pipeline.Run(inputs, found, cancellation);
+        failures.Report(warnings);
 
         var alertStore = new AlertRepository(store);
         var queue = new HeldBackAlerts(store);
@@ -112,6 +118,27 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
             var line = consumed.LastLine > 0 ? consumed.LastLine : last.Source.FirstLineNumber - 1;
             reader.Save(new Checkpoint(live, last.Inode, last.Source.Offset + consumed.BytesToLastNewline, line, record) { Fingerprint = last.Fingerprint },
                 now, options.Lookback + options.Context);
+        }
+    }
+
+    /// <summary>Rule failures of a run: each record skipped by the failing rule, the first few named with file and line.</summary>
+    private sealed class RuleFailures
+    {
+        private const int Named = 10;
+        private readonly List<string> _first = [];
+        private int _count;
+
+        public void Add(Events.EvidenceRef where, Exception e)
+        {
+            if (_count++ < Named)
+                _first.Add($"internal error at {where.File}:{where.Line} ({e.GetType().Name}: {e.Message}); the record was skipped by that rule and the run went on (please report it with that line)");
+        }
+
+        public void Report(List<string> warnings)
+        {
+            warnings.AddRange(_first);
+            if (_count > Named)
+                warnings.Add($"{_count - Named} more record(s) skipped by a failing rule");
         }
     }
 }

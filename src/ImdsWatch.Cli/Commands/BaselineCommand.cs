@@ -1,5 +1,5 @@
-using ImdsWatch.Alerts.Output;
 using System.CommandLine;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Config;
 using ImdsWatch.Indicators;

@@ -1,7 +1,7 @@
-using ImdsWatch.Alerts.Output;
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Config;
 using ImdsWatch.Runner;
 using ImdsWatch.Store;
@@ -55,11 +55,15 @@ public static class RunCommand
                 throw new InvalidDataException("--max-alerts must be at least 1");
             var cfg = EffectiveConfig.Build(parse.GetValue(config), new ConfigFlags
             {
-                Host = parse.GetValue(host), MinSeverity = parse.GetValue(minSeverity), AwsIpRanges = parse.GetValue(awsRanges),
+                Host = parse.GetValue(host),
+                MinSeverity = parse.GetValue(minSeverity),
+                AwsIpRanges = parse.GetValue(awsRanges),
             });
             var options = new RunOptions
             {
-                Interval = parse.GetValue(interval), Lookback = parse.GetValue(lookback), MaxAlerts = parse.GetValue(maxAlerts),
+                Interval = parse.GetValue(interval),
+                Lookback = parse.GetValue(lookback),
+                MaxAlerts = parse.GetValue(maxAlerts),
                 Learn = !parse.GetValue(noLearn),
             };
             using var store = StateStore.Open(StateOption.PathOf(parse, state));

@@ -1,6 +1,6 @@
-using ImdsWatch.Alerts.Output;
 using System.Globalization;
 using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Scanning;
 
 namespace ImdsWatch.Cli.Commands;

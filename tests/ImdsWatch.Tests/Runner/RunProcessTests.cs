@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Xunit.Abstractions;
 using ImdsWatch.Cli;
+using Xunit.Abstractions;
 using static ImdsWatch.Tests.Support.Audit;
 
 namespace ImdsWatch.Tests.Runner;

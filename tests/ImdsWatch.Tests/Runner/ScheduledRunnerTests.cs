@@ -1,11 +1,11 @@
-using ImdsWatch.Sources.Input;
-using ImdsWatch.Sinks;
-using ImdsWatch.Config;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
+using ImdsWatch.Config;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Runner;
+using ImdsWatch.Sinks;
+using ImdsWatch.Sources.Input;
 using ImdsWatch.Store;
 using static ImdsWatch.Tests.Support.Audit;
 

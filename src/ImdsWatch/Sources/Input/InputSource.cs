@@ -28,7 +28,10 @@ public sealed record InputSource(string Name, string? Path)
                 var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"imdswatch-stdin-{Environment.ProcessId}-{Guid.NewGuid():N}");
                 var options = new FileStreamOptions
                 {
-                    Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16,
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    Share = FileShare.None,
+                    BufferSize = 1 << 16,
                 };
                 if (!OperatingSystem.IsWindows())
                     options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // logs hold secrets

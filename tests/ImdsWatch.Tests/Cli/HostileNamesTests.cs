@@ -11,22 +11,14 @@ public sealed class HostileNamesTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = Program.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public void Baseline_show_writes_a_hostile_host_name_as_escapes()
     {
         var log = Path.Combine(_dir, "audit.log");
         File.WriteAllText(log, Week.NormalUse(2, node: "web" + Hostile));
         var state = Path.Combine(_dir, "state.db");
-        Assert.Equal(ExitCodes.Ok, Run("baseline", "learn", log, "--state", state).Exit);
-        var (exit, output, _) = Run("baseline", "show", "--state", state);
+        Assert.Equal(ExitCodes.Ok, CliRun.Of("baseline", "learn", log, "--state", state).Exit);
+        var (exit, output, _) = CliRun.Of("baseline", "show", "--state", state);
         Assert.Equal(ExitCodes.Ok, exit);
         Assert.Contains("\\x1B]0;pwned\\x07", output, StringComparison.Ordinal);
         Assert.DoesNotContain('\u001b', output);
@@ -40,7 +32,7 @@ public sealed class HostileNamesTests : IDisposable
         var text = Audit.Exec(10, 500, "/usr/bin/echo", ["echo", "PLACEHOLDER"], time: 1_700_000_000)
             .Replace("a1=\"PLACEHOLDER\"", "a1=" + Audit.Hex("see 169.254.169.254 " + Hostile), StringComparison.Ordinal);
         File.WriteAllText(log, text);
-        var (exit, _, err) = Run("scan", log, "--no-baseline", "--verbose");
+        var (exit, _, err) = CliRun.Of("scan", log, "--no-baseline", "--verbose");
         Assert.Equal(ExitCodes.Ok, exit);
         Assert.Contains("only mention a metadata address", err, StringComparison.Ordinal);
         Assert.Contains("\\x1B[2J", err, StringComparison.Ordinal);

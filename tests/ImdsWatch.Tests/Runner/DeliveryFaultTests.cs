@@ -4,6 +4,7 @@ using ImdsWatch.Config;
 using ImdsWatch.Runner;
 using ImdsWatch.Sinks;
 using ImdsWatch.Store;
+using ImdsWatch.Tests.Support;
 using static ImdsWatch.Tests.Support.Audit;
 
 namespace ImdsWatch.Tests.Runner;
@@ -16,7 +17,6 @@ namespace ImdsWatch.Tests.Runner;
 public sealed class DeliveryFaultTests : IDisposable
 {
     private const double T0 = 1_700_000_000;
-    private const string Creds = "http://169.254.169.254/latest/meta-data/iam/security-credentials/app-role";
     private readonly string _dir = Directory.CreateTempSubdirectory("imdswatch-run-").FullName;
     private readonly Ledger _printed = new();
     private ulong _serial = 100;
@@ -39,7 +39,7 @@ public sealed class DeliveryFaultTests : IDisposable
     private string Attacks(params double[] times)
     {
         _sent += times.Length;
-        return string.Concat(times.Select(t => Exec(_serial++, _pid++, "/usr/bin/curl", ["curl", "-s", Creds], time: t)));
+        return string.Concat(times.Select(t => Exec(_serial++, _pid++, "/usr/bin/curl", ["curl", "-s", Week.Creds], time: t)));
     }
 
     private void Append(string text, string? path = null) => File.AppendAllText(path ?? Log, text);

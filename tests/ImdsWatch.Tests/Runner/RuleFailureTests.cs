@@ -6,6 +6,7 @@ using ImdsWatch.Runner;
 using ImdsWatch.Sinks;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Store;
+using ImdsWatch.Tests.Support;
 using static ImdsWatch.Tests.Support.Audit;
 
 namespace ImdsWatch.Tests.Runner;
@@ -13,7 +14,6 @@ namespace ImdsWatch.Tests.Runner;
 /// <summary>A rule with a bug for one record: run and the agent skip that record for that rule, name file and line, and go on.</summary>
 public sealed class RuleFailureTests : IDisposable
 {
-    private const string Creds = "http://169.254.169.254/latest/meta-data/iam/security-credentials/app-role";
     private readonly string _dir = Directory.CreateTempSubdirectory("imdswatch-run-").FullName;
 
     private string Log => Path.Combine(_dir, "audit.log");
@@ -23,7 +23,7 @@ public sealed class RuleFailureTests : IDisposable
 
     private void WriteThreeAttacks() =>
         File.WriteAllText(Log, string.Concat(Enumerable.Range(0, 3).Select(i =>
-            Exec((ulong)(10 + i), 500 + i, "/usr/bin/curl", ["curl", "-s", Creds], time: 1_700_000_000 + (i * 10)))));
+            Exec((ulong)(10 + i), 500 + i, "/usr/bin/curl", ["curl", "-s", Week.Creds], time: 1_700_000_000 + (i * 10)))));
 
     [Fact]
     public void A_run_logs_a_rule_failure_with_file_and_line_skips_the_record_and_raises_the_rest()

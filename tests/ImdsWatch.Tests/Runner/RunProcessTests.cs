@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using ImdsWatch.Cli;
 using Xunit.Abstractions;
+using ImdsWatch.Tests.Support;
 using static ImdsWatch.Tests.Support.Audit;
 
 namespace ImdsWatch.Tests.Runner;
@@ -10,7 +11,6 @@ namespace ImdsWatch.Tests.Runner;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class RunProcessTests(ITestOutputHelper log) : IDisposable
 {
-    private const string Creds = "http://169.254.169.254/latest/meta-data/iam/security-credentials/app-role";
     private readonly string _dir = Directory.CreateTempSubdirectory("imdswatch-proc-").FullName;
 
     private string Log => Path.Combine(_dir, "audit.log");
@@ -34,7 +34,7 @@ public sealed class RunProcessTests(ITestOutputHelper log) : IDisposable
     {
         using var w = new StreamWriter(Log);
         for (var i = 0; i < count; i++)
-            w.Write(Exec((ulong)(100 + i), 3000 + i, "/usr/bin/curl", ["curl", "-s", Creds], time: 1_700_000_000 + 1800 + (i * 0.01)));
+            w.Write(Exec((ulong)(100 + i), 3000 + i, "/usr/bin/curl", ["curl", "-s", Week.Creds], time: 1_700_000_000 + 1800 + (i * 0.01)));
     }
 
     private static string Id(string ndjsonLine) => JsonDocument.Parse(ndjsonLine).RootElement.GetProperty("event").GetProperty("id").GetString()!;
@@ -76,7 +76,7 @@ public sealed class RunProcessTests(ITestOutputHelper log) : IDisposable
     public void A_signal_during_a_scan_ends_it_with_one_line_and_the_shell_code_and_removes_the_stdin_spool(string signal, int code, string message)
     {
         using var scan = Start("scan", "-", "--no-baseline");
-        scan.StandardInput.Write(Exec(1, 2, "/usr/bin/curl", ["curl", Creds]));
+        scan.StandardInput.Write(Exec(1, 2, "/usr/bin/curl", ["curl", Week.Creds]));
         scan.StandardInput.Flush(); // stdin stays open: the scan is still spooling it
         WaitFor(() => Spooled().Length == 1);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Spooled()[0]));

@@ -76,16 +76,8 @@ public static class RunCommand
                 return ExitCodes.Usage;
             }
 
-            using var stop = new CancellationTokenSource();
-            PosixSignal? received = null;
-            void Stop(PosixSignalContext ctx)
-            {
-                ctx.Cancel = true;
-                received ??= ctx.Signal;
-                stop.Cancel();
-            }
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            // Interrupts (Main) holds the signals from the start, so one sent while the run starts is not lost.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(Interrupts.Token);
             try
             {
                 do
@@ -101,15 +93,15 @@ public static class RunCommand
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 // Nothing of the abandoned run was stored: the next run reads and raises it again.
-                stderr.WriteLine($"imdswatch run: {Interrupts.Name(received ?? PosixSignal.SIGTERM)} during a run: stopped; nothing of this run was stored, the next run reads its logs again");
-                return Interrupts.ExitCode(received ?? PosixSignal.SIGTERM);
+                stderr.WriteLine($"imdswatch run: {Interrupts.Name(Interrupts.Received ?? PosixSignal.SIGTERM)} during a run: stopped; nothing of this run was stored, the next run reads its logs again");
+                return Interrupts.ExitCode(Interrupts.Received ?? PosixSignal.SIGTERM);
             }
             catch (SqliteException e)
             {
                 stderr.WriteLine($"imdswatch run: cannot write the state {store.Path}: {e.Message}; the alerts printed by this run were not stored and the next run prints them again");
                 return ExitCodes.Usage;
             }
-            if (received is { } signal)
+            if (Interrupts.Received is { } signal)
             {
                 stderr.WriteLine($"imdswatch run: {Interrupts.Name(signal)}: stopped between runs");
                 return Interrupts.ExitCode(signal);

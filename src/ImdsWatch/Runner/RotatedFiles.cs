@@ -16,7 +16,16 @@ public static class RotatedFiles
         if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
             return [];
         var found = new List<(string Path, string Suffix)>();
-        foreach (var file in Directory.EnumerateFiles(dir, name + "*"))
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(dir, name + "*");
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return []; // a folder this user may not list: the live file alone, if it can be read
+        }
+        foreach (var file in files)
         {
             var rest = Path.GetFileName(file)[name.Length..];
             var suffix = rest.EndsWith(".gz", StringComparison.Ordinal) ? rest[..^3] : rest;

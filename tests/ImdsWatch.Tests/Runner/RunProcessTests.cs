@@ -95,7 +95,8 @@ public sealed class RunProcessTests(ITestOutputHelper log) : IDisposable
         using var held = ImdsWatch.Runner.RunLock.Take(Path.Combine(_dir, "state.db"), TimeSpan.Zero);
         using var run = Start(RunOnce);
         run.StandardInput.Close();
-        Thread.Sleep(1500); // started, and waiting for the lock
+        WaitFor(() => File.Exists(Path.Combine(_dir, "state.db"))); // started: the state is open, the lock next
+        Thread.Sleep(500);
         Kill("TERM", run.Id);
         Assert.True(run.WaitForExit(30_000));
         var err = run.StandardError.ReadToEnd();

@@ -24,6 +24,30 @@ internal static class HermeticState
         Environment.SetEnvironmentVariable("TMPDIR", Root);
         Environment.SetEnvironmentVariable("XDG_STATE_HOME", Directory.CreateTempSubdirectory("imdswatch-state-").FullName);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Remove(Root);
+        WatchForExit();
+    }
+
+    /// <summary>
+    /// The test host is often killed rather than left to exit once the tests are done (its exit handlers never
+    /// run): a watcher in a session of its own removes the folder when the test process is gone, however it ended.
+    /// </summary>
+    private static void WatchForExit()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/setsid"))
+            return;
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; rm -rf '{Root}'";
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false };
+        foreach (var a in new[] { "-f", "/bin/sh", "-c", script })
+            psi.ArgumentList.Add(a);
+        psi.Environment.Remove("TMPDIR");
+        try
+        {
+            System.Diagnostics.Process.Start(psi)?.Dispose();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // no watcher: the exit handler, or the next run, removes the folder
+        }
     }
 
     /// <summary>Folders of earlier test runs whose process is gone (killed before it could remove its own).</summary>

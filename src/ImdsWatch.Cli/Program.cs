@@ -14,7 +14,14 @@ public static class Program
         "Exit codes: 0 done; 1 alerts found with --fail-on-alert (validate: a test failed); 2 usage, input or I/O error; "
         + "70 internal error (please report it); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).";
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        using var signals = Interrupts.Install(Console.Error);
+        return Run(args, Console.Out, Console.Error);
+    }
+
+    /// <summary>Commands that stop by themselves on SIGINT/SIGTERM; <see cref="Interrupts"/> ends every other one.</summary>
+    private static readonly HashSet<string> StopOnTheirOwn = new(StringComparer.Ordinal) { "agent", "emulate", "validate", "run" };
 
     /// <summary>Runs the command line; the exit codes are <see cref="ExitCodeHelp"/>.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -54,6 +61,7 @@ public static class Program
             stderr.WriteLine($"Try 'imdswatch {string.Join(' ', CommandPath(parsed.CommandResult))} --help'.".Replace("  ", " ", StringComparison.Ordinal));
             return ExitCodes.Usage;
         }
+        Interrupts.CommandStopsItself = StopOnTheirOwn.Contains(parsed.CommandResult.Command.Name);
         try
         {
             return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });

@@ -80,7 +80,9 @@ public static class AgentCommand
                 return () =>
                 {
                     var built = list.Select(s => SinkFactory.Create(s, stdout, spoolRoot, log)).ToList();
-                    var pipeline = effective.Pipeline(baseline).Start(new FanOutSink(built), agentWindow);
+                    var pipeline = effective.Pipeline(baseline)
+                        .SkippingRuleFailures((at, e) => log($"internal error at {at.File}:{at.Line} ({e.GetType().Name}: {e.Message}); record skipped (please report it with that line)"))
+                        .Start(new FanOutSink(built), agentWindow);
                     return new AgentRuntime(pipeline, built);
                 };
             }

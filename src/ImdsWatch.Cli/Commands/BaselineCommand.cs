@@ -60,14 +60,14 @@ public static class BaselineCommand
                 table.AddColumn(c);
             foreach (var e in entries)
             {
-                table.AddRow(Markup.Escape(e.Host.Length == 0 ? "(unnamed)" : e.Host), e.Kind,
-                    Markup.Escape(e.Kind == BaselineEntry.User ? $"{e.Label ?? "?"} ({e.Subject})" : e.Subject + (e.Label is { } agent ? $" [{agent}]" : "")),
+                table.AddRow(Markup.Escape(e.Host.Length == 0 ? "(unnamed)" : TerminalText.Escape(e.Host)), e.Kind,
+                    Markup.Escape(TerminalText.Escape(e.Kind == BaselineEntry.User ? $"{e.Label ?? "?"} ({e.Subject})" : e.Subject + (e.Label is { } agent ? $" [{agent}]" : ""))),
                     e.Access.ToWire(), e.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     e.FirstSeen.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture),
                     e.LastSeen.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture));
             }
             console.Write(table);
-            stdout.WriteLine($"{hosts.Count} host(s); " + string.Join("; ", hosts.Select(h => $"{(h.Key.Length == 0 ? "(unnamed)" : h.Key)}: {(h.Value.Last - h.Value.First).TotalDays:0.#} day(s) of history")));
+            stdout.WriteLine($"{hosts.Count} host(s); " + string.Join("; ", hosts.Select(h => $"{(h.Key.Length == 0 ? "(unnamed)" : TerminalText.Escape(h.Key))}: {(h.Value.Last - h.Value.First).TotalDays:0.#} day(s) of history")));
             return ExitCodes.Ok;
         }));
 

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Config;
 using ImdsWatch.Runner;
 using ImdsWatch.Store;
+using Microsoft.Data.Sqlite;
 
 namespace ImdsWatch.Cli.Commands;
 
@@ -53,36 +55,57 @@ public static class RunCommand
                 throw new InvalidDataException("--max-alerts must be at least 1");
             var cfg = EffectiveConfig.Build(parse.GetValue(config), new ConfigFlags
             {
-                Host = parse.GetValue(host), MinSeverity = parse.GetValue(minSeverity), AwsIpRanges = parse.GetValue(awsRanges),
+                Host = parse.GetValue(host),
+                MinSeverity = parse.GetValue(minSeverity),
+                AwsIpRanges = parse.GetValue(awsRanges),
             });
             var options = new RunOptions
             {
-                Interval = parse.GetValue(interval), Lookback = parse.GetValue(lookback), MaxAlerts = parse.GetValue(maxAlerts),
+                Interval = parse.GetValue(interval),
+                Lookback = parse.GetValue(lookback),
+                MaxAlerts = parse.GetValue(maxAlerts),
                 Learn = !parse.GetValue(noLearn),
             };
             using var store = StateStore.Open(StateOption.PathOf(parse, state));
             var runner = new ScheduledRunner(store, cfg, options);
             var logs = (parse.GetValue(paths) ?? []).Select(Path.GetFullPath).ToList();
-
-            using var stop = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            do
+            if (logs.Select(IncrementalReader.Refusal).OfType<string>().ToList() is { Count: > 0 } refused)
             {
-                var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format) ?? AlertWriters.DefaultFormat(stdout), stdout), stop.Token);
-                Report(report, options, stderr);
-                if (parse.GetValue(once))
-                    break;
-                try
-                {
-                    Task.Delay(options.Interval, stop.Token).GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+                foreach (var r in refused)
+                    stderr.WriteLine($"imdswatch run: {r}");
+                return ExitCodes.Usage;
             }
-            while (!stop.IsCancellationRequested);
+
+            // Interrupts (Main) holds the signals from the start, so one sent while the run starts is not lost.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(Interrupts.Token);
+            try
+            {
+                do
+                {
+                    var report = runner.RunOnce(logs, parse.GetValue(now) ?? DateTimeOffset.UtcNow, AlertWriters.Sink(parse.GetValue(format) ?? AlertWriters.DefaultFormat(stdout), stdout), stop.Token);
+                    Report(report, options, stderr);
+                    if (parse.GetValue(once))
+                        break;
+                    stop.Token.WaitHandle.WaitOne(options.Interval);
+                }
+                while (!stop.IsCancellationRequested);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Nothing of the abandoned run was stored: the next run reads and raises it again.
+                stderr.WriteLine($"imdswatch run: {Interrupts.Name(Interrupts.Received ?? PosixSignal.SIGTERM)} during a run: stopped; nothing of this run was stored, the next run reads its logs again");
+                return Interrupts.ExitCode(Interrupts.Received ?? PosixSignal.SIGTERM);
+            }
+            catch (SqliteException e)
+            {
+                stderr.WriteLine($"imdswatch run: cannot write the state {store.Path}: {e.Message}; the alerts printed by this run were not stored and the next run prints them again");
+                return ExitCodes.Usage;
+            }
+            if (Interrupts.Received is { } signal)
+            {
+                stderr.WriteLine($"imdswatch run: {Interrupts.Name(signal)}: stopped between runs");
+                return Interrupts.ExitCode(signal);
+            }
             return ExitCodes.Ok;
         }));
         return command;
@@ -94,9 +117,9 @@ public static class RunCommand
             $"imdswatch run {r.Now:yyyy-MM-dd HH:mm:ss}Z: window {o.Lookback.TotalMinutes:0} min, read {r.Scan.Files.Count} segment(s), {r.Scan.Bytes / 1e6:0.0} MB; "
             + $"{r.Raised.Count} new alert(s), {r.AlreadyRaised} raised by earlier runs, {r.Silenced} known and silent"));
         foreach (var w in r.Warnings)
-            err.WriteLine($"imdswatch run: warning: {w}");
+            err.WriteLine($"imdswatch run: warning: {TerminalText.Escape(w)}");
         if (r.LearningHosts.Count > 0)
-            err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : h))}");
+            err.WriteLine($"imdswatch run: anomaly rules still learning for {string.Join(", ", r.LearningHosts.Select(h => h.Length == 0 ? "(unnamed host)" : TerminalText.Escape(h)))}");
         if (r.Scan.IssueCount > 0)
             err.WriteLine($"imdswatch run: {r.Scan.IssueCount} line(s) could not be read, e.g. {r.Scan.Issues[0]}");
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Scanning;
 
 namespace ImdsWatch.Cli.Commands;
@@ -27,14 +28,14 @@ internal static class ScanSummary
         var d = r.Detection;
         err.WriteLine($"imdswatch: {d.Execs} exec(s), {d.Connects} outbound address(es), {d.MetadataConnects} to a metadata endpoint");
         if (d.AllowedByAgent.Count > 0)
-            err.WriteLine($"imdswatch: allowed as cloud agents: {string.Join(", ", d.AllowedByAgent.Select(kv => $"{kv.Key} ×{kv.Value}"))}");
+            err.WriteLine($"imdswatch: allowed as cloud agents: {string.Join(", ", d.AllowedByAgent.Select(kv => $"{TerminalText.Escape(kv.Key)} ×{kv.Value}"))}");
         if (d.Mentions > 0)
         {
             err.WriteLine($"imdswatch: {d.Mentions} command(s) only mention a metadata address (not an access){(verbose ? ":" : "; --verbose lists them")}");
             if (verbose)
             {
                 foreach (var m in d.MentionSamples)
-                    err.WriteLine($"  {m}");
+                    err.WriteLine($"  {TerminalText.Escape(m)}");
             }
         }
         if (r.LateRecords > 0)

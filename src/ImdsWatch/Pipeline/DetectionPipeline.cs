@@ -52,12 +52,57 @@ public sealed class DetectionPipeline(DetectionRules rules)
     /// <summary>Called with every event a source yields, before the rules see it (the events command).</summary>
     public Action<IObservedEvent>? OnEvent { get; init; }
 
+    private Action<EvidenceRef, Exception>? _onRuleFailure;
+    private IReadOnlyList<RuleRegistration> _extraRules = [];
+
+    /// <summary>
+    /// This pipeline for the long-running commands (run, the agent): a rule that throws on one event is a bug, but
+    /// the record is skipped for that rule and <paramref name="report"/> told (file, line, exception), and the run
+    /// goes on: one bad record must not stop detection on every record after it. <paramref name="extraRules"/>
+    /// are run after the registry's (tests inject a failing rule).
+    /// </summary>
+    public DetectionPipeline SkippingRuleFailures(Action<EvidenceRef, Exception> report) => SkippingRuleFailures(report, []);
+
+    internal DetectionPipeline SkippingRuleFailures(Action<EvidenceRef, Exception> report, IReadOnlyList<RuleRegistration> extraRules)
+    {
+        var copy = (DetectionPipeline)MemberwiseClone();
+        copy._onRuleFailure = report;
+        copy._extraRules = extraRules;
+        return copy;
+    }
+
+    /// <summary>The event rules of the registry, then any extra ones.</summary>
+    internal List<IDetectionRule> EventRules(RuleContext context)
+    {
+        var rules = RuleRegistry.Build(RuleStage.Events, context);
+        rules.AddRange(_extraRules.Select(r => r.Create(context)).OfType<IDetectionRule>());
+        return rules;
+    }
+
+    /// <summary>One event to one rule, under the failure policy.</summary>
+    internal void Observe(IDetectionRule rule, IObservedEvent e, IFindings findings)
+    {
+        if (_onRuleFailure is null)
+        {
+            rule.Observe(e, findings);
+            return;
+        }
+        try
+        {
+            rule.Observe(e, findings);
+        }
+        catch (Exception x) when (x is not (OperationCanceledException or OutOfMemoryException))
+        {
+            _onRuleFailure(e.Evidence, x);
+        }
+    }
+
     /// <summary>Runs every input through the rules; alerts at or above the minimum severity go to <paramref name="sink"/>.</summary>
     public ScanResult Run(IReadOnlyList<InputSource> inputs, IAlertSink sink, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
         var context = new RuleContext { Rules = rules, Cloud = Cloud, Baseline = Baseline, Anomaly = Anomaly };
-        var eventRules = RuleRegistry.Build(RuleStage.Events, context);
+        var eventRules = EventRules(context);
         var issues = new IssueLog(inputs);
         var collected = new Findings();
         var sessions = new List<SessionEvent>();
@@ -78,7 +123,7 @@ public sealed class DetectionPipeline(DetectionRules rules)
                 return;
             }
             foreach (var rule in eventRules)
-                rule.Observe(e, collected);
+                Observe(rule, e, collected);
         }
 
         var trails = new List<(int Id, InputSource Source)>();

@@ -41,7 +41,7 @@ public sealed class LivePipeline
         Window = window;
         var context = new RuleContext { Rules = rules, Cloud = settings.Cloud, Baseline = settings.Baseline, Anomaly = settings.Anomaly, LiveWindow = window, Live = true, Stats = Stats };
         _sources = new EventSources(rules.Candidates) { Prefilter = false };
-        _eventRules = RuleRegistry.Build(RuleStage.Events, context);
+        _eventRules = settings.EventRules(context);
         _findingRules = RuleRegistry.Build(RuleStage.Findings, context);
         _baseline = settings.Baseline is { IsEmpty: false } b ? new BaselineStage(b) : null;
     }
@@ -80,7 +80,7 @@ public sealed class LivePipeline
         if (e is SessionEvent)
             return;
         foreach (var rule in _eventRules)
-            rule.Observe(e, _first);
+            _settings.Observe(rule, e, _first);
         if (e.Timestamp > EventTime)
             EventTime = e.Timestamp;
         if (EventTime - _lastAdvance >= AdvanceStep)

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ImdsWatch.Runner;
 
 /// <summary>
@@ -11,20 +13,32 @@ public static class RotatedFiles
     {
         var dir = Path.GetDirectoryName(live);
         var name = Path.GetFileName(live);
-        if (dir is null || !Directory.Exists(dir))
+        if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
             return [];
         var found = new List<(string Path, string Suffix)>();
-        foreach (var file in Directory.EnumerateFiles(dir, name + "*"))
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(dir, name + "*");
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return []; // a folder this user may not list: the live file alone, if it can be read
+        }
+        foreach (var file in files)
         {
             var rest = Path.GetFileName(file)[name.Length..];
             var suffix = rest.EndsWith(".gz", StringComparison.Ordinal) ? rest[..^3] : rest;
-            if (suffix.Length >= 2 && suffix[0] is '.' or '-' or '_' && char.IsAsciiDigit(suffix[1]) && suffix[1..].All(c => char.IsAsciiDigit(c) || c is '.' or '-' or '_'))
+            if (Sources.Input.FileKind.NotRegular(file) is null && suffix.Length >= 2 && suffix[0] is '.' or '-' or '_' && char.IsAsciiDigit(suffix[1])
+                && suffix[1..].All(c => char.IsAsciiDigit(c) || c is '.' or '-' or '_'))
+            {
                 found.Add((file, suffix[1..]));
+            }
         }
-        // Numbers count rotations (bigger is older); anything else is a date or time (smaller is older).
+        // A number counts rotations (bigger is older); anything else is a date or a time (smaller is older).
         return found
             .OrderBy(f => IsNumber(f.Suffix) ? 1 : 0)
-            .ThenByDescending(f => IsNumber(f.Suffix) ? int.Parse(f.Suffix, System.Globalization.CultureInfo.InvariantCulture) : 0)
+            .ThenByDescending(f => IsNumber(f.Suffix) ? int.Parse(f.Suffix, CultureInfo.InvariantCulture) : 0)
             .ThenBy(f => IsNumber(f.Suffix) ? "" : f.Suffix, StringComparer.Ordinal)
             .ThenBy(f => File.GetLastWriteTimeUtc(f.Path))
             .Select(f => f.Path)

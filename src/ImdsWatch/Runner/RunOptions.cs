@@ -12,4 +12,16 @@ public sealed record RunOptions
 
     /// <summary>Add accesses that raised no alert (agents, known programs) to the baseline.</summary>
     public bool Learn { get; init; } = true;
+
+    /// <summary>
+    /// How far back a late run (the machine was off, the timer stopped) raises what it missed since the last run;
+    /// older alerts are reported as not evaluated.
+    /// </summary>
+    public TimeSpan MaxCatchUp { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Alerts over --max-alerts kept for later runs; past this many the newest are dropped with a warning.</summary>
+    public int MaxHeldBack { get; init; } = 10_000;
+
+    /// <summary>How long a run waits for another run on the same state to finish.</summary>
+    public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(60);
 }

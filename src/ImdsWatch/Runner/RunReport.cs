@@ -3,6 +3,8 @@ using ImdsWatch.Scanning;
 
 namespace ImdsWatch.Runner;
 
+/// <param name="HeldBack">Alerts over --max-alerts kept for the next run.</param>
+/// <param name="Dropped">Alerts over --max-alerts that the held-back queue had no room for.</param>
 public sealed record RunReport(
     DateTimeOffset Now,
     IReadOnlyList<Alert> Raised,
@@ -11,4 +13,7 @@ public sealed record RunReport(
     int Silenced,
     IReadOnlyList<string> Warnings,
     IReadOnlyList<string> LearningHosts,
-    ScanResult Scan);
+    ScanResult Scan)
+{
+    public int Dropped { get; init; }
+}

@@ -22,12 +22,26 @@ public sealed class StateStore : IDisposable
         Migrate();
     }
 
-    public static string DefaultPath()
+    /// <summary>
+    /// $XDG_STATE_HOME/imdswatch/state.db, else ~/.local/state/imdswatch/state.db; never a path relative to the
+    /// working directory (the XDG spec says to ignore a relative XDG_STATE_HOME, and a relative or missing home
+    /// would put the state wherever the command happens to run, under a folder someone else may own). Without an
+    /// absolute home: /var/lib/imdswatch/state.db for root, else an error asking for --state.
+    /// </summary>
+    public static string DefaultPath() =>
+        DefaultPathOrNull() ?? throw new InvalidDataException(
+            "no place for the state database: XDG_STATE_HOME is not an absolute path and this user has no absolute home folder (HOME); give --state /absolute/path/state.db");
+
+    /// <summary>The default path, or null when there is no safe one (for help text).</summary>
+    public static string? DefaultPathOrNull()
     {
         var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
-        if (string.IsNullOrEmpty(state))
-            state = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
-        return System.IO.Path.Combine(state, "imdswatch", "state.db");
+        if (!string.IsNullOrEmpty(state) && System.IO.Path.IsPathFullyQualified(state))
+            return System.IO.Path.Combine(state, "imdswatch", "state.db");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile); // HOME, else the passwd entry
+        if (!string.IsNullOrEmpty(home) && System.IO.Path.IsPathFullyQualified(home))
+            return System.IO.Path.Combine(home, ".local", "state", "imdswatch", "state.db");
+        return !OperatingSystem.IsWindows() && Environment.UserName == "root" ? "/var/lib/imdswatch/state.db" : null;
     }
 
     /// <summary>A state database that must exist already (commands that only read it never create an empty one).</summary>
@@ -57,16 +71,46 @@ public sealed class StateStore : IDisposable
     }
 
     /// <summary>
-    /// The state holds command lines and alerts: a new folder is the owner's alone (0700), and so is a new database
-    /// (0600; SQLite gives its -wal and -shm files the database's mode). Existing ones keep theirs.
+    /// The state holds command lines (IMDSv2 tokens among them) and alerts: a new folder is the owner's alone
+    /// (0700), and so is the database (0600; SQLite gives its -wal and -shm files the database's mode; one an older
+    /// imdswatch made readable by others is made private). A new database is never created through a symbolic
+    /// link: O_EXCL does not follow one, and a linked folder is refused (someone else may have planted it).
     /// </summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private static void CreatePrivate(string dir, string path)
     {
-        if (!Directory.Exists(dir))
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (new FileInfo(path).LinkTarget is not null)
+            throw new InvalidDataException($"{path}: is a symbolic link; refusing to open the state through it (give --state the real path)");
         if (!File.Exists(path))
-            new FileStream(path, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }).Dispose();
+        {
+            if (!Directory.Exists(dir))
+                Directory.CreateDirectory(dir, ownerOnly | UnixFileMode.UserExecute);
+            else if (new DirectoryInfo(dir).LinkTarget is not null)
+                throw new InvalidDataException($"{dir}: is a symbolic link; refusing to create the state database through it (give --state the real path)");
+            try
+            {
+                new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = ownerOnly }).Dispose();
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // made by a run that started at the same time
+            }
+            return;
+        }
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+        {
+            if (!File.Exists(file) || (File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) == 0)
+                continue;
+            try
+            {
+                File.SetUnixFileMode(file, ownerOnly);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // a shared database someone else owns keeps its mode (only the owner may change it)
+            }
+        }
     }
 
     private void Migrate()
@@ -91,7 +135,13 @@ public sealed class StateStore : IDisposable
                 host TEXT NOT NULL, time INTEGER NOT NULL, kind TEXT NOT NULL, account TEXT, uid INTEGER, auid INTEGER,
                 address TEXT, terminal TEXT, exe TEXT, command TEXT, result TEXT, file TEXT NOT NULL, line INTEGER NOT NULL,
                 PRIMARY KEY(host, time, kind, file, line));
+            CREATE TABLE IF NOT EXISTS runs(path TEXT PRIMARY KEY, last_run INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS held_back(id TEXT PRIMARY KEY, time INTEGER NOT NULL, json TEXT NOT NULL, held_at INTEGER NOT NULL);
             """);
+        // Checkpoints of an older imdswatch have no fingerprint: the inode alone finds their file.
+        var columns = Query("SELECT name FROM pragma_table_info('checkpoints')", r => r.GetString(0));
+        if (!columns.Contains("fingerprint"))
+            Execute("ALTER TABLE checkpoints ADD COLUMN fingerprint TEXT; ALTER TABLE checkpoints ADD COLUMN fingerprint_length INTEGER;");
     }
 
     public SqliteTransaction Begin() => _db.BeginTransaction();

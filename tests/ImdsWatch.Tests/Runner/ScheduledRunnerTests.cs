@@ -1,11 +1,11 @@
-using ImdsWatch.Sources.Input;
-using ImdsWatch.Sinks;
-using ImdsWatch.Config;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
+using ImdsWatch.Config;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Runner;
+using ImdsWatch.Sinks;
+using ImdsWatch.Sources.Input;
 using ImdsWatch.Store;
 using static ImdsWatch.Tests.Support.Audit;
 
@@ -136,5 +136,9 @@ public sealed class ScheduledRunnerTests : IDisposable
         Assert.Equal("203.0.113.7", Assert.Single(sessions).Address);
     }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
 }

@@ -41,8 +41,6 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     {
         if (source.Path is null)
             return false;
-        if (source.Offset > 0)
-            return true;
         using var f = File.OpenHandle(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         Span<byte> head = stackalloc byte[2];
         return !InputSource.IsGzip(head[..PositionalRead.Fill(f, head, 0)]);

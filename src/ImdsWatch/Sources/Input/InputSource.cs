@@ -26,10 +26,22 @@ public sealed record InputSource(string Name, string? Path)
             if (_spooled is null)
             {
                 var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"imdswatch-stdin-{Environment.ProcessId}-{Guid.NewGuid():N}");
-                using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-                using (var stdin = Console.OpenStandardInput())
+                var options = new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    Share = FileShare.None,
+                    BufferSize = 1 << 16,
+                };
+                if (!OperatingSystem.IsWindows())
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // logs hold secrets
+                using (var file = new FileStream(path, options))
+                {
+                    // Removed on exit, also when a signal ends the command while the pipe is still being read.
+                    AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
+                    using var stdin = Console.OpenStandardInput();
                     stdin.CopyTo(file);
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
+                }
                 _spooled = path;
             }
             return _spooled;
@@ -43,14 +55,40 @@ public sealed record InputSource(string Name, string? Path)
         Stream raw = Path is null
             ? Console.OpenStandardInput()
             : new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-        if (Offset > 0)
-        {
-            raw.Seek(Offset, SeekOrigin.Begin);
-            return new BufferedStream(raw, 1 << 16); // a checkpoint is inside a plain log, never a gzip
-        }
         var peekable = new PeekableStream(new BufferedStream(raw, 1 << 16));
         Span<byte> magic = stackalloc byte[2];
-        return IsGzip(magic[..peekable.Peek(magic)]) ? new GZipStream(peekable, CompressionMode.Decompress) : peekable;
+        var gzip = IsGzip(magic[..peekable.Peek(magic)]);
+        if (Offset > 0 && !gzip)
+        {
+            raw.Seek(Offset, SeekOrigin.Begin);
+            return new BufferedStream(raw, 1 << 16);
+        }
+        if (!gzip)
+            return peekable;
+        // A checkpoint in a log that was compressed since (logrotate's audit.log.1.gz) counts uncompressed bytes.
+        var unzipped = new GZipStream(peekable, CompressionMode.Decompress);
+        Skip(unzipped, Offset);
+        return unzipped;
+    }
+
+    private static void Skip(Stream stream, long count)
+    {
+        var buffer = new byte[1 << 16];
+        while (count > 0)
+        {
+            var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
+            if (n == 0)
+                return;
+            count -= n;
+        }
+    }
+
+    /// <summary>True when the file starts with gzip's magic bytes.</summary>
+    public static bool IsGzipFile(string path)
+    {
+        using var f = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        Span<byte> head = stackalloc byte[2];
+        return IsGzip(head[..RandomAccess.Read(f, head, 0)]);
     }
 
     /// <summary>gzip's magic bytes: a compressed log is told by its content, not its name.</summary>

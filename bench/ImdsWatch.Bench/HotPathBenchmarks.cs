@@ -4,7 +4,8 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
 using ImdsWatch.Detection;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 
@@ -68,7 +69,7 @@ public class HotPathBenchmarks
     private static readonly byte[] TypicalExecve = Encoding.UTF8.GetBytes("argc=7 a0=\"grep\" a1=\"-c\" a2=\"--color=auto\" a3=\"/etc/ssl/certs/ca-certificates.crt\" a4=\"-n\" a5=\"10\" a6=\"/var/log/app-2024.log\"");
     private byte[] _captureBytes = [];
     private AuditRecord[] _records = [];
-    private ImdsWatch.Scanning.Prefilter.RecordRun[] _runs = [];
+    private ImdsWatch.Sources.Auditd.Prefilter.RecordRun[] _runs = [];
 
     [GlobalSetup(Targets = [nameof(Classify), nameof(Assemble), nameof(Select)])]
     public void SetupPipeline()
@@ -77,8 +78,8 @@ public class HotPathBenchmarks
         _captureBytes = File.ReadAllBytes(_capture);
         var parser = new AuditRecordParser();
         _records = _lines.Select((l, i) => parser.TryParse(l, 0, i, out var r, out _) ? r : null).OfType<AuditRecord>().ToArray();
-        var summary = new ImdsWatch.Scanning.Prefilter.BlockSummary();
-        new ImdsWatch.Scanning.Prefilter.AuditBlockClassifier(Candidates).Classify(_captureBytes, 0, summary);
+        var summary = new ImdsWatch.Sources.Auditd.Prefilter.BlockSummary();
+        new ImdsWatch.Sources.Auditd.Prefilter.AuditBlockClassifier(Candidates).Classify(_captureBytes, 0, summary);
         _runs = [.. summary.Runs];
     }
 
@@ -88,8 +89,8 @@ public class HotPathBenchmarks
     [Benchmark(Description = "pass one: classify the capture as one block (0.9 MB)")]
     public int Classify()
     {
-        var summary = new ImdsWatch.Scanning.Prefilter.BlockSummary();
-        new ImdsWatch.Scanning.Prefilter.AuditBlockClassifier(Candidates).Classify(_captureBytes, 0, summary);
+        var summary = new ImdsWatch.Sources.Auditd.Prefilter.BlockSummary();
+        new ImdsWatch.Sources.Auditd.Prefilter.AuditBlockClassifier(Candidates).Classify(_captureBytes, 0, summary);
         return summary.Runs.Count;
     }
 
@@ -97,7 +98,7 @@ public class HotPathBenchmarks
     public long Select()
     {
         long kept = 0;
-        var selector = new ImdsWatch.Scanning.Prefilter.RunSelector((_, _, keep) => kept += keep ? 1 : 0);
+        var selector = new ImdsWatch.Sources.Auditd.Prefilter.RunSelector((_, _, keep) => kept += keep ? 1 : 0);
         foreach (var run in _runs)
             selector.Add(run, run.FirstLine);
         selector.Finish();

@@ -38,7 +38,7 @@ public static class PipelineStages
             {
                 long runs = 0;
                 using var handle = File.OpenHandle(file);
-                new ImdsWatch.Scanning.Prefilter.ParallelBlockPass(candidates, workers).Run(handle, 0, RandomAccess.GetLength(handle), b => runs += b.Runs.Count);
+                new ImdsWatch.Sources.Auditd.Prefilter.ParallelBlockPass(candidates, workers).Run(handle, 0, RandomAccess.GetLength(handle), b => runs += b.Runs.Count);
                 return runs;
             });
         }

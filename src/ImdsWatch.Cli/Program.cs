@@ -4,7 +4,9 @@ using System.CommandLine.Parsing;
 using System.Reflection;
 using ImdsWatch.Cli.Commands;
 using ImdsWatch.Config;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
 namespace ImdsWatch.Cli;
 

@@ -31,7 +31,7 @@ public static class EventsCommand
                 stderr.WriteLine($"imdswatch: {e}");
             if (errors.Count > 0)
                 return ExitCodes.Usage;
-            Scanning.ScanResult result;
+            Pipeline.ScanResult result;
             using (var output = new BatchOutput(stdout))
                 result = cfg.Pipeline(onEvent: e => output.Writer.WriteLine(Describe(e).ToJsonString())).Run(sources, NullSink.Instance);
             foreach (var issue in result.Issues)

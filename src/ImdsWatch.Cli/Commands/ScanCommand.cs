@@ -5,7 +5,8 @@ using ImdsWatch.Pipeline;
 using ImdsWatch.Sinks;
 using ImdsWatch.Store;
 using ImdsWatch.Config;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using Spectre.Console;
 

@@ -1,7 +1,9 @@
 using System.Globalization;
 using ImdsWatch.Alerts;
 using ImdsWatch.Alerts.Output;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
 namespace ImdsWatch.Cli.Commands;
 

@@ -4,7 +4,9 @@ using ImdsWatch.Detection;
 using ImdsWatch.Events;
 using ImdsWatch.Indicators;
 using ImdsWatch.Config;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Cli.Validation;

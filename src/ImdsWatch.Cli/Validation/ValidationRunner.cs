@@ -1,6 +1,7 @@
 using ImdsWatch.Events;
 using ImdsWatch.Pipeline;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Cli.Validation;

@@ -4,7 +4,8 @@ using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
 using ImdsWatch.Events;
 using ImdsWatch.Pipeline;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Config;

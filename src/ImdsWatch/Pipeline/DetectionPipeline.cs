@@ -4,9 +4,10 @@ using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
 using ImdsWatch.Events;
-using ImdsWatch.Scanning;
-using ImdsWatch.Sinks;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
+using ImdsWatch.Sinks;
 using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Input;
 
@@ -44,7 +45,7 @@ public sealed class DetectionPipeline(DetectionRules rules)
     public ScanHeap? Heap { get; init; }
 
     /// <summary>Block size of pass one (tests make it tiny, so that records and lines straddle blocks).</summary>
-    internal int PrefilterBlockSize { get; init; } = Scanning.Prefilter.ParallelBlockPass.DefaultBlockSize;
+    internal int PrefilterBlockSize { get; init; } = Sources.Auditd.Prefilter.ParallelBlockPass.DefaultBlockSize;
 
     /// <summary>Called now and then with (bytes read so far over all inputs, current input).</summary>
     public Action<long, InputSource>? Progress { get; init; }

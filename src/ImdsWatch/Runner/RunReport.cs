@@ -1,5 +1,7 @@
 using ImdsWatch.Alerts;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
 namespace ImdsWatch.Runner;
 

@@ -104,7 +104,7 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
         t.TotalHours >= 2 ? $"{t.TotalHours:0.#} h" : $"{t.TotalMinutes:0} min";
 
     /// <summary>Each live log's checkpoint: the end of the last file read for it, named by that file's identity.</summary>
-    private void SaveCheckpoints(IncrementalReader reader, List<(string Live, List<Segment> Segments)> plans, Scanning.ScanResult scan, DateTimeOffset now)
+    private void SaveCheckpoints(IncrementalReader reader, List<(string Live, List<Segment> Segments)> plans, Pipeline.ScanResult scan, DateTimeOffset now)
     {
         var index = 0;
         foreach (var (live, segments) in plans)

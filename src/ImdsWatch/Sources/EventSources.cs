@@ -1,5 +1,7 @@
 using ImdsWatch.Indicators;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Ecs;
 using ImdsWatch.Sources.Input;
@@ -20,7 +22,7 @@ public sealed class EventSources(ReferenceCandidates candidates)
     public ScanHeap? Heap { get; init; }
 
     /// <summary>Block size of pass one (tests make it tiny).</summary>
-    public int PrefilterBlockSize { get; init; } = Scanning.Prefilter.ParallelBlockPass.DefaultBlockSize;
+    public int PrefilterBlockSize { get; init; } = Sources.Auditd.Prefilter.ParallelBlockPass.DefaultBlockSize;
 
     /// <summary>The format of an input, told from its first lines; what is none of the others is read as audit.</summary>
     public static LogFormat FormatOf(InputSource input) =>

@@ -25,7 +25,7 @@ public abstract class LineSource : IEventSource
                 {
                     ReadLine(line, reader.LineNumber, context);
                 }
-                catch (Exception e) when (Scanning.ScanFailedException.At(context.Name, reader.LineNumber, e) is { } failed)
+                catch (Exception e) when (ScanFailedException.At(context.Name, reader.LineNumber, e) is { } failed)
                 {
                     throw failed; // a bug in a stage, not bad input (readers report that): end the run naming the place
                 }

@@ -1,6 +1,8 @@
 using System.Text;
 using ImdsWatch.Events;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
 namespace ImdsWatch.Sources;
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Cli;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Tests.Support;
 
 namespace ImdsWatch.Tests.Alerts;

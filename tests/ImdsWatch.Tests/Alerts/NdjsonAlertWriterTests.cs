@@ -1,7 +1,8 @@
 using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

@@ -1,8 +1,9 @@
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Sinks;
 using ImdsWatch.Config;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;

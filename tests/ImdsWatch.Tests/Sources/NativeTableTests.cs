@@ -1,4 +1,4 @@
-using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
 namespace ImdsWatch.Tests.Sources;
 

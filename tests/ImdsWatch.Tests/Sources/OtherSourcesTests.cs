@@ -2,7 +2,8 @@ using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Web;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

@@ -1,7 +1,8 @@
 using ImdsWatch.Pipeline;
 using CsCheck;
 using ImdsWatch.Detection;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;

@@ -3,7 +3,8 @@ using CsCheck;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
 using ImdsWatch.Indicators;
-using ImdsWatch.Scanning;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

@@ -2,8 +2,8 @@ using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
-using ImdsWatch.Scanning;
-using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

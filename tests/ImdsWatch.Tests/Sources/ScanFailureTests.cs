@@ -1,7 +1,8 @@
 using System.Text;
 using ImdsWatch.Detection;
-using ImdsWatch.Scanning;
-using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;

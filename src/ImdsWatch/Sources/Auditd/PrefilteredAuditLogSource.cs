@@ -1,6 +1,7 @@
 using ImdsWatch.Indicators;
-using ImdsWatch.Scanning;
-using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Sources.Auditd;

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using ImdsWatch.Events;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using static ImdsWatch.Sources.JsonFields;
 
 namespace ImdsWatch.Sources.Ecs;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using ImdsWatch.Events;
-using ImdsWatch.Scanning;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
 namespace ImdsWatch.Sources.Web;
 

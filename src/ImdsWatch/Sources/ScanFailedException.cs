@@ -1,4 +1,4 @@
-namespace ImdsWatch.Scanning;
+namespace ImdsWatch.Sources;
 
 /// <summary>
 /// A bug in a stage of the scan (a parser, the assembler, a rule) met at a line of a file. Bad input never ends

@@ -1,7 +1,7 @@
 using System.Runtime;
-using ImdsWatch.Scanning.Prefilter;
+using ImdsWatch.Sources.Auditd.Prefilter;
 
-namespace ImdsWatch.Scanning;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// Heap set aside for a one-shot scan of a large input, for the process that runs nothing else: a no-GC region of

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// A zeroed table of unmanaged values outside the GC heap, for the run selector's rings and process table. A large

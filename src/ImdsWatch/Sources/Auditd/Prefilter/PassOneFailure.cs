@@ -1,4 +1,4 @@
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// A bug that ended a worker of pass one, with the offset of the block it was classifying; the scan finds the line

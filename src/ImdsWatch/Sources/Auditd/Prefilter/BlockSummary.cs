@@ -1,4 +1,4 @@
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>Pass one's result for one block of a file: its runs, its bad lines, and counts. Reused from block to block.</summary>
 public sealed class BlockSummary

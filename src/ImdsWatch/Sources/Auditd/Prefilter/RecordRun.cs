@@ -1,4 +1,4 @@
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>What pass one learned of a run's records, and what makes its event matter.</summary>
 [Flags]

@@ -1,7 +1,8 @@
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
+using ImdsWatch.Sources;
 
-namespace ImdsWatch.Scanning;
+namespace ImdsWatch.Pipeline;
 
 public sealed record ScanResult
 {

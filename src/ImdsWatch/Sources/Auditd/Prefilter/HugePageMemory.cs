@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>Anonymous memory the kernel may back with transparent huge pages (Linux: mmap, then MADV_HUGEPAGE).</summary>
 internal static partial class HugePageMemory

@@ -3,7 +3,7 @@ using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 using Microsoft.Win32.SafeHandles;
 
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// A plain audit log read the fast way: pass one classifies blocks on every core (<see cref="ParallelBlockPass"/>),

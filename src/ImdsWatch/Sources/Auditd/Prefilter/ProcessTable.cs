@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// The run selector's processes by (node, pid): open addressing in one array, so that a lookup costs one cache

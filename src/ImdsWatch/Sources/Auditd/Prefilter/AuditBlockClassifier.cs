@@ -4,7 +4,7 @@ using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// Pass one over a block of an audit log, without allocating: splits it into runs of one event's records and

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace ImdsWatch.Scanning.Prefilter;
+namespace ImdsWatch.Sources.Auditd.Prefilter;
 
 /// <summary>
 /// Pass one over a plain file on every core: the file is cut into fixed-size blocks, each worker reads the next

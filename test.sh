@@ -29,6 +29,11 @@ trap 'rm -f "$log"' EXIT
 set +e
 dotnet test ImdsWatch.slnx -c Release --nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The code is formatted as `dotnet format` leaves it (.editorconfig); a change it would make fails the run.
+if ! dotnet format ImdsWatch.slnx --verify-no-changes --no-restore; then
+    echo "test.sh: dotnet format would change the files above; run 'dotnet format ImdsWatch.slnx' and commit" >&2
+    [ "$status" != 0 ] || status=3
+fi
 set -e
 
 # One plain closing line for any runner that reads it: "N passed, N failed, N skipped".

@@ -1,12 +1,12 @@
-using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
-using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 
 if (args is ["stages", var file])

@@ -1,6 +1,6 @@
-using ImdsWatch.Pipeline;
 using System.Diagnostics;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 

@@ -54,7 +54,8 @@ internal sealed class MutationRun(FuzzTarget target, IReadOnlyList<byte[]> seeds
                     Environment.Exit(3);
                 }
             }
-        }) { IsBackground = true, Name = "fuzz watchdog" };
+        })
+        { IsBackground = true, Name = "fuzz watchdog" };
         watchdog.Start();
         try
         {

@@ -55,7 +55,8 @@ internal sealed class Mutator(Random random, int maxLength = 64 * 1024)
                 var n = Math.Min(d.Count - Math.Min(at, d.Count - 1), 1 + random.Next(16));
                 d.RemoveRange(Math.Min(at, d.Count - 1), n);
                 break;
-            case 4: case 5: // insert a token
+            case 4:
+            case 5: // insert a token
                 d.InsertRange(at, Tokens[random.Next(Tokens.Length)]);
                 break;
             case 6 when d.Count > 0: // replace a run of digits with a token that is a number

@@ -1,4 +1,3 @@
-using ImdsWatch.Reports;
 using System.CommandLine;
 using System.Globalization;
 using ImdsWatch.Alerts;
@@ -7,6 +6,7 @@ using ImdsWatch.Anomaly;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
 using ImdsWatch.Indicators;
+using ImdsWatch.Reports;
 using ImdsWatch.Store;
 using Spectre.Console;
 
@@ -119,8 +119,13 @@ public static class AlertsCommand
         var alert = stored.Alert ?? throw new InvalidDataException($"alert {stored.Id} was stored by another version of imdswatch: its program and user cannot be learned");
         var access = new MetadataAccess
         {
-            Host = alert.Host, Timestamp = alert.Timestamp, Process = alert.Process, ProgramKey = alert.ProgramKey ?? alert.Process.Executable ?? "?",
-            Access = alert.Access, Role = ProgramRole.Other, Interactive = false,
+            Host = alert.Host,
+            Timestamp = alert.Timestamp,
+            Process = alert.Process,
+            ProgramKey = alert.ProgramKey ?? alert.Process.Executable ?? "?",
+            Access = alert.Access,
+            Role = ProgramRole.Other,
+            Interactive = false,
         };
         new BaselineRepository(store).Learn([access]);
     }

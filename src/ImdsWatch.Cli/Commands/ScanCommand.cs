@@ -1,13 +1,13 @@
 using System.CommandLine;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
+using ImdsWatch.Config;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Sinks;
-using ImdsWatch.Store;
-using ImdsWatch.Config;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
+using ImdsWatch.Store;
 using Spectre.Console;
 
 namespace ImdsWatch.Cli.Commands;

@@ -1,9 +1,9 @@
-using ImdsWatch.Alerts;
-using ImdsWatch.Alerts.Output;
-using System.Text.Json.Nodes;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Cli.Validation;
 using ImdsWatch.Indicators;
 using Spectre.Console;

@@ -1,9 +1,9 @@
 using System.Globalization;
 using ImdsWatch.Alerts;
+using ImdsWatch.Config;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
 using ImdsWatch.Indicators;
-using ImdsWatch.Config;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;

@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ImdsWatch.Detection;
 using ImdsWatch.Indicators;
 using ImdsWatch.Store;

@@ -38,16 +38,24 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         {
             return new CommandAnalysis
             {
-                References = refs, IsAccess = false, Program = program, Role = ProgramRole.MentionOnly,
-                Reason = refs.Count > 0 ? $"{program} only mentions the address" : null, EffectiveArgs = args, Headers = headers,
+                References = refs,
+                IsAccess = false,
+                Program = program,
+                Role = ProgramRole.MentionOnly,
+                Reason = refs.Count > 0 ? $"{program} only mentions the address" : null,
+                EffectiveArgs = args,
+                Headers = headers,
             };
         }
         return new CommandAnalysis
         {
-            References = refs, IsAccess = refs.Count > 0, Program = program,
+            References = refs,
+            IsAccess = refs.Count > 0,
+            Program = program,
             Role = programs.FetchTools.Contains(program) ? ProgramRole.FetchTool
                 : programs.IsWebServer(program) ? ProgramRole.WebServer : ProgramRole.Other,
-            EffectiveArgs = args, Headers = headers,
+            EffectiveArgs = args,
+            Headers = headers,
         };
     }
 
@@ -73,15 +81,23 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
             var refs = FindAll(args, 1);
             return new CommandAnalysis
             {
-                References = refs, IsAccess = refs.Count > 0, Program = program, Role = ProgramRole.Shell,
-                ScriptPath = args.Skip(1).FirstOrDefault(a => !a.StartsWith('-')), EffectiveArgs = args, Headers = headers,
+                References = refs,
+                IsAccess = refs.Count > 0,
+                Program = program,
+                Role = ProgramRole.Shell,
+                ScriptPath = args.Skip(1).FirstOrDefault(a => !a.StartsWith('-')),
+                EffectiveArgs = args,
+                Headers = headers,
             };
         }
         var script = args[scriptIndex];
         var inner = AnalyzeScript(script, depth);
         return inner with
         {
-            Program = program, Role = ProgramRole.ShellOneLiner, InlineCode = script, EffectiveArgs = args,
+            Program = program,
+            Role = ProgramRole.ShellOneLiner,
+            InlineCode = script,
+            EffectiveArgs = args,
             Headers = [.. headers, .. inner.Headers],
         };
     }
@@ -109,8 +125,12 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
             access = true;
         return new CommandAnalysis
         {
-            References = refs, IsAccess = access, Program = "sh", Role = ProgramRole.ShellOneLiner,
-            Reason = access ? null : reason, Headers = headers,
+            References = refs,
+            IsAccess = access,
+            Program = "sh",
+            Role = ProgramRole.ShellOneLiner,
+            Reason = access ? null : reason,
+            Headers = headers,
         };
     }
 
@@ -148,8 +168,13 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
             var refs = FindAll(args, rest);
             return new CommandAnalysis
             {
-                References = refs, IsAccess = refs.Count > 0, Program = program, Role = ProgramRole.Interpreter,
-                ScriptPath = script, EffectiveArgs = args, Headers = headers,
+                References = refs,
+                IsAccess = refs.Count > 0,
+                Program = program,
+                Role = ProgramRole.Interpreter,
+                ScriptPath = script,
+                EffectiveArgs = args,
+                Headers = headers,
             };
         }
 
@@ -159,8 +184,13 @@ public sealed class CommandLineAnalyzer(EndpointReferenceFinder finder, ProgramC
         var isAccess = argRefs.Count > 0 || (codeRefs.Count > 0 && networked);
         return new CommandAnalysis
         {
-            References = [.. codeRefs, .. argRefs], IsAccess = isAccess, Program = program, Role = ProgramRole.InterpreterOneLiner,
-            InlineCode = code, EffectiveArgs = args, Headers = [.. headers, .. Headers([code])],
+            References = [.. codeRefs, .. argRefs],
+            IsAccess = isAccess,
+            Program = program,
+            Role = ProgramRole.InterpreterOneLiner,
+            InlineCode = code,
+            EffectiveArgs = args,
+            Headers = [.. headers, .. Headers([code])],
             Reason = !isAccess && codeRefs.Count > 0 ? "inline code mentions the address without any network call" : null,
         };
     }

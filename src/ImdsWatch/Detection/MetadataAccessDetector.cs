@@ -241,8 +241,13 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var identity = new MetadataAccess
         {
             Evidence = evidence,
-            Host = a.Host, Timestamp = a.FirstSeen, Process = process, ProgramKey = Anomaly.ProgramIdentity.Key(process, context, script),
-            Access = access, Role = role, Ancestors = ancestors,
+            Host = a.Host,
+            Timestamp = a.FirstSeen,
+            Process = process,
+            ProgramKey = Anomaly.ProgramIdentity.Key(process, context, script),
+            Access = access,
+            Role = role,
+            Ancestors = ancestors,
             Interactive = process.HasTerminal || role is ProgramRole.FetchTool or ProgramRole.Shell or ProgramRole.ShellOneLiner or ProgramRole.InterpreterOneLiner,
         };
         if (verdict.Agent is not null)
@@ -285,35 +290,38 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             tags.Add("non-interactive");
 
 
-        return identity with { Alert = new Alert
+        return identity with
         {
-            Id = AlertId(a.Host, a.Pid, a.FirstSequence, ruleId),
-            Timestamp = a.FirstSeen,
-            RuleId = ruleId,
-            RuleName = isProcessLayer ? "Metadata API access by process command line" : "Metadata API network connection",
-            AlertType = isProcessLayer ? AlertType.MetadataAPIProcess : AlertType.MetadataAPINetwork,
-            Access = access,
-            Severity = risk.Severity,
-            RiskScore = risk.Score,
-            RiskReasons = risk.Reasons,
-            Host = a.Host,
-            Process = process,
-            Parent = ancestors.Count > 0 && ancestors[0].Pid == process.ParentPid ? ancestors[0] : null,
-            DestinationIp = destination is null ? null : AddressSpelling.Fold(destination),
-            DestinationPort = connect?.Port ?? best?.Port ?? (best?.IsUrl == true ? 80 : null),
-            Url = best?.Url,
-            CloudProvider = provider,
-            CredentialRole = CredentialPath.RoleOf(best?.Url ?? best?.Path),
-            EndpointId = endpoint?.Id,
-            ProgramKey = identity.ProgramKey,
-            Layers = isProcessLayer && a.Connects.Count > 0 ? [Layer.Process, Layer.Network] : isProcessLayer ? [Layer.Process] : [Layer.Network],
-            Evidence = evidence,
-            Tags = tags,
-            FirstSeen = true,
-            Outcome = a.Connects.Count == 0 ? null : OutcomeText(a.Connects.Max(c => c.Connect.Outcome == ConnectOutcome.Failure ? ConnectOutcome.Failure : c.Connect.Outcome)),
-            Summary = Summarize(process, context, access, destination, endpoint, best),
-            Ancestors = ancestors,
-        } };
+            Alert = new Alert
+            {
+                Id = AlertId(a.Host, a.Pid, a.FirstSequence, ruleId),
+                Timestamp = a.FirstSeen,
+                RuleId = ruleId,
+                RuleName = isProcessLayer ? "Metadata API access by process command line" : "Metadata API network connection",
+                AlertType = isProcessLayer ? AlertType.MetadataAPIProcess : AlertType.MetadataAPINetwork,
+                Access = access,
+                Severity = risk.Severity,
+                RiskScore = risk.Score,
+                RiskReasons = risk.Reasons,
+                Host = a.Host,
+                Process = process,
+                Parent = ancestors.Count > 0 && ancestors[0].Pid == process.ParentPid ? ancestors[0] : null,
+                DestinationIp = destination is null ? null : AddressSpelling.Fold(destination),
+                DestinationPort = connect?.Port ?? best?.Port ?? (best?.IsUrl == true ? 80 : null),
+                Url = best?.Url,
+                CloudProvider = provider,
+                CredentialRole = CredentialPath.RoleOf(best?.Url ?? best?.Path),
+                EndpointId = endpoint?.Id,
+                ProgramKey = identity.ProgramKey,
+                Layers = isProcessLayer && a.Connects.Count > 0 ? [Layer.Process, Layer.Network] : isProcessLayer ? [Layer.Process] : [Layer.Network],
+                Evidence = evidence,
+                Tags = tags,
+                FirstSeen = true,
+                Outcome = a.Connects.Count == 0 ? null : OutcomeText(a.Connects.Max(c => c.Connect.Outcome == ConnectOutcome.Failure ? ConnectOutcome.Failure : c.Connect.Outcome)),
+                Summary = Summarize(process, context, access, destination, endpoint, best),
+                Ancestors = ancestors,
+            }
+        };
     }
 
     private ProgramRole RoleOf(List<CommandAnalysis> analyses, CommandAnalysis context, ProcessSnapshot process, string? script, List<ProcessSnapshot> ancestors)

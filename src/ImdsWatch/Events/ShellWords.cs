@@ -38,28 +38,28 @@ public static class ShellWords
             switch (c)
             {
                 case '\'':
-                {
-                    var close = script.IndexOf('\'', i + 1);
-                    if (close < 0) close = script.Length;
-                    word.Append(script, i + 1, close - i - 1);
-                    inWord = true;
-                    i = close + 1;
-                    continue;
-                }
-                case '"':
-                {
-                    var j = i + 1;
-                    while (j < script.Length && script[j] != '"')
                     {
-                        if (script[j] == '\\' && j + 1 < script.Length)
-                            j++;
-                        word.Append(script[j]);
-                        j++;
+                        var close = script.IndexOf('\'', i + 1);
+                        if (close < 0) close = script.Length;
+                        word.Append(script, i + 1, close - i - 1);
+                        inWord = true;
+                        i = close + 1;
+                        continue;
                     }
-                    inWord = true;
-                    i = j + 1;
-                    continue;
-                }
+                case '"':
+                    {
+                        var j = i + 1;
+                        while (j < script.Length && script[j] != '"')
+                        {
+                            if (script[j] == '\\' && j + 1 < script.Length)
+                                j++;
+                            word.Append(script[j]);
+                            j++;
+                        }
+                        inWord = true;
+                        i = j + 1;
+                        continue;
+                    }
                 case '\\' when i + 1 < script.Length:
                     word.Append(script[i + 1]);
                     inWord = true;

@@ -5,9 +5,9 @@ using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
 using ImdsWatch.Events;
 using ImdsWatch.Pipeline;
+using ImdsWatch.Sinks;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
-using ImdsWatch.Sinks;
 using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Input;
 

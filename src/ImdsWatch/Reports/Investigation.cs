@@ -20,9 +20,17 @@ public static class Investigation
         // A record stored by an imdswatch whose format this one cannot read still has its columns.
         var a = stored.Alert ?? new Alert
         {
-            Id = stored.Id, Timestamp = stored.Time, RuleId = "", RuleName = "", AlertType = Enum.TryParse<AlertType>(stored.AlertType, out var type) ? type : AlertType.MetadataAPINetwork, Access = AccessClass.Connect,
-            Severity = Enum.TryParse<Severity>(stored.Severity, ignoreCase: true, out var severity) ? severity : Severity.Low, RiskScore = stored.Risk,
-            Host = stored.Host, Process = ProcessSnapshot.None, Summary = stored.Summary,
+            Id = stored.Id,
+            Timestamp = stored.Time,
+            RuleId = "",
+            RuleName = "",
+            AlertType = Enum.TryParse<AlertType>(stored.AlertType, out var type) ? type : AlertType.MetadataAPINetwork,
+            Access = AccessClass.Connect,
+            Severity = Enum.TryParse<Severity>(stored.Severity, ignoreCase: true, out var severity) ? severity : Severity.Low,
+            RiskScore = stored.Risk,
+            Host = stored.Host,
+            Process = ProcessSnapshot.None,
+            Summary = stored.Summary,
         };
         var p = a.Process;
         var sb = new EscapedLines(); // every line of these notes quotes log text

@@ -1,8 +1,8 @@
 using ImdsWatch.Indicators;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
-using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Ecs;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Sources.Syslog;

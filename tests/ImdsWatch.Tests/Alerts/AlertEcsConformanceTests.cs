@@ -74,9 +74,17 @@ public sealed class AlertEcsConformanceTests
                 Outcome = "success",
                 Cloud = new CloudContext
                 {
-                    AccountId = "111122223333", Region = "us-east-1", InstanceId = "i-0abc", RoleName = "app-role",
-                    PrincipalArn = "arn:aws:sts::111122223333:assumed-role/app-role/i-0abc", AccessKeyId = "ASIAEXAMPLE",
-                    SourceIp = "203.0.113.50", UserAgent = "aws-cli/2.15", Delivery = "1.0", EventIds = ["e-1"], EventNames = ["ListBuckets"],
+                    AccountId = "111122223333",
+                    Region = "us-east-1",
+                    InstanceId = "i-0abc",
+                    RoleName = "app-role",
+                    PrincipalArn = "arn:aws:sts::111122223333:assumed-role/app-role/i-0abc",
+                    AccessKeyId = "ASIAEXAMPLE",
+                    SourceIp = "203.0.113.50",
+                    UserAgent = "aws-cli/2.15",
+                    Delivery = "1.0",
+                    EventIds = ["e-1"],
+                    EventNames = ["ListBuckets"],
                 },
             };
             docs.Add(JsonDocument.Parse(NdjsonAlertWriter.ToJson(full, DateTimeOffset.UnixEpoch)).RootElement.Clone());

@@ -1,6 +1,6 @@
-using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;

@@ -1,7 +1,7 @@
 using ImdsWatch.Alerts;
 using ImdsWatch.Alerts.Output;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 using Spectre.Console;

@@ -1,6 +1,6 @@
 using ImdsWatch.Alerts;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Cli.Validation;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Tests.Support;
 
 namespace ImdsWatch.Tests.Cli;

@@ -1,12 +1,12 @@
-using ImdsWatch.Pipeline;
 using System.Net;
 using System.Text.Json;
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
-using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

@@ -9,7 +9,11 @@ public sealed class AgentAllowListTests
 
     private static ProcessSnapshot P(string exe, long? owner = 0, params string[] args) => new()
     {
-        Pid = 10, Executable = exe, Args = args.Length > 0 ? args : [exe], Files = [new FileRef(exe, owner, "NORMAL")], WorkingDirectory = "/",
+        Pid = 10,
+        Executable = exe,
+        Args = args.Length > 0 ? args : [exe],
+        Files = [new FileRef(exe, owner, "NORMAL")],
+        WorkingDirectory = "/",
     };
 
     [Theory]

@@ -7,8 +7,12 @@ public sealed class ProcessTrackerTests
 {
     private static ProcessExec Exec(int pid, ulong serial) => new()
     {
-        Timestamp = DateTimeOffset.UnixEpoch, Host = "h", Sequence = serial, Source = EventOrigin.Auditd,
-        Process = new ProcessSnapshot { Pid = pid, Executable = "/bin/x" }, Evidence = new EvidenceRef("f", 1, "r"),
+        Timestamp = DateTimeOffset.UnixEpoch,
+        Host = "h",
+        Sequence = serial,
+        Source = EventOrigin.Auditd,
+        Process = new ProcessSnapshot { Pid = pid, Executable = "/bin/x" },
+        Evidence = new EvidenceRef("f", 1, "r"),
     };
 
     [Fact]

@@ -74,7 +74,11 @@ public sealed class HostileTextTests
         {
             rule.Observe(new LogMessage
             {
-                Timestamp = DateTimeOffset.UnixEpoch.AddSeconds(i), Host = "vm", Program = "app", Pid = 7, Message = message,
+                Timestamp = DateTimeOffset.UnixEpoch.AddSeconds(i),
+                Host = "vm",
+                Program = "app",
+                Pid = 7,
+                Message = message,
                 Evidence = new EvidenceRef("syslog", i, $"syslog:{i}"),
             }, found);
         }

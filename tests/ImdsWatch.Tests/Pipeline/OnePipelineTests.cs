@@ -1,5 +1,5 @@
-using ImdsWatch.Alerts;
 using System.Text.Json;
+using ImdsWatch.Alerts;
 using ImdsWatch.Cli;
 using ImdsWatch.Detection.Chain;
 using ImdsWatch.Detection.Cloud;

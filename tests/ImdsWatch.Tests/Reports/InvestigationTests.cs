@@ -1,12 +1,12 @@
-using ImdsWatch.Reports;
-using ImdsWatch.Runner;
-using ImdsWatch.Sources.Input;
-using ImdsWatch.Sinks;
-using ImdsWatch.Config;
-using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Anomaly;
+using ImdsWatch.Config;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Reports;
+using ImdsWatch.Runner;
+using ImdsWatch.Sinks;
+using ImdsWatch.Sources.Input;
 using ImdsWatch.Store;
 using static ImdsWatch.Tests.Support.Audit;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using ImdsWatch.Cli;
-using Xunit.Abstractions;
 using ImdsWatch.Tests.Support;
+using Xunit.Abstractions;
 using static ImdsWatch.Tests.Support.Audit;
 
 namespace ImdsWatch.Tests.Runner;

@@ -12,8 +12,13 @@ public sealed class HttpSinkTests
 
     private static SinkSettings Settings(SinkKind kind, string url, string name = "s") => new()
     {
-        Kind = kind, Target = url, Name = name, RetryDelay = TimeSpan.FromMilliseconds(10), Retries = 2,
-        BreakDuration = TimeSpan.FromMilliseconds(500), Timeout = TimeSpan.FromSeconds(5),
+        Kind = kind,
+        Target = url,
+        Name = name,
+        RetryDelay = TimeSpan.FromMilliseconds(10),
+        Retries = 2,
+        BreakDuration = TimeSpan.FromMilliseconds(500),
+        Timeout = TimeSpan.FromSeconds(5),
     };
 
     [Fact]

@@ -1,8 +1,8 @@
-using ImdsWatch.Pipeline;
 using CsCheck;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
 using ImdsWatch.Indicators;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;

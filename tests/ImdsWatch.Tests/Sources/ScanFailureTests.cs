@@ -2,8 +2,8 @@ using System.Text;
 using ImdsWatch.Detection;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
-using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Auditd;
+using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

@@ -1,8 +1,8 @@
-using ImdsWatch.Pipeline;
 using System.Runtime;
+using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
-using ImdsWatch.Detection;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
 

@@ -25,9 +25,17 @@ public sealed class AlertRecordTests
     {
         var alert = new Alert
         {
-            Id = "0123456789abcdef", Timestamp = DateTimeOffset.UnixEpoch, RuleId = "r", RuleName = "n", AlertType = AlertType.MetadataAPINetwork,
-            Access = ImdsWatch.Indicators.AccessClass.Metadata, Severity = Severity.Low, RiskScore = 1, Host = null,
-            Process = ImdsWatch.Events.ProcessSnapshot.None, Summary = "s",
+            Id = "0123456789abcdef",
+            Timestamp = DateTimeOffset.UnixEpoch,
+            RuleId = "r",
+            RuleName = "n",
+            AlertType = AlertType.MetadataAPINetwork,
+            Access = ImdsWatch.Indicators.AccessClass.Metadata,
+            Severity = Severity.Low,
+            RiskScore = 1,
+            Host = null,
+            Process = ImdsWatch.Events.ProcessSnapshot.None,
+            Summary = "s",
         };
         var back = AlertRecord.Deserialize(AlertRecord.Serialize(alert));
         Assert.NotNull(back);

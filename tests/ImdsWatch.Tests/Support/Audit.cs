@@ -1,7 +1,7 @@
-using ImdsWatch.Pipeline;
 using ImdsWatch.Alerts;
 using ImdsWatch.Detection;
 using ImdsWatch.Events;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;

@@ -12,8 +12,11 @@ public static class Trail
         var identity = type == "AssumedRole"
             ? new Dictionary<string, object?>
             {
-                ["type"] = "AssumedRole", ["principalId"] = $"AROAEXAMPLE:{instance}", ["arn"] = $"arn:aws:sts::111122223333:assumed-role/{role}/{instance}",
-                ["accountId"] = "111122223333", ["accessKeyId"] = "ASIAEXAMPLE",
+                ["type"] = "AssumedRole",
+                ["principalId"] = $"AROAEXAMPLE:{instance}",
+                ["arn"] = $"arn:aws:sts::111122223333:assumed-role/{role}/{instance}",
+                ["accountId"] = "111122223333",
+                ["accessKeyId"] = "ASIAEXAMPLE",
                 ["sessionContext"] = new Dictionary<string, object?>
                 {
                     ["sessionIssuer"] = new { type = "Role", arn = $"arn:aws:iam::111122223333:role/{role}", userName = role },
@@ -23,9 +26,17 @@ public static class Trail
             : new Dictionary<string, object?> { ["type"] = type, ["principalId"] = "AIDAEXAMPLE", ["arn"] = "arn:aws:iam::111122223333:user/alice", ["accountId"] = "111122223333" };
         var record = new Dictionary<string, object?>
         {
-            ["eventVersion"] = "1.08", ["userIdentity"] = identity, ["eventTime"] = time, ["eventSource"] = eventSource,
-            ["eventName"] = eventName, ["awsRegion"] = "us-east-1", ["sourceIPAddress"] = ip, ["userAgent"] = userAgent,
-            ["eventID"] = id ?? Guid.NewGuid().ToString(), ["eventType"] = "AwsApiCall", ["recipientAccountId"] = "111122223333",
+            ["eventVersion"] = "1.08",
+            ["userIdentity"] = identity,
+            ["eventTime"] = time,
+            ["eventSource"] = eventSource,
+            ["eventName"] = eventName,
+            ["awsRegion"] = "us-east-1",
+            ["sourceIPAddress"] = ip,
+            ["userAgent"] = userAgent,
+            ["eventID"] = id ?? Guid.NewGuid().ToString(),
+            ["eventType"] = "AwsApiCall",
+            ["recipientAccountId"] = "111122223333",
         };
         if (vpcEndpoint is not null)
             record["vpcEndpointId"] = vpcEndpoint;

@@ -71,8 +71,15 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         {
             yield return new ProcessExec
             {
-                Timestamp = e.Timestamp, Host = host, Sequence = e.Serial, Process = process, Evidence = evidence,
-                Source = EventOrigin.Auditd, Syscall = syscall, AuditKey = key, Success = success != "no",
+                Timestamp = e.Timestamp,
+                Host = host,
+                Sequence = e.Serial,
+                Process = process,
+                Evidence = evidence,
+                Source = EventOrigin.Auditd,
+                Syscall = syscall,
+                AuditKey = key,
+                Success = success != "no",
             };
         }
 
@@ -90,9 +97,17 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
                 yield break;
             yield return new NetworkConnect
             {
-                Timestamp = e.Timestamp, Host = host, Sequence = e.Serial, Process = process, Evidence = evidence,
-                Source = EventOrigin.Auditd, Syscall = syscall, AuditKey = key,
-                Destination = decoded.Address, Port = decoded.Port, Exit = exit,
+                Timestamp = e.Timestamp,
+                Host = host,
+                Sequence = e.Serial,
+                Process = process,
+                Evidence = evidence,
+                Source = EventOrigin.Auditd,
+                Syscall = syscall,
+                AuditKey = key,
+                Destination = decoded.Address,
+                Port = decoded.Port,
+                Exit = exit,
                 Outcome = Outcome(success, exit),
             };
         }
@@ -126,10 +141,18 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         };
         return new SessionEvent
         {
-            Timestamp = e.Timestamp, Host = e.Node ?? defaultHost, Sequence = e.Serial, Process = process,
-            Evidence = new EvidenceRef(sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"), Source = EventOrigin.Auditd,
-            Kind = kind, Account = f.GetUntrusted("acct") ?? f.GetInterpreted("AUID"), Address = f.GetString("addr"),
-            Terminal = f.GetString("terminal"), Result = f.GetString("res"), Command = f.GetUntrusted("cmd"),
+            Timestamp = e.Timestamp,
+            Host = e.Node ?? defaultHost,
+            Sequence = e.Serial,
+            Process = process,
+            Evidence = new EvidenceRef(sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"),
+            Source = EventOrigin.Auditd,
+            Kind = kind,
+            Account = f.GetUntrusted("acct") ?? f.GetInterpreted("AUID"),
+            Address = f.GetString("addr"),
+            Terminal = f.GetString("terminal"),
+            Result = f.GetString("res"),
+            Command = f.GetUntrusted("cmd"),
         };
     }
 

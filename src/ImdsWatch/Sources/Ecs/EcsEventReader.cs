@@ -74,8 +74,14 @@ public static class EcsEventReader
             {
                 return new NetworkConnect
                 {
-                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Ecs,
-                    Syscall = Str(r, "auditd", "data", "syscall") ?? Str(r, "data", "syscall") ?? action, Destination = destination,
+                    Timestamp = timestamp,
+                    Host = host,
+                    Sequence = sequence,
+                    Process = process,
+                    Evidence = evidence,
+                    Source = EventOrigin.Ecs,
+                    Syscall = Str(r, "auditd", "data", "syscall") ?? Str(r, "data", "syscall") ?? action,
+                    Destination = destination,
                     Port = (int?)Num(r, "destination", "port"),
                     Outcome = (Str(r, "event", "outcome") ?? Str(r, "result")) is "failure" or "fail"
                         ? Str(r, "data", "exit") == "EINPROGRESS" ? ConnectOutcome.InProgress : ConnectOutcome.Failure
@@ -87,8 +93,14 @@ public static class EcsEventReader
             {
                 return new ProcessExec
                 {
-                    Timestamp = timestamp, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Ecs,
-                    Syscall = "execve", Success = Str(r, "event", "outcome") != "failure",
+                    Timestamp = timestamp,
+                    Host = host,
+                    Sequence = sequence,
+                    Process = process,
+                    Evidence = evidence,
+                    Source = EventOrigin.Ecs,
+                    Syscall = "execve",
+                    Success = Str(r, "event", "outcome") != "failure",
                 };
             }
             return null;

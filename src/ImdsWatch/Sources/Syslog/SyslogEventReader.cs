@@ -20,11 +20,16 @@ public static class SyslogEventReader
         long? uid = fields.TryGetValue("UID", out var u) && long.TryParse(u, out var parsedUid) ? parsedUid : null;
         return new NetworkConnect
         {
-            Timestamp = s.Timestamp, Host = s.Host, Sequence = sequence, Evidence = evidence, Source = EventOrigin.SyslogNetfilter,
+            Timestamp = s.Timestamp,
+            Host = s.Host,
+            Sequence = sequence,
+            Evidence = evidence,
+            Source = EventOrigin.SyslogNetfilter,
             // A packet log names no process: one pseudo-process per user, so each user's traffic is one alert.
             Process = new ProcessSnapshot { Pid = -(int)((uid ?? 0) + 2), Name = "(packet)", User = new UserIdentity(uid, null, null, null, null, null) },
             Syscall = "packet " + (fields.GetValueOrDefault("PROTO") ?? "?"),
-            Destination = destination, Port = fields.TryGetValue("DPT", out var dpt) && int.TryParse(dpt, out var port) ? port : null,
+            Destination = destination,
+            Port = fields.TryGetValue("DPT", out var dpt) && int.TryParse(dpt, out var port) ? port : null,
             Outcome = ConnectOutcome.Unknown,
         };
     }
@@ -65,8 +70,16 @@ public static class SyslogEventReader
             "1" => new ProcessExec { Timestamp = time, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Sysmon, Syscall = "execve" },
             "3" when IPAddress.TryParse(data.GetValueOrDefault("DestinationIp"), out var ip) => new NetworkConnect
             {
-                Timestamp = time, Host = host, Sequence = sequence, Process = process, Evidence = evidence, Source = EventOrigin.Sysmon, Syscall = "connect",
-                Destination = ip, Port = int.TryParse(data.GetValueOrDefault("DestinationPort"), out var port) ? port : null, Outcome = ConnectOutcome.Success,
+                Timestamp = time,
+                Host = host,
+                Sequence = sequence,
+                Process = process,
+                Evidence = evidence,
+                Source = EventOrigin.Sysmon,
+                Syscall = "connect",
+                Destination = ip,
+                Port = int.TryParse(data.GetValueOrDefault("DestinationPort"), out var port) ? port : null,
+                Outcome = ConnectOutcome.Success,
             },
             _ => null,
         };

@@ -39,12 +39,16 @@ public static partial class WebAccessLogReader
             var (method, target) = RequestLine(m.Groups["request"].Value);
             return new HttpRequest
             {
-                Timestamp = t, ClientIp = m.Groups["client"].Value, Method = method, Target = target,
+                Timestamp = t,
+                ClientIp = m.Groups["client"].Value,
+                Method = method,
+                Target = target,
                 Status = int.TryParse(m.Groups["status"].Value, out var st) ? st : 0,
                 Bytes = long.TryParse(m.Groups["bytes"].Value, out var b) ? b : 0,
                 UserAgent = m.Groups["ua"].Success ? m.Groups["ua"].Value : null,
                 HostHeader = m.Groups["host"].Success ? m.Groups["host"].Value : null,
-                LogKind = "combined", Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
+                LogKind = "combined",
+                Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
             };
         }
         m = Alb().Match(line);
@@ -58,10 +62,15 @@ public static partial class WebAccessLogReader
             var (method, target) = RequestLine(m.Groups["request"].Value);
             return new HttpRequest
             {
-                Timestamp = t, ClientIp = m.Groups["client"].Value,
-                Method = method, Target = target, Status = int.TryParse(m.Groups["status"].Value, out var st) ? st : 0,
-                Bytes = long.TryParse(m.Groups["bytes"].Value, out var b) ? b : 0, UserAgent = m.Groups["ua"].Value,
-                LogKind = "alb", Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
+                Timestamp = t,
+                ClientIp = m.Groups["client"].Value,
+                Method = method,
+                Target = target,
+                Status = int.TryParse(m.Groups["status"].Value, out var st) ? st : 0,
+                Bytes = long.TryParse(m.Groups["bytes"].Value, out var b) ? b : 0,
+                UserAgent = m.Groups["ua"].Value,
+                LogKind = "alb",
+                Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
             };
         }
         m = Squid().Match(line);
@@ -76,9 +85,13 @@ public static partial class WebAccessLogReader
             }
             return new HttpRequest
             {
-                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)), ClientIp = m.Groups["client"].Value,
-                Method = m.Groups["method"].Value, Target = m.Groups["url"].Value, Status = int.Parse(m.Groups["status"].Value, CultureInfo.InvariantCulture),
-                Bytes = long.TryParse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture, out var b) ? b : 0, LogKind = "squid",
+                Timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)),
+                ClientIp = m.Groups["client"].Value,
+                Method = m.Groups["method"].Value,
+                Target = m.Groups["url"].Value,
+                Status = int.Parse(m.Groups["status"].Value, CultureInfo.InvariantCulture),
+                Bytes = long.TryParse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture, out var b) ? b : 0,
+                LogKind = "squid",
                 Evidence = new EvidenceRef(file, lineNumber, $"web:{lineNumber}"),
             };
         }

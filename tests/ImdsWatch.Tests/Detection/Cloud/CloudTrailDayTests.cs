@@ -1,9 +1,9 @@
-using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using System.Text;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
 using ImdsWatch.Events;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.CloudTrail;

@@ -1,7 +1,7 @@
-using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using System.Text;
 using ImdsWatch.Detection;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.CloudTrail;

@@ -1,10 +1,10 @@
-using ImdsWatch.Pipeline;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
+using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;

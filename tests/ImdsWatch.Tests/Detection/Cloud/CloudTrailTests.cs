@@ -1,9 +1,9 @@
-using ImdsWatch.Sinks;
-using ImdsWatch.Config;
-using ImdsWatch.Pipeline;
 using System.IO.Compression;
+using ImdsWatch.Config;
 using ImdsWatch.Detection;
 using ImdsWatch.Detection.Cloud;
+using ImdsWatch.Pipeline;
+using ImdsWatch.Sinks;
 using ImdsWatch.Sources;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;

@@ -1,7 +1,7 @@
-using ImdsWatch.Indicators;
-using ImdsWatch.Sources.Input;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using ImdsWatch.Indicators;
+using ImdsWatch.Sources.Input;
 using Microsoft.Win32.SafeHandles;
 
 namespace ImdsWatch.Sources.Auditd.Prefilter;

@@ -74,8 +74,14 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         }, threaded: end - start > blockSize);
         using var selector = new RunSelector((run, line, keep) => passTwo.Add(new PassTwoItem
         {
-            Offset = run.Offset, Length = run.Length, Line = line, Records = run.Records, Serial = run.Serial,
-            Milliseconds = run.Milliseconds, Node = keep ? null : NodeName(run.Node), Keep = keep,
+            Offset = run.Offset,
+            Length = run.Length,
+            Line = line,
+            Records = run.Records,
+            Serial = run.Serial,
+            Milliseconds = run.Milliseconds,
+            Node = keep ? null : NodeName(run.Node),
+            Keep = keep,
         }), RunSelector.ExpectedRuns(end - start));
         try
         {

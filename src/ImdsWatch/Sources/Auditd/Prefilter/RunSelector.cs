@@ -187,7 +187,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         Span<int> parents = stackalloc int[8];
         var count = 0;
         var top = long.MinValue;
-        for (var ev = process.Newest; ev >= _eventTail; )
+        for (var ev = process.Newest; ev >= _eventTail;)
         {
             ref var e = ref Slot(ev);
             ev = e.PreviousOfProcess;
@@ -229,8 +229,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             }
             emit(new RecordRun
             {
-                Offset = pending.Offset, Length = pending.Length, Records = pending.Records, Node = _nodeStates[e.NodeIndex].Hash,
-                Serial = pending.Serial, Milliseconds = pending.Milliseconds,
+                Offset = pending.Offset,
+                Length = pending.Length,
+                Records = pending.Records,
+                Node = _nodeStates[e.NodeIndex].Hash,
+                Serial = pending.Serial,
+                Milliseconds = pending.Milliseconds,
             }, pending.FirstLine, e.Keep);
             e.PendingRuns--;
             _runTail++;
@@ -277,8 +281,13 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             _runs = Grow(_runs, _runTail, _runHead);
         _runs[(int)(_runHead++ & (_runs.Length - 1))] = new PendingRun
         {
-            Offset = run.Offset, Length = run.Length, Records = run.Records, Serial = run.Serial, Milliseconds = run.Milliseconds,
-            FirstLine = firstLine, Event = ev,
+            Offset = run.Offset,
+            Length = run.Length,
+            Records = run.Records,
+            Serial = run.Serial,
+            Milliseconds = run.Milliseconds,
+            FirstLine = firstLine,
+            Event = ev,
         };
     }
 

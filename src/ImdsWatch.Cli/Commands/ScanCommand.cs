@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ImdsWatch.Alerts;
+using ImdsWatch.Alerts.Output;
 using ImdsWatch.Anomaly;
 using ImdsWatch.Config;
 using ImdsWatch.Pipeline;
@@ -131,10 +132,13 @@ public static class ScanCommand
                     + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
             }
         }
-        if (errors.Count > 0 || refused.Count > 0)
+        var damaged = result.Files.Zip(result.Inputs).Where(f => f.Second.Unreadable is not null).ToList();
+        foreach (var (file, stats) in damaged)
+            stderr.WriteLine($"imdswatch: {TerminalText.Escape(file)}: {stats.Unreadable}");
+        if (errors.Count > 0 || refused.Count > 0 || damaged.Count > 0)
         {
             if (!o.Quiet)
-                stderr.WriteLine($"imdswatch: {errors.Count + refused.Count} path(s) not read (above); the others were scanned");
+                stderr.WriteLine($"imdswatch: {errors.Count + refused.Count + damaged.Count} path(s) not read or not read to the end (above); the others were scanned");
             return ExitCodes.Usage; // the other paths were read and reported; the failed ones still need the user
         }
         return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;

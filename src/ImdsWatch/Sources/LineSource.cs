@@ -16,7 +16,7 @@ public abstract class LineSource : IEventSource
         var stats = context.Stats;
         long lastReport = 0;
         Begin(input, context);
-        while (reader.TryReadLine(out var line))
+        while (TryReadLine(reader, context, out var line))
         {
             stats.Lines++;
             if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
@@ -44,6 +44,24 @@ public abstract class LineSource : IEventSource
             context.Issue(skipped, LineReader.LongLineIssue);
         stats.Bytes = reader.BytesRead;
         context.Progress?.Invoke(reader.BytesRead);
+    }
+
+    /// <summary>
+    /// The next line; the input's failure (damaged gzip, an I/O error) ends it as an input error naming the line
+    /// reached, after what came before was read, and the other inputs are still read.
+    /// </summary>
+    private static bool TryReadLine(LineReader reader, SourceContext context, out ReadOnlySpan<byte> line)
+    {
+        try
+        {
+            return reader.TryReadLine(out line);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            line = default;
+            context.Stats.Unreadable = $"unreadable after line {reader.LineNumber:N0}: {e.Message}";
+            return false;
+        }
     }
 
     /// <summary>The agent following a growing file: <see cref="Begin"/> once, then lines as they are written.</summary>

@@ -4,6 +4,9 @@ namespace ImdsWatch.Sources;
 public sealed class SourceStats
 {
     public long Lines { get; set; }
+
+    /// <summary>Why the input could not be read to its end (damaged or truncated gzip, an I/O error), with the line reached.</summary>
+    public string? Unreadable { get; set; }
     public long Records { get; set; }
     public long Events { get; set; }
     public long Bytes { get; set; }

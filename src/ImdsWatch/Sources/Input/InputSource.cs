@@ -66,7 +66,7 @@ public sealed record InputSource(string Name, string? Path)
         if (!gzip)
             return peekable;
         // A checkpoint in a log that was compressed since (logrotate's audit.log.1.gz) counts uncompressed bytes.
-        var unzipped = new GZipStream(peekable, CompressionMode.Decompress);
+        var unzipped = new GzipEndCheck(peekable, Path);
         Skip(unzipped, Offset);
         return unzipped;
     }

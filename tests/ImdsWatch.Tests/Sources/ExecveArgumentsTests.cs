@@ -67,7 +67,7 @@ public sealed class ExecveArgumentsTests
         {
             if (f.Key == "argc")
             {
-                argc = int.TryParse(f.Value, out var n) && n <= 1024 ? n : argc; // a larger argc is damaged: the rebuild takes what it has
+                argc = int.TryParse(f.Value, out var n) ? n : argc;
                 continue;
             }
             if (f.Key.Length < 2 || f.Key[0] != 'a' || !char.IsAsciiDigit(f.Key[1]))
@@ -89,10 +89,12 @@ public sealed class ExecveArgumentsTests
             whole[index] = string.Concat(list.Values);
         var count = argc >= 0 ? argc : (whole.Count == 0 ? 0 : whole.Keys.Max() + 1);
         problem = null;
-        if (count > 100_000)
+        // The damage policy: at most 1024 arguments taken as lost, 100 000 in all; beyond, the argc is implausible.
+        var plausible = Math.Min(100_000, whole.Count + 1024);
+        if (count > plausible)
         {
-            problem = $"argc={count} is implausible";
-            count = whole.Count == 0 ? 0 : whole.Keys.Max() + 1;
+            problem = $"argc={count} is implausible for {whole.Count} argument(s) recorded";
+            count = Math.Min(plausible, whole.Keys.Where(k => k < plausible).DefaultIfEmpty(-1).Max() + 1);
         }
         var args = Enumerable.Range(0, count).Select(i => whole.GetValueOrDefault(i, "")).ToList();
         var missing = Enumerable.Range(0, count).Count(i => !whole.ContainsKey(i));

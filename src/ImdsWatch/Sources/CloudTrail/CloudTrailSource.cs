@@ -156,8 +156,13 @@ public sealed class CloudTrailSource
 
         try
         {
-            reader = new CloudTrailReader(source.Open());
+            var stream = source.Open();
+            if (stream is GzipEndCheck gzip)
+                gzip.ThrowAtEnd = false; // the records read before the cut are parsed first, then the cut is an issue
+            reader = new CloudTrailReader(stream);
             reader.ReadAll((value, line, inRecords) => parser.Parse(value, line, Add, Issue, inRecords), (line, reason) => parser.Broken(line, reason, Issue), Issue);
+            if (stream is GzipEndCheck { EndedEarly: true })
+                Issue(0, GzipEndCheck.EndedEarlyReason);
         }
         catch (InvalidDataException e)
         {

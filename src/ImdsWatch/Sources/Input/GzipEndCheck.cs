@@ -16,6 +16,16 @@ internal sealed class GzipEndCheck(Stream compressed, string? path) : Stream
     private long _read;
     private bool _checked;
 
+    /// <summary>
+    /// Throw at the end of a file that ends early (line readers: an input error naming the line). A reader that holds
+    /// unparsed data at the end (CloudTrail's JSON) turns this off and asks <see cref="EndedEarly"/> afterwards.
+    /// </summary>
+    public bool ThrowAtEnd { get; set; } = true;
+
+    public bool EndedEarly { get; private set; }
+
+    public const string EndedEarlyReason = "the gzip file ends early (truncated or damaged): what came before was read";
+
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
@@ -34,7 +44,11 @@ internal sealed class GzipEndCheck(Stream compressed, string? path) : Stream
         {
             _checked = true;
             if (path is not null && !IsWhole(path, _read))
-                throw new InvalidDataException("the gzip file ends early (truncated or damaged): what came before was read");
+            {
+                EndedEarly = true;
+                if (ThrowAtEnd)
+                    throw new InvalidDataException(EndedEarlyReason);
+            }
         }
         return n;
     }

@@ -10,13 +10,7 @@ public sealed class ScanCommandTests
 {
     private const string Creds = "http://169.254.169.254/latest/meta-data/iam/security-credentials/";
 
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = Program.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => CliRun.Of(args);
 
     private static string AttackLog() => WriteTemp(Exec(10, 500, "/usr/bin/curl", ["curl", Creds]) + Connect(11, 500, "/usr/bin/curl", "169.254.169.254"));
 

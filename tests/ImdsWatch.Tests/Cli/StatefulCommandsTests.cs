@@ -10,13 +10,7 @@ public sealed class StatefulCommandsTests
 {
     private readonly string _state = Path.Combine(Directory.CreateTempSubdirectory("imdswatch-cli-").FullName, "state.db");
 
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var exit = Program.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => CliRun.Of(args);
 
     [Fact]
     public void Baseline_learn_show_export_import_forget_round_trip()

@@ -26,12 +26,27 @@ public static class EmulateCommand
         };
         command.SetAction(parse =>
         {
-            var urls = parse.GetValue(listen) is { Length: > 0 } given ? given : ["http://127.0.0.1:18169"];
-            var options = new EmulatorOptions { Urls = urls, RequireImdsV2 = parse.GetValue(imdsv2) == "required", RequestLog = parse.GetValue(log) };
+            var given = parse.GetValue(listen) is { Length: > 0 } l ? l : ["http://127.0.0.1:18169"];
+            var urls = given.Select(ListenUrl).ToArray();
+            if (Array.IndexOf(urls, null) is var bad and >= 0)
+            {
+                stderr.WriteLine($"imdswatch emulate: --listen: '{given[bad]}' is not a URL to listen on (example: http://127.0.0.1:18169; port 1-65535)");
+                return ExitCodes.Usage;
+            }
+            var options = new EmulatorOptions { Urls = urls!, RequireImdsV2 = parse.GetValue(imdsv2) == "required", RequestLog = parse.GetValue(log) };
             var printRequests = !parse.GetValue(quiet);
             return Run(options, printRequests, stdout, stderr);
         });
         return command;
+    }
+
+    /// <summary>An http(s) URL with a host and a port in range; a bare HOST:PORT is taken as http.</summary>
+    internal static string? ListenUrl(string text)
+    {
+        var candidate = text.Contains("://", StringComparison.Ordinal) ? text : "http://" + text;
+        return Uri.TryCreate(candidate, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+            ? candidate
+            : null;
     }
 
     private static int Run(EmulatorOptions options, bool printRequests, TextWriter stdout, TextWriter stderr)

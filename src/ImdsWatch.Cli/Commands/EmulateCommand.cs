@@ -44,7 +44,9 @@ public static class EmulateCommand
     internal static string? ListenUrl(string text)
     {
         var candidate = text.Contains("://", StringComparison.Ordinal) ? text : "http://" + text;
-        return Uri.TryCreate(candidate, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+        // Kestrel's wildcard hosts (http://*:80, http://+:80) are no URI hosts: checked as 0.0.0.0, passed on as given.
+        var checkable = candidate.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
+        return Uri.TryCreate(checkable, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
             ? candidate
             : null;
     }

@@ -17,7 +17,10 @@ public sealed class EmulateListenTests
         Assert.DoesNotContain("internal error", run.Err, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_bare_host_and_port_is_taken_as_http() =>
-        Assert.Equal("http://127.0.0.1:18170", EmulateCommand.ListenUrl("127.0.0.1:18170"));
+    [Theory]
+    [InlineData("127.0.0.1:18170", "http://127.0.0.1:18170")]
+    [InlineData("http://*:80", "http://*:80")]
+    [InlineData("http://[::1]:18169", "http://[::1]:18169")]
+    public void Listen_urls_are_taken_as_kestrel_takes_them_and_a_bare_host_and_port_as_http(string given, string url) =>
+        Assert.Equal(url, EmulateCommand.ListenUrl(given));
 }

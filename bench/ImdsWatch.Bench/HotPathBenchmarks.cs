@@ -14,6 +14,11 @@ if (args is ["stages", var file])
     PipelineStages.Run(file);
     return;
 }
+if (args is ["passone", var one, ..])
+{
+    PassOneTimes.Run(one, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(HotPathBenchmarks).Assembly).Run(args);
 
 /// <summary>The hot parts of a scan, on the bundled kernel capture: dotnet run -c Release --project bench/ImdsWatch.Bench -- --filter '*'</summary>

@@ -168,7 +168,22 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         {
             case AuditRecordType.Syscall:
                 run.Flags |= RunFlags.Syscall;
-                if (ProcessIds(body, out var pid, out var ppid))
+                int pid, ppid;
+                bool found;
+                if (SyscallFields.TryScan(body, out var fields))
+                {
+                    // One forward pass found every field (the kernel's layout): no search from the end.
+                    found = Utf8Parser.TryParse(SyscallFields.Value(body, fields.Pid), out pid, out _);
+                    ppid = Utf8Parser.TryParse(SyscallFields.Value(body, fields.ParentPid), out int parent, out _) ? parent : 0;
+                    run.Flags |= CallFlags(SyscallFields.Value(body, fields.Success), SyscallFields.Value(body, fields.Arch),
+                        SyscallFields.Value(body, fields.Syscall), SyscallFields.Value(body, fields.Interpreted));
+                }
+                else
+                {
+                    found = ProcessIds(body, out pid, out ppid);
+                    run.Flags |= CallFlags(body);
+                }
+                if (found)
                 {
                     run.Pid = pid;
                     run.ParentPid = ppid;
@@ -177,7 +192,6 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 {
                     run.Flags |= RunFlags.NoPid;
                 }
-                run.Flags |= CallFlags(body);
                 break;
             case AuditRecordType.SockAddr:
                 if ((run.Flags & RunFlags.SockAddr) == 0)
@@ -331,18 +345,21 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     {
         var separator = body.IndexOf((byte)0x1D);
         var raw = separator < 0 ? body : body[..separator];
-        var flags = RunFlags.None;
-        if (RawField(raw, "success="u8).SequenceEqual("no"u8))
-            flags |= RunFlags.Failed;
-        var arch = Utf8Parser.TryParse(RawField(raw, "arch="u8), out ulong a, out var used, 'x') && used == RawField(raw, "arch="u8).Length ? (uint)a : 0;
+        var interpreted = separator < 0 ? default : RawField(body[separator..], "SYSCALL="u8);
+        return CallFlags(RawField(raw, "success="u8), RawField(raw, "arch="u8), RawField(raw, "syscall="u8), interpreted);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static RunFlags CallFlags(ReadOnlySpan<byte> success, ReadOnlySpan<byte> archHex, ReadOnlySpan<byte> number, ReadOnlySpan<byte> interpreted)
+    {
+        var flags = success.SequenceEqual("no"u8) ? RunFlags.Failed : RunFlags.None;
+        var arch = Utf8Parser.TryParse(archHex, out ulong a, out var used, 'x') && used == archHex.Length ? (uint)a : 0;
         if (arch == 0)
             flags |= RunFlags.ArchUnknown;
         else if (SyscallTable.IsBigEndian(arch))
             flags |= RunFlags.ArchBigEndian;
-        var interpreted = separator < 0 ? default : RawField(body[separator..], "SYSCALL="u8);
-        if (interpreted.IsEmpty || separator < 0)
+        if (interpreted.IsEmpty)
         {
-            var number = RawField(raw, "syscall="u8);
             var name = Utf8Parser.TryParse(number, out long n, out used) && used == number.Length ? SyscallTable.Name(arch, (int)n) : null;
             return flags | (SyscallTable.IsExec(name) ? RunFlags.ExecCall : 0) | (SyscallTable.IsOutbound(name) ? RunFlags.OutboundCall : 0);
         }

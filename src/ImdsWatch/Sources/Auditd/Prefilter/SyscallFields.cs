@@ -1,0 +1,181 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ImdsWatch.Sources.Auditd.Prefilter;
+
+/// <summary>
+/// Where the fields of a SYSCALL record that pass one reads begin — arch, syscall, success, ppid and pid (the last raw
+/// field of each key, as <see cref="AuditFields"/> takes them) and the interpreted SYSCALL= — found in one forward pass
+/// over the body, 64 bytes at a time: a field starts after each space or 0x1D separator.
+/// </summary>
+/// <remarks>
+/// The pass tells fields apart as <see cref="AuditFields"/> does only where no quoted value holds a separator and every
+/// quote either opens a value or ends one (the kernel's own layout: it hex-encodes any value with a space or a quote).
+/// Anything else — a line an editor or a damaged disk made — returns false, and the caller searches field by field.
+/// </remarks>
+internal struct SyscallFields
+{
+    private const byte Separator = 0x1D;
+
+    public int Arch;
+    public int Syscall;
+    public int Success;
+    public int Pid;
+    public int ParentPid;
+    public int Interpreted;
+
+    /// <summary>True when the body holds the 0x1D separator of the ENRICHED format.</summary>
+    public bool Enriched;
+
+    public static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields) => TryScan(body, out fields, Vector256.IsHardwareAccelerated);
+
+    /// <param name="wide">32 bytes at a time (AVX2) rather than 16: the tests run both.</param>
+    internal static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields, bool wide)
+    {
+        fields = new SyscallFields { Arch = -1, Syscall = -1, Success = -1, Pid = -1, ParentPid = -1, Interpreted = -1 };
+        if (!Vector128.IsHardwareAccelerated || !fields.Consider(body, 0, interpreted: false))
+            return false;
+        if (body.Length >= 64)
+            return fields.Scan(body, body, wide);
+        // A short body is read from a copy padded to one block.
+        Span<byte> padded = stackalloc byte[64];
+        padded.Clear();
+        body.CopyTo(padded);
+        return fields.Scan(body, padded, wide);
+    }
+
+    /// <param name="data">The body, or a copy padded to 64 bytes: at least one block, read 64 bytes at a time.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool Scan(ReadOnlySpan<byte> body, ReadOnlySpan<byte> data, bool wide)
+    {
+        var rawEnd = int.MaxValue; // the first 0x1D: fields after it are interpreted
+        ulong insideCarry = 0; // all ones while a quoted value runs on into the next block
+        ulong equalsCarry = 0; // 1 when the block before ended with '=' (a quote at bit 0 then opens a value)
+        ulong separatorCarry = 0; // 1 when the block before ended with a separator (a field starts at bit 0)
+        var quoteEndsBlock = false; // the block before ended with a closing quote: this one must start with a separator
+        ref var start = ref MemoryMarshal.GetReference(data);
+        for (var at = 0; at < body.Length; at += 64)
+        {
+            // The last, partial block is read as the 64 bytes that end the data, its masks shifted to start at `at`.
+            var length = Math.Min(64, body.Length - at);
+            var load = length == 64 || data.Length > body.Length ? at : data.Length - 64;
+            var shift = at - load;
+            ref var r = ref Unsafe.Add(ref start, load);
+            var nesting = Match(ref r, (byte)'\'', wide) | Match(ref r, (byte)'{', wide);
+            if ((nesting >> shift) != 0)
+                return false; // msg='…' and {…} values nest fields: the slow path reads them
+            var groups = Match(ref r, Separator, wide) >> shift;
+            var separators = (Match(ref r, (byte)' ', wide) >> shift) | groups;
+            var quotes = Match(ref r, (byte)'"', wide) >> shift;
+            var equals = Match(ref r, (byte)'=', wide) >> shift;
+            if (quoteEndsBlock && (separators & 1) == 0)
+                return false;
+            // A quote opens a value only right after '=', and a value that closes is followed by a separator: then,
+            // and only then, every separator outside quotes starts a field, as AuditFields reads them.
+            var inside = PrefixXor(quotes) ^ insideCarry;
+            if ((inside & separators) != 0)
+                return false;
+            var opening = quotes & inside;
+            var closing = quotes & ~inside;
+            if ((opening & ~((equals << 1) | equalsCarry)) != 0)
+                return false;
+            var valid = length == 64 ? ulong.MaxValue : (1UL << length) - 1;
+            if (((closing << 1) & ~separators & valid) != 0)
+                return false;
+            insideCarry = (ulong)((long)inside >> 63);
+            equalsCarry = equals >> 63;
+            quoteEndsBlock = length == 64 && (closing >> 63) != 0;
+            if (rawEnd == int.MaxValue && groups != 0)
+                rawEnd = at + BitOperations.TrailingZeroCount(groups);
+            // Fields whose first two letters are those of a key read here (arch, syscall, success, pid, ppid, SYSCALL):
+            // a few per record, not every field. The last byte is always a candidate: its second letter is further on.
+            var first = Match(ref r, (byte)'a', wide) | Match(ref r, (byte)'s', wide) | Match(ref r, (byte)'p', wide) | Match(ref r, (byte)'S', wide);
+            var second = Match(ref r, (byte)'r', wide) | Match(ref r, (byte)'y', wide) | Match(ref r, (byte)'u', wide)
+                | Match(ref r, (byte)'i', wide) | Match(ref r, (byte)'p', wide) | Match(ref r, (byte)'Y', wide);
+            var keys = ((first >> shift) & (second >> shift >> 1)) | (1UL << 63);
+            var starts = ((separators << 1) | separatorCarry) & keys & valid;
+            separatorCarry = separators >> 63;
+            for (; starts != 0; starts &= starts - 1)
+            {
+                var p = at + BitOperations.TrailingZeroCount(starts);
+                if (!Consider(body, p, interpreted: p > rawEnd))
+                    return false;
+            }
+        }
+        Enriched = rawEnd != int.MaxValue;
+        return true;
+    }
+
+    /// <summary>The value of the field whose value starts at <paramref name="start"/> (empty when there is none).</summary>
+    public static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, int start)
+    {
+        if (start < 0)
+            return default;
+        var value = body[start..];
+        var end = value.IndexOfAny((byte)' ', Separator);
+        return end < 0 ? value : value[..end];
+    }
+
+    /// <summary>Notes a field that starts at <paramref name="s"/>; false for a quoted value of a key read here.</summary>
+    private bool Consider(ReadOnlySpan<byte> body, int s, bool interpreted)
+    {
+        if (s >= body.Length)
+            return true;
+        var field = body[s..];
+        var at = -1;
+        switch (field[0])
+        {
+            case (byte)'a' when !interpreted && field.StartsWith("arch="u8):
+                Arch = at = s + 5;
+                break;
+            case (byte)'s' when !interpreted && field.StartsWith("syscall="u8):
+                Syscall = at = s + 8;
+                break;
+            case (byte)'s' when !interpreted && field.StartsWith("success="u8):
+                Success = at = s + 8;
+                break;
+            case (byte)'p' when !interpreted && field.StartsWith("pid="u8):
+                Pid = at = s + 4;
+                break;
+            case (byte)'p' when !interpreted && field.StartsWith("ppid="u8):
+                ParentPid = at = s + 5;
+                break;
+            case (byte)'S' when interpreted && field.StartsWith("SYSCALL="u8):
+                Interpreted = at = s + 8;
+                break;
+        }
+        return at < 0 || at >= body.Length || body[at] != (byte)'"';
+    }
+
+    /// <summary>A bit for each of the 64 bytes at <paramref name="r"/> that equals <paramref name="value"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Match(ref byte r, byte value, bool wide)
+    {
+        if (wide && Vector256.IsHardwareAccelerated)
+        {
+            var c = Vector256.Create(value);
+            return Vector256.Equals(Vector256.LoadUnsafe(ref r), c).ExtractMostSignificantBits()
+                | ((ulong)Vector256.Equals(Vector256.LoadUnsafe(ref r, 32), c).ExtractMostSignificantBits() << 32);
+        }
+        var n = Vector128.Create(value);
+        return Vector128.Equals(Vector128.LoadUnsafe(ref r), n).ExtractMostSignificantBits()
+            | ((ulong)Vector128.Equals(Vector128.LoadUnsafe(ref r, 16), n).ExtractMostSignificantBits() << 16)
+            | ((ulong)Vector128.Equals(Vector128.LoadUnsafe(ref r, 32), n).ExtractMostSignificantBits() << 32)
+            | ((ulong)Vector128.Equals(Vector128.LoadUnsafe(ref r, 48), n).ExtractMostSignificantBits() << 48);
+    }
+
+    /// <summary>Bit i is the parity of the bits 0..i: set inside a quoted value (its opening quote included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong PrefixXor(ulong x)
+    {
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        return x;
+    }
+}

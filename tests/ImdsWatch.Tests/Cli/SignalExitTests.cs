@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ImdsWatch.Cli;
+using static ImdsWatch.Tests.Runner.RunProcessTests;
 
 namespace ImdsWatch.Tests.Cli;
 
@@ -105,22 +106,6 @@ public sealed class SignalExitTests : IDisposable
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private static void Kill(string signal, int pid)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
-    }
-
-    private static void WaitFor(Func<bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "timed out");
-            Thread.Sleep(50);
-        }
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -5,8 +5,8 @@ namespace ImdsWatch.Cli;
 /// <summary>
 /// SIGINT and SIGTERM for the whole process (a signal is process-wide, hence the static state): a command that
 /// stops by itself on them (the agent drains its spool, run finishes or abandons its run, validate removes its
-/// rules) is told through its own registration or <see cref="Token"/>, which also carries a signal that came
-/// before the command was ready for it; any other command (scan, events, baseline …) is ended here with
+/// rules) watches <see cref="Token"/> (a linked token source), which also carries a signal that came before the
+/// command was ready for it, and ends with <see cref="ExitCode"/> and one line of its own; any other command (scan, events, baseline …) is ended here with
 /// one line and the shell's codes, 130 for SIGINT and 143 for SIGTERM. Exit handlers still run (the stdin spool
 /// is removed); nothing a command stores is half-written, since the state commits in transactions.
 /// </summary>

@@ -94,15 +94,17 @@ public static class AgentCommand
             {
                 StatsInterval = parse.GetValue(statsInterval) ?? TimeSpan.FromMinutes(first.File.Agent.StatsIntervalMinutes),
             };
-            using var stop = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+            // SIGINT/SIGTERM through Interrupts (Main): one sent while the agent starts is kept; the host drains and flushes.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(Interrupts.Token);
             using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => { ctx.Cancel = true; agent.RequestReload(); });
             var inputs = string.Join(", ", (readStdin ? ["stdin"] : Array.Empty<string>()).Concat(followers.Select(f => f.Path)));
             log($"started: {first.Sinks.Count} sink(s) ({string.Join(", ", first.Sinks.Select(s => s.Name))}), input {inputs}, window {agentWindow.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, spool {spoolRoot}");
             queue?.Start(Console.OpenStandardInput(), log);
             agent.Run(queue, stop.Token);
-            return ExitCodes.Ok;
+            if (Interrupts.Received is not { } signal)
+                return ExitCodes.Ok;
+            log($"{(signal == PosixSignal.SIGINT ? "interrupted" : "terminated")} by {Interrupts.Name(signal)}; pending alerts completed, sinks flushed, stopped");
+            return Interrupts.ExitCode(signal);
         }));
         return command;
     }

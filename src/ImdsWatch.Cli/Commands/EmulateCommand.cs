@@ -53,9 +53,8 @@ public static class EmulateCommand
 
     private static int Run(EmulatorOptions options, bool printRequests, TextWriter stdout, TextWriter stderr)
     {
-        using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        // SIGINT/SIGTERM through Interrupts (Main): one sent while the listeners start is kept.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Interrupts.Token);
         var emulator = new MetadataEmulator(options, printRequests ? line => { lock (stdout) stdout.WriteLine(line); } : null);
         try
         {
@@ -80,6 +79,9 @@ public static class EmulateCommand
         }
         emulator.StopAsync().GetAwaiter().GetResult();
         emulator.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        return ExitCodes.Ok;
+        if (Interrupts.Received is not { } signal)
+            return ExitCodes.Ok;
+        stderr.WriteLine($"imdswatch emulate: {(signal == PosixSignal.SIGINT ? "interrupted" : "terminated")} by {Interrupts.Name(signal)}; stopped");
+        return Interrupts.ExitCode(signal);
     }
 }

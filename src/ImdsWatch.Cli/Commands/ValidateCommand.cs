@@ -72,9 +72,8 @@ public static class ValidateCommand
         }
 
         var before = SystemState.Capture();
-        using var cancel = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        // SIGINT/SIGTERM through Interrupts (Main): the run stops, the lab is taken down, then 130/143.
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Interrupts.Token);
 
         var runDirectory = keep is not null ? Path.GetFullPath(keep) : Directory.CreateTempSubdirectory("imdswatch-validate-").FullName;
         IReadOnlyList<TestVerdict> verdicts;
@@ -89,8 +88,9 @@ public static class ValidateCommand
         }
         catch (OperationCanceledException)
         {
-            stderr.WriteLine("imdswatch validate: interrupted; everything it changed has been restored");
-            return ExitCodes.AlertsOrFailures;
+            var signal = Interrupts.Received ?? PosixSignal.SIGTERM;
+            stderr.WriteLine($"imdswatch validate: {(signal == PosixSignal.SIGINT ? "interrupted" : "terminated")} by {Interrupts.Name(signal)}; everything it changed has been restored");
+            return Interrupts.ExitCode(signal);
         }
         catch (ValidationSetupException e)
         {

@@ -37,6 +37,11 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
         var pipeline = config.Pipeline(baselines.Snapshot()).SkippingRuleFailures(failures.Add, ExtraRules);
         var scan = pipeline.Run(inputs, found, cancellation);
         failures.Report(warnings);
+        foreach (var (input, read) in inputs.Zip(scan.Inputs))
+        {
+            if (read.Unreadable is { } why)
+                warnings.Add($"{input.Name}: {why}");
+        }
 
         var alertStore = new AlertRepository(store);
         var queue = new HeldBackAlerts(store);

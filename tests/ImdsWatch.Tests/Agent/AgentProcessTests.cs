@@ -88,7 +88,7 @@ public sealed class AgentProcessTests
             Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             Assert.True(agent.WaitForExit(TimeSpan.FromSeconds(10)), "no exit within 10 s of SIGTERM");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"exit took {clock.Elapsed}");
-            Assert.Equal(0, agent.ExitCode);
+            Assert.Equal(ImdsWatch.Cli.ExitCodes.Terminated, agent.ExitCode); // flushed, then the shell's code for SIGTERM
             Assert.Equal(expected.Order(StringComparer.Ordinal), receiver.Accepted.Select(r => r.Headers[WebhookTarget.IdHeader]).Order(StringComparer.Ordinal));
         }
         finally

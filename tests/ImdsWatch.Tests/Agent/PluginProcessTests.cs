@@ -49,7 +49,7 @@ public sealed class PluginProcessTests
 
             Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             Assert.True(agent.WaitForExit(TimeSpan.FromSeconds(15)), "SIGTERM did not stop an agent started with it blocked");
-            Assert.Equal(0, agent.ExitCode);
+            Assert.Equal(ImdsWatch.Cli.ExitCodes.Terminated, agent.ExitCode); // flushed, then the shell's code for SIGTERM
         }
         finally
         {

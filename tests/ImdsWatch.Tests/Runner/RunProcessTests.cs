@@ -133,13 +133,13 @@ public sealed class RunProcessTests(ITestOutputHelper log) : IDisposable
 
     private string[] Spooled() => Directory.GetFiles(Spool, "imdswatch-stdin-*");
 
-    private static void Kill(string signal, int pid)
+    internal static void Kill(string signal, int pid)
     {
         using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
         kill.WaitForExit();
     }
 
-    private static void WaitFor(Func<bool> condition)
+    internal static void WaitFor(Func<bool> condition)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())

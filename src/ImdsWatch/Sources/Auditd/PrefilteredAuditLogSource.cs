@@ -34,9 +34,15 @@ public sealed class PrefilteredAuditLogSource(ReferenceCandidates candidates) : 
             BlockSize = BlockSize,
             Progress = context.Progress,
         };
+        // Pass one reads up to the length the file had when it began; a file cut short or rewritten meanwhile reads
+        // short or mixed. Checked on a handle of its own, taken before and looked at after (same inode: the scan opens by path now).
+        using var file = File.OpenHandle(input.Path!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var integrity = ReadIntegrity.Take(file);
         fast.Scan(input, context.SourceId, context.Issue, cancellation);
         stream.Flush();
         var stats = context.Stats;
+        if (integrity.Check(readTo: null) is { } damage)
+            stats.Unreadable = $"unreadable after line {fast.LineNumberAtLastNewline:N0}: {damage}";
         stats.Lines = fast.Lines;
         stats.Records = fast.Records;
         stats.RecordsParsed = fast.RecordsParsed;

@@ -52,9 +52,10 @@ public sealed record InputSource(string Name, string? Path)
 
     public Stream Open()
     {
+        // A file's end is checked: cut short or rewritten while it was read is the input's damage, not a quiet end.
         Stream raw = Path is null
             ? Console.OpenStandardInput()
-            : new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+            : new TruncationCheckedStream(new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan));
         var peekable = new PeekableStream(new BufferedStream(raw, 1 << 16));
         Span<byte> magic = stackalloc byte[2];
         var gzip = IsGzip(magic[..peekable.Peek(magic)]);

@@ -83,6 +83,9 @@ public sealed class DiskSpool : IDisposable
         }
     }
 
+    /// <summary>Bytes read from segments by <see cref="Peek"/> since the spool was opened (what delivery costs).</summary>
+    internal long BytesRead { get; private set; }
+
     /// <summary>Alerts the receiver refused for good (kept in <c>rejected.ndjson</c>).</summary>
     public long Rejected { get; private set; }
 
@@ -136,7 +139,8 @@ public sealed class DiskSpool : IDisposable
                 return; // already acknowledged, or dropped meanwhile
             Pending = Math.Max(0, Pending - delivered.Count(e => e.Segment > _ackSegment || e.End > _ackOffset));
             (_ackSegment, _ackOffset) = (last.Segment, last.End);
-            foreach (var s in _segments.Where(s => s < _ackSegment || s == _ackSegment && s != _writeSegment && _ackOffset >= SegmentLength(s)).ToList())
+            // only the segments up to the head: a deep backlog behind it costs nothing here
+            foreach (var s in _segments.GetViewBetween(_segments.Min, _ackSegment).Where(s => s < _ackSegment || s != _writeSegment && _ackOffset >= SegmentLength(s)).ToList())
                 DeleteSegment(s);
             WriteAck();
         }
@@ -207,6 +211,7 @@ public sealed class DiskSpool : IDisposable
                 if (filled == buffer.Length)
                     Array.Resize(ref buffer, buffer.Length * 2); // a line longer than the buffer
                 var n = RandomAccess.Read(file.Handle, buffer.AsSpan(filled), position + filled);
+                BytesRead += n;
                 if (n == 0)
                     return true; // the end of the segment (a last line without newline is being written, or was cut by a crash)
                 filled += n;

@@ -33,6 +33,14 @@ public sealed class FileFollowerTests
 
     private static string Serial(string line) => line[line.IndexOf("msg=audit(", StringComparison.Ordinal)..line.IndexOf("):", StringComparison.Ordinal)];
 
+    /// <summary>An empty log and a state folder in <paramref name="dir"/>.</summary>
+    private static (string Log, string State) NewLog(TestAlerts.TempDir dir)
+    {
+        var log = Path.Combine(dir.Path, "audit.log");
+        File.WriteAllText(log, "");
+        return (log, Path.Combine(dir.Path, "state"));
+    }
+
     private static void Append(string path, int from, int to) =>
         File.AppendAllLines(path, Lines[from..to]);
 
@@ -101,9 +109,7 @@ public sealed class FileFollowerTests
     public void A_restart_resumes_at_the_checkpoint_without_a_duplicate_even_after_a_rotation_while_stopped(bool rotateWhileStopped)
     {
         using var dir = new TestAlerts.TempDir();
-        var log = Path.Combine(dir.Path, "audit.log");
-        var state = Path.Combine(dir.Path, "state");
-        File.WriteAllText(log, "");
+        var (log, state) = NewLog(dir);
         var (stop, rotate) = (Boundary(0.35), Boundary(0.7));
         HashSet<string> first;
         using (var run = new Run(log, state))
@@ -141,9 +147,7 @@ public sealed class FileFollowerTests
     public void Lines_a_writer_still_appends_to_the_renamed_file_are_read_until_it_is_quiet()
     {
         using var dir = new TestAlerts.TempDir();
-        var log = Path.Combine(dir.Path, "audit.log");
-        var state = Path.Combine(dir.Path, "state");
-        File.WriteAllText(log, "");
+        var (log, state) = NewLog(dir);
         var (rename, reopen, restart) = (Boundary(0.3), Boundary(0.5), Boundary(0.75));
         HashSet<string> first;
         using (var run = new Run(log, state, renamedGrace: TimeSpan.FromMilliseconds(300)))
@@ -180,9 +184,7 @@ public sealed class FileFollowerTests
     public void A_crash_while_the_renamed_file_is_open_resumes_with_its_rest()
     {
         using var dir = new TestAlerts.TempDir();
-        var log = Path.Combine(dir.Path, "audit.log");
-        var state = Path.Combine(dir.Path, "state");
-        File.WriteAllText(log, "");
+        var (log, state) = NewLog(dir);
         var (rename, late) = (Boundary(0.3), Boundary(0.6));
         using (var run = new Run(log, state))
         {

@@ -10,6 +10,17 @@ public sealed class HttpSinkTests
     private static SpooledSink Sink(SinkSettings settings, string spoolDir) =>
         new(settings, SinkFactory.Target(settings)!, new DiskSpool(Path.Combine(spoolDir, settings.Name), 1 << 20));
 
+    /// <summary>Emits alerts 0 … count-1 through a new sink and waits until its spool is empty.</summary>
+    private static SpooledSink Deliver(SinkSettings settings, string spoolDir, int count)
+    {
+        var sink = Sink(settings, spoolDir);
+        for (var i = 0; i < count; i++)
+            sink.Emit(TestAlerts.Make(i));
+        MockReceiver.WaitFor(() => sink.Backlog == 0, 30);
+        sink.Complete();
+        return sink;
+    }
+
     private static SinkSettings Settings(SinkKind kind, string url, string name = "s") => new()
     {
         Kind = kind,
@@ -54,23 +65,13 @@ public sealed class HttpSinkTests
         using var receiver = new MockReceiver();
         using var dir = new TestAlerts.TempDir();
         var settings = Settings(SinkKind.Webhook, receiver.Url) with { BatchSize = 7, Linger = TimeSpan.FromSeconds(1) };
-        using (var sink = Sink(settings, dir.Path))
-        {
-            for (var i = 0; i < 50; i++)
-                sink.Emit(TestAlerts.Make(i));
-            MockReceiver.WaitFor(() => sink.Backlog == 0, 30);
-            sink.Complete();
-        }
+        Deliver(settings, dir.Path, 50).Dispose();
         Assert.All(receiver.Accepted, r => Assert.InRange(Ids(r.Body).Count, 1, 7));
         Assert.Equal(50, receiver.Accepted.Sum(r => Ids(r.Body).Count));
 
         using var bytesReceiver = new MockReceiver();
         var oneAlert = System.Text.Encoding.UTF8.GetByteCount(ImdsWatch.Alerts.Output.NdjsonAlertWriter.ToJson(TestAlerts.Make(0), DateTimeOffset.UtcNow)) + 20;
-        using var small = Sink(Settings(SinkKind.Webhook, bytesReceiver.Url, "small") with { BatchMaxBytes = oneAlert * 3, Linger = TimeSpan.FromSeconds(1) }, dir.Path);
-        for (var i = 0; i < 30; i++)
-            small.Emit(TestAlerts.Make(i));
-        MockReceiver.WaitFor(() => small.Backlog == 0, 30);
-        small.Complete();
+        Deliver(Settings(SinkKind.Webhook, bytesReceiver.Url, "small") with { BatchMaxBytes = oneAlert * 3, Linger = TimeSpan.FromSeconds(1) }, dir.Path, 30).Dispose();
         Assert.All(bytesReceiver.Accepted, r => Assert.InRange(Ids(r.Body).Count, 1, 3));
         Assert.Equal(30, bytesReceiver.Accepted.Sum(r => Ids(r.Body).Count));
     }
@@ -97,25 +98,13 @@ public sealed class HttpSinkTests
     {
         using var receiver = new MockReceiver();
         using var dir = new TestAlerts.TempDir();
-        using (var ndjson = Sink(Settings(SinkKind.Webhook, receiver.Url + "/nd", "nd") with { WebhookFormat = WebhookFormat.Ndjson }, dir.Path))
-        {
-            for (var i = 0; i < 5; i++)
-                ndjson.Emit(TestAlerts.Make(i));
-            MockReceiver.WaitFor(() => ndjson.Backlog == 0);
-            ndjson.Complete();
-        }
+        Deliver(Settings(SinkKind.Webhook, receiver.Url + "/nd", "nd") with { WebhookFormat = WebhookFormat.Ndjson }, dir.Path, 5).Dispose();
         var nd = receiver.Accepted.Where(r => r.Path == "/nd").ToList();
         Assert.All(nd, r => Assert.StartsWith("application/x-ndjson", r.Headers["Content-Type"], StringComparison.Ordinal));
         Assert.All(nd, r => Assert.EndsWith("}\n", r.Body, StringComparison.Ordinal));
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"alert{i:D4}"), nd.SelectMany(r => Ids(r.Body)));
 
-        using (var single = Sink(Settings(SinkKind.Webhook, receiver.Url + "/one", "one") with { WebhookFormat = WebhookFormat.OnePerRequest }, dir.Path))
-        {
-            for (var i = 0; i < 5; i++)
-                single.Emit(TestAlerts.Make(i));
-            MockReceiver.WaitFor(() => single.Backlog == 0);
-            single.Complete();
-        }
+        Deliver(Settings(SinkKind.Webhook, receiver.Url + "/one", "one") with { WebhookFormat = WebhookFormat.OnePerRequest }, dir.Path, 5).Dispose();
         var one = receiver.Accepted.Where(r => r.Path == "/one").ToList();
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"alert{i:D4}"), one.Select(r => r.Headers[WebhookTarget.IdHeader]));
         Assert.All(one, r => Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(r.Body).RootElement.ValueKind));

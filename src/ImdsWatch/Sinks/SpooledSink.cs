@@ -32,6 +32,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     private long _delivered;
     private long _failures;
     private long _requests;
+    private int _countCap = int.MaxValue; // lowered when the receiver answers 413
 
     public SpooledSink(SinkSettings settings, IAlertTarget target, DiskSpool spool, Action<string>? log = null)
     {
@@ -173,7 +174,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
         }
     }
 
-    private int BatchCount => Math.Max(1, Math.Min(_settings.BatchSize, _target.MaxBatch));
+    private int BatchCount => Math.Max(1, Math.Min(Math.Min(_settings.BatchSize, _target.MaxBatch), _countCap));
 
     private bool FullBatchWaiting() => _spool.Pending >= BatchCount || _spool.PendingBytes >= _settings.BatchMaxBytes;
 
@@ -184,8 +185,7 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     /// </summary>
     private async ValueTask SendRest(Batch batch, CancellationToken cancellation)
     {
-        Interlocked.Increment(ref _requests);
-        var result = await _target.SendAsync(batch.Rest, cancellation).ConfigureAwait(false);
+        var result = await SendSplitting(batch.Rest, cancellation).ConfigureAwait(false);
         if (result.Rejected.Count > 0)
         {
             _spool.Reject([.. result.Rejected.Select(r => (r.Entry.Id, r.Entry.Json, r.Reason))]);
@@ -198,6 +198,30 @@ public sealed class SpooledSink : IAlertSink, IDisposable
         batch.Rest = result.Retry;
         if (!result.Complete)
             throw new PartialDeliveryException($"{result.Retry.Count} of the batch's alerts refused for now (sent again)");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="entries"/>; a receiver (or a proxy before it) that answers 413 Payload Too Large gets the
+    /// two halves instead, and later batches no larger than what it took. One alert too large alone is rejected.
+    /// </summary>
+    private async Task<DeliveryResult> SendSplitting(IReadOnlyList<SpoolEntry> entries, CancellationToken cancellation)
+    {
+        try
+        {
+            Interlocked.Increment(ref _requests);
+            return await _target.SendAsync(entries, cancellation).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (e.StatusCode == System.Net.HttpStatusCode.RequestEntityTooLarge)
+        {
+            if (entries.Count == 1)
+                return new DeliveryResult([], [new RejectedAlert(entries[0], "too large for the receiver: " + e.Message)]);
+            var half = entries.Count / 2;
+            _countCap = Math.Min(_countCap, half);
+            Log($"sink {Name}: the receiver refused {entries.Count} alerts as too large (413); sending at most {_countCap} a request");
+            var first = await SendSplitting([.. entries.Take(half)], cancellation).ConfigureAwait(false);
+            var second = await SendSplitting([.. entries.Skip(half)], cancellation).ConfigureAwait(false);
+            return new DeliveryResult([.. first.Retry, .. second.Retry], [.. first.Rejected, .. second.Rejected]);
+        }
     }
 
     private static string Shorten(string text) => text.Length > 300 ? text[..300] + "…" : text;

@@ -111,6 +111,28 @@ public sealed class HttpSinkTests
     }
 
     [Fact]
+    public void A_batch_refused_as_too_large_is_split_and_an_alert_too_large_alone_is_kept_aside()
+    {
+        using var receiver = new MockReceiver();
+        using var dir = new TestAlerts.TempDir();
+        var oneAlert = System.Text.Encoding.UTF8.GetByteCount(ImdsWatch.Alerts.Output.NdjsonAlertWriter.ToJson(TestAlerts.Make(0), DateTimeOffset.UtcNow));
+        receiver.Respond = request => request.Body.Length > oneAlert * 5 ? (413, "Request Entity Too Large") : (200, "{}");
+        var settings = Settings(SinkKind.Webhook, receiver.Url, "proxy") with { Linger = TimeSpan.FromSeconds(1) };
+        var logged = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var sink = new SpooledSink(settings, SinkFactory.Target(settings)!, new DiskSpool(Path.Combine(dir.Path, "proxy"), 1 << 20), logged.Enqueue);
+        for (var i = 0; i < 40; i++)
+            sink.Emit(i == 17 ? TestAlerts.Make(i) with { Summary = new string('z', oneAlert * 6) } : TestAlerts.Make(i));
+        MockReceiver.WaitFor(() => sink.Backlog == 0, 30);
+        sink.Complete();
+
+        Assert.Equal(Enumerable.Range(0, 40).Where(i => i != 17).Select(i => $"alert{i:D4}"), receiver.AcceptedIds()); // all, once each, in order
+        Assert.All(receiver.Accepted, r => Assert.True(r.Body.Length <= oneAlert * 5));
+        Assert.Equal(1, sink.Rejected);
+        Assert.Contains("alert0017", File.ReadAllText(Path.Combine(dir.Path, "proxy", "rejected.ndjson")), StringComparison.Ordinal);
+        Assert.Contains(logged, l => l.Contains("413", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_receiver_that_is_down_then_comes_up_gets_every_alert_once()
     {
         var port = MockReceiver.FreePort();

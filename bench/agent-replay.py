@@ -24,9 +24,12 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         now = time.time()
         try:
-            sent = latency(body)
+            # a batch: a JSON array (the default), NDJSON, or one object
+            doc = json.loads(body) if body.lstrip()[:1] == b"[" else [json.loads(l) for l in body.splitlines() if l.strip()]
             with open(Receiver.out, "a") as f:
-                f.write(f"{now - sent}\n")
+                f.write("".join(f"{now - stamp(a)}\n" for a in doc))
+            with open(Receiver.out + ".requests", "a") as f:
+                f.write("1\n")
         except (ValueError, KeyError):
             pass
         self.send_response(200)
@@ -38,7 +41,11 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 
 def latency(line):
-    ts = json.loads(line)["@timestamp"]
+    return stamp(json.loads(line))
+
+
+def stamp(alert):
+    ts = alert["@timestamp"]
     return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + int(ts[20:23]) / 1000
 
 
@@ -94,6 +101,14 @@ def cpu_and_rss(pid):
     return ticks / os.sysconf("SC_CLK_TCK"), rss
 
 
+def requests(out):
+    try:
+        with open(out + ".requests") as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
 def replay(cmd, lines, rate, seconds, env=None):
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     time.sleep(2)  # start-up is not measured
@@ -132,7 +147,7 @@ def replay(cmd, lines, rate, seconds, env=None):
     elapsed = time.time() - start
     proc.stdin.close()
     proc.wait(timeout=30)
-    return sent / elapsed, 100 * (cpu1 - cpu0) / elapsed, rss
+    return sent / elapsed, 100 * (cpu1 - cpu0) / elapsed, rss, cpu1 - cpu0, elapsed
 
 
 def main():
@@ -142,7 +157,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--imdswatch", default="src/ImdsWatch.Cli/bin/Release/net10.0/imdswatch.dll")
     ap.add_argument("--sink", choices=["webhook", "file"], default="webhook",
-                    help="webhook: POSTs to a receiver on 127.0.0.1 (one alert a request); file: the NDJSON file sink, tailed")
+                    help="webhook: POSTs batches to a receiver on 127.0.0.1; file: the NDJSON file sink, tailed")
     ap.add_argument("--laurel", help="path of laurel, fed the same stream (needs a config: see --laurel-config)")
     args = ap.parse_args()
     lines = [l if l.endswith(b"\n") else l + b"\n" for l in open(args.records, "rb") if l.strip()]
@@ -153,11 +168,13 @@ def main():
     receiver.start()
     port = ports.get(timeout=30)
     try:
-        print("| program | rate asked | rate sent | CPU % | peak RSS MB | alerts | p50 ms | p99 ms |")
-        print("|---|---|---|---|---|---|---|---|")
+        print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs); {args.seconds} s per rate")
+        print("| program | rate asked | rate sent | CPU % | CPU s (user+sys) / wall s | peak RSS MB | alerts | requests | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for rate in args.rates:
-            if os.path.exists(out):
-                os.remove(out)
+            for stale in (out, out + ".requests"):
+                if os.path.exists(stale):
+                    os.remove(stale)
             sink = f"webhook=http://127.0.0.1:{port}/alerts"
             tailer = None
             if args.sink == "file":
@@ -166,21 +183,22 @@ def main():
                 tailer.start()
             cmd = ["dotnet", args.imdswatch, "agent", "--input", "stdin", "--state", f"{tmp}/none.db", "--state-dir", f"{tmp}/spool-{rate}",
                    "--window", "1s", "--sink", sink]
-            got, cpu, rss = replay(cmd, lines, rate, args.seconds)
+            got, cpu, rss, cpus, wall = replay(cmd, lines, rate, args.seconds)
             if tailer is not None:
                 time.sleep(1)
                 tailer.terminate()
             time.sleep(3)  # what the agent delivered while draining at EOF
             lat = arrivals(out)
             p = lambda q: f"{1000 * lat[min(len(lat) - 1, int(q * len(lat)))]:.0f}" if lat else "-"
-            print(f"| imdswatch agent ({args.sink}) | {rate} | {got:.0f} | {cpu:.0f} | {rss} | {len(lat)} | {p(0.5)} | {p(0.99)} |", flush=True)
+            reqs = requests(out) if args.sink == "webhook" else "-"
+            print(f"| imdswatch agent ({args.sink}) | {rate} | {got:.0f} | {cpu:.0f} | {cpus:.1f} / {wall:.0f} | {rss} | {len(lat)} | {reqs} | {p(0.5)} | {p(0.99)} |", flush=True)
             if args.laurel:
                 conf = f"{tmp}/laurel.toml"
                 with open(conf, "w") as f:
                     f.write(f'directory = "{tmp}/laurel-{rate}"\nuser = "root"\n[auditlog]\nfile = "audit.log"\nsize = 100000000\ngenerations = 2\n')
                 os.makedirs(f"{tmp}/laurel-{rate}", exist_ok=True)
-                got, cpu, rss = replay([args.laurel, "-c", conf], lines, rate, args.seconds)
-                print(f"| laurel | {rate} | {got:.0f} | {cpu:.0f} | {rss} | - | - | - |", flush=True)
+                got, cpu, rss, cpus, wall = replay([args.laurel, "-c", conf], lines, rate, args.seconds)
+                print(f"| laurel | {rate} | {got:.0f} | {cpu:.0f} | {cpus:.1f} / {wall:.0f} | {rss} | - | - | - | - |", flush=True)
     finally:
         receiver.terminate()
         receiver.join()

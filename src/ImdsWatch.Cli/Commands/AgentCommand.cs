@@ -151,7 +151,9 @@ public static class AgentCommand
                 else
                 {
                     using var timeout = new CancellationTokenSource(s.Timeout);
-                    target.SendAsync([new SpoolEntry(probe.Id, json, 0, 0)], timeout.Token).GetAwaiter().GetResult();
+                    var result = target.SendAsync([new SpoolEntry(probe.Id, json, 0, 0)], timeout.Token).GetAwaiter().GetResult();
+                    if (result.Rejected.Count > 0 || !result.Complete)
+                        throw new IOException(result.Rejected.Count > 0 ? "the test alert was refused: " + result.Rejected[0].Reason : "the receiver asked to send the test alert again later");
                 }
                 stderr.WriteLine($"imdswatch agent --check: sink {s.Name} ({s.Kind.ToString().ToLowerInvariant()} {s.Target}): ok");
             }

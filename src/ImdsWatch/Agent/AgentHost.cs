@@ -177,7 +177,7 @@ public sealed class AgentHost : IDisposable
         foreach (var (table, count) in p.Stats.Evicted)
             line.Append(CultureInfo.InvariantCulture, $"; evicted from {table} {count}");
         foreach (var sink in _runtime.Sinks.OfType<SpooledSink>())
-            line.Append(CultureInfo.InvariantCulture, $"; sink {sink.Name}: delivered {sink.Delivered}, backlog {sink.Backlog}, failures {sink.Failures}, spool drops {sink.Dropped}");
+            line.Append(CultureInfo.InvariantCulture, $"; sink {sink.Name}: delivered {sink.Delivered} in {sink.Requests} request(s), backlog {sink.Backlog}, failures {sink.Failures}, rejected {sink.Rejected}, spool drops {sink.Dropped}");
         return line.ToString();
     }
 

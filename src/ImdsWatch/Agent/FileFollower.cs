@@ -32,6 +32,25 @@ public sealed class FileFollower : IDisposable
     private SourceContext? _context;
     private LivePipeline? _pipeline;
     private bool _started;
+    private Renamed? _renamed;
+
+    /// <summary>A file renamed away, still open: read as it grows, closed once quiet for <see cref="RenamedGrace"/>.</summary>
+    private sealed class Renamed(SafeFileHandle handle, FileIdentity identity, long offset, long line) : IDisposable
+    {
+        public SafeFileHandle Handle { get; } = handle;
+        public FileIdentity Identity { get; } = identity;
+        public long Offset = offset;
+        public long Line = line;
+        public MemoryStream Partial { get; } = new();
+        public long LastGrowth { get; set; } = Stopwatch.GetTimestamp();
+        public long LastLength { get; set; } = -1;
+
+        public void Dispose()
+        {
+            Handle.Dispose();
+            Partial.Dispose();
+        }
+    }
 
     /// <param name="spec">PATH, or FORMAT:PATH with FORMAT audit, syslog, web or ecs (otherwise told from the first lines).</param>
     public FileFollower(string spec, string checkpointDirectory, Action<string> log)
@@ -46,6 +65,12 @@ public sealed class FileFollower : IDisposable
     /// <summary>Lines handed to the pipeline, and files finished after a rotation.</summary>
     public long Lines { get; private set; }
     public long Rotations { get; private set; }
+
+    /// <summary>How long a file renamed away is kept open while nothing is appended to it.</summary>
+    public TimeSpan RenamedGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>True while a file renamed away is still open and read.</summary>
+    public bool ReadingRenamed => _renamed is not null;
 
     /// <summary>Set when inotify reports a change (any thread).</summary>
     public Action? Wake { get; init; }
@@ -141,12 +166,13 @@ public sealed class FileFollower : IDisposable
         if (!_started)
             return 0;
         var before = Lines;
+        var progressed = ReadRenamed();
         if (_handle is null)
         {
             if (TryOpen(Path, out var handle, out var identity))
                 (_handle, _identity, _offset, _line) = (handle, identity, 0, 0);
             else
-                return 0;
+                return Progress(before, progressed);
         }
         if (_offset > RandomAccess.GetLength(_handle!) || !_identity!.SameStart(_handle!))
         {
@@ -157,23 +183,63 @@ public sealed class FileFollower : IDisposable
             _partial.SetLength(0);
             Rotations++;
         }
-        ReadToEnd(_handle!, ref _offset, ref _line);
+        ReadToEnd(_handle!, ref _offset, ref _line, _partial);
         if (_identity is { FingerprintLength: < FileIdentity.FingerprintBytes } && RandomAccess.GetLength(_handle!) > _identity.FingerprintLength)
             _identity = FileIdentity.Of(_handle!); // the fingerprint grows with the file up to its full length
         var current = FileStat.InodeOf(Path);
         if (current is { } inode && inode != _identity!.Inode && TryOpen(Path, out var next, out var nextIdentity))
         {
-            // Renamed away and a new file in its place: the old one is read to its end first.
-            ReadToEnd(_handle!, ref _offset, ref _line);
-            EndOfFile();
-            _handle!.Dispose();
+            // Renamed away and a new file in its place: the old one is read to its end and kept open for what its
+            // writer still appends; the new one is read from its start.
+            ReadToEnd(_handle!, ref _offset, ref _line, _partial);
+            if (_renamed is not null)
+                CloseRenamed("rotated again");
+            _renamed = new Renamed(_handle!, _identity!, _offset, _line);
+            _partial.WriteTo(_renamed.Partial);
+            _partial.SetLength(0);
             (_handle, _identity, _offset, _line) = (next, nextIdentity, 0, 0);
             Rotations++;
-            ReadToEnd(_handle!, ref _offset, ref _line);
+            ReadToEnd(_handle!, ref _offset, ref _line, _partial);
+            progressed = true;
         }
-        if (Lines > before)
-            _uncommitted.Enqueue((_identity!, _offset, _line, Stopwatch.GetTimestamp()));
+        return Progress(before, progressed);
+    }
+
+    /// <summary>
+    /// Queues the position to checkpoint once final. While a renamed file is open, that is its position: a crash then
+    /// resumes with the rest of it (found beside the path by inode) and the new file from its start.
+    /// </summary>
+    private long Progress(long before, bool progressed)
+    {
+        if (_renamed is { } r && (Lines > before || progressed))
+            _uncommitted.Enqueue((r.Identity, r.Offset, r.Line, Stopwatch.GetTimestamp()));
+        else if (_identity is not null && (Lines > before || progressed))
+            _uncommitted.Enqueue((_identity, _offset, _line, Stopwatch.GetTimestamp()));
         return Lines - before;
+    }
+
+    /// <summary>Reads what was appended to the renamed file; closes it once it has been quiet for the grace. True when it closed.</summary>
+    private bool ReadRenamed()
+    {
+        if (_renamed is not { } r)
+            return false;
+        ReadToEnd(r.Handle, ref r.Offset, ref r.Line, r.Partial);
+        var length = RandomAccess.GetLength(r.Handle);
+        if (length != r.LastLength)
+            (r.LastLength, r.LastGrowth) = (length, Stopwatch.GetTimestamp());
+        if (Stopwatch.GetElapsedTime(r.LastGrowth) < RenamedGrace)
+            return false;
+        CloseRenamed($"quiet for {RenamedGrace.TotalSeconds:0.#} s");
+        return true;
+    }
+
+    private void CloseRenamed(string why)
+    {
+        var r = _renamed!;
+        EndOfFile(r.Partial, ref r.Offset, ref r.Line);
+        _log($"follow {Path}: the renamed file (inode {r.Identity.Inode}) is {why}; closed after {r.Line} lines");
+        r.Dispose();
+        _renamed = null;
     }
 
     /// <summary>The input is quiet: an event still open in the reader is complete.</summary>
@@ -216,9 +282,9 @@ public sealed class FileFollower : IDisposable
         }
     }
 
-    private void ReadToEnd(SafeFileHandle handle, ref long offset, ref long line)
+    private void ReadToEnd(SafeFileHandle handle, ref long offset, ref long line, MemoryStream partial)
     {
-        var position = offset + _partial.Length;
+        var position = offset + partial.Length;
         int n;
         while ((n = RandomAccess.Read(handle, _buffer, position)) > 0)
         {
@@ -229,31 +295,31 @@ public sealed class FileFollower : IDisposable
                 var newline = span.IndexOf((byte)'\n');
                 if (newline < 0)
                 {
-                    _partial.Write(span);
+                    partial.Write(span);
                     break;
                 }
                 line++;
-                if (_partial.Length == 0)
+                if (partial.Length == 0)
                 {
                     Feed(span[..newline], line);
                 }
                 else
                 {
-                    _partial.Write(span[..newline]);
-                    if (_partial.Length <= MaxLine)
-                        Feed(_partial.GetBuffer().AsSpan(0, (int)_partial.Length), line);
+                    partial.Write(span[..newline]);
+                    if (partial.Length <= MaxLine)
+                        Feed(partial.GetBuffer().AsSpan(0, (int)partial.Length), line);
                     else
                         _context?.Issue(line, LineReader.LongLineIssue);
-                    _partial.SetLength(0);
+                    partial.SetLength(0);
                 }
                 offset = position - span.Length + newline + 1;
                 span = span[(newline + 1)..];
             }
-            if (_partial.Length > MaxLine)
+            if (partial.Length > MaxLine)
             {
                 // an endless line: skip ahead, keep reading from where it ends
                 offset = position;
-                _partial.SetLength(0);
+                partial.SetLength(0);
             }
         }
     }
@@ -273,13 +339,13 @@ public sealed class FileFollower : IDisposable
     }
 
     /// <summary>A file ends (rotated away): its last line, even without a newline, and any open event.</summary>
-    private void EndOfFile()
+    private void EndOfFile(MemoryStream partial, ref long offset, ref long line)
     {
-        if (_partial.Length > 0)
+        if (partial.Length > 0)
         {
-            Feed(_partial.GetBuffer().AsSpan(0, (int)_partial.Length), ++_line);
-            _offset += _partial.Length;
-            _partial.SetLength(0);
+            Feed(partial.GetBuffer().AsSpan(0, (int)partial.Length), ++line);
+            offset += partial.Length;
+            partial.SetLength(0);
         }
         Flush();
     }
@@ -300,8 +366,8 @@ public sealed class FileFollower : IDisposable
             {
                 if (identity!.Inode == live || RandomAccess.GetLength(handle!) < offset || !file.SameStart(handle!))
                     continue;
-                ReadToEnd(handle!, ref offset, ref line);
-                EndOfFile();
+                ReadToEnd(handle!, ref offset, ref line, _partial);
+                EndOfFile(_partial, ref offset, ref line);
                 _log($"follow {Path}: {why}; read the rest of {candidate}");
                 return;
             }
@@ -343,6 +409,7 @@ public sealed class FileFollower : IDisposable
     {
         _watcher?.Dispose();
         _handle?.Dispose();
+        _renamed?.Dispose();
         _partial.Dispose();
     }
 }

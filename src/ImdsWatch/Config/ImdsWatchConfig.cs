@@ -215,7 +215,10 @@ public sealed class ImdsWatchConfig
         public string? Token { get; set; }
         public string? Index { get; set; }
         public string? Sourcetype { get; set; }
-        public int BatchSize { get; set; } = 100;
+        public int BatchSize { get; set; } = 500;
+        public double BatchMaxMb { get; set; } = 1;
+        public double LingerMs { get; set; } = 100;
+        public string? Format { get; set; }
         public double TimeoutSeconds { get; set; } = 10;
         public int Retries { get; set; } = 3;
         public bool InsecureSkipVerify { get; set; }

@@ -16,18 +16,12 @@ public abstract class HttpTarget(SinkSettings settings) : IAlertTarget
 
     public abstract int MaxBatch { get; }
 
-    public abstract Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation);
+    public abstract Task<DeliveryResult> SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation);
 
     /// <summary>POSTs <paramref name="body"/>; the response (2xx, else thrown) is the caller's to read and dispose.</summary>
     protected async Task<HttpResponseMessage> PostAsync(Uri url, string body, string contentType, CancellationToken cancellation, params (string Name, string Value)[] headers)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType) { CharSet = contentType == "application/json" ? "utf-8" : null };
-        foreach (var (name, value) in headers)
-            request.Headers.TryAddWithoutValidation(name, value);
-        foreach (var (name, value) in settings.Headers)
-            request.Headers.TryAddWithoutValidation(name, value);
-        var response = await _client.SendAsync(request, cancellation).ConfigureAwait(false);
+        var response = await PostAnyAsync(url, body, contentType, cancellation, headers).ConfigureAwait(false);
         try
         {
             await HttpClients.EnsureAccepted(response, cancellation).ConfigureAwait(false);
@@ -38,6 +32,18 @@ public abstract class HttpTarget(SinkSettings settings) : IAlertTarget
             response.Dispose();
             throw;
         }
+    }
+
+    /// <summary>POSTs <paramref name="body"/> and returns the response whatever its status (the caller's to dispose).</summary>
+    protected async Task<HttpResponseMessage> PostAnyAsync(Uri url, string body, string contentType, CancellationToken cancellation, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType) { CharSet = contentType == "application/json" ? "utf-8" : null };
+        foreach (var (name, value) in headers)
+            request.Headers.TryAddWithoutValidation(name, value);
+        foreach (var (name, value) in settings.Headers)
+            request.Headers.TryAddWithoutValidation(name, value);
+        return await _client.SendAsync(request, cancellation).ConfigureAwait(false);
     }
 
     public void Dispose()

@@ -3,13 +3,15 @@ using ImdsWatch.Sinks.Spool;
 namespace ImdsWatch.Sinks;
 
 /// <summary>
-/// A receiver that alerts are delivered to from a spool (<see cref="SpooledSink"/>): one call sends a batch, and
-/// returns only when the receiver accepted all of it; any failure throws, and the whole batch is sent again.
+/// A receiver that alerts are delivered to from a spool (<see cref="SpooledSink"/>): one call sends a batch. A failure
+/// of the whole request (refused connection, timeout, non-2xx) throws and the batch is sent again; a receiver that
+/// answers per alert (Elasticsearch <c>_bulk</c>, Splunk HEC) says in the result which alerts to send again and which
+/// it refused for good.
 /// </summary>
 public interface IAlertTarget : IDisposable
 {
-    /// <summary>The most alerts one call may carry (a webhook takes one JSON object a request).</summary>
+    /// <summary>The most alerts one call may carry.</summary>
     int MaxBatch { get; }
 
-    Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation);
+    Task<DeliveryResult> SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation);
 }

@@ -24,8 +24,10 @@ public static class SinkConfig
             var target = kind == SinkKind.File ? e.Path ?? e.Url : e.Url;
             if (kind != SinkKind.Stdout && string.IsNullOrWhiteSpace(target))
                 throw new InvalidDataException($"sinks[{i}] ({e.Type}): {(kind == SinkKind.File ? "path" : "url")}: is required");
-            if (e.BatchSize < 1 || e.TimeoutSeconds <= 0 || e.SpoolMaxMb <= 0 || e.MaxFileMb <= 0 || e.Retries < 0 || e.MaxFiles < 0)
-                throw new InvalidDataException($"sinks[{i}] ({e.Type}): batch_size, timeout_seconds, spool_max_mb and max_file_mb must be positive");
+            if (e.BatchSize < 1 || e.BatchMaxMb <= 0 || e.TimeoutSeconds <= 0 || e.SpoolMaxMb <= 0 || e.MaxFileMb <= 0 || e.Retries < 0 || e.MaxFiles < 0)
+                throw new InvalidDataException($"sinks[{i}] ({e.Type}): batch_size, batch_max_mb, timeout_seconds, spool_max_mb and max_file_mb must be positive");
+            if (e.LingerMs is < 0 or > 10_000)
+                throw new InvalidDataException($"sinks[{i}] ({e.Type}): linger_ms must be between 0 and 10000");
             var settings = new SinkSettings
             {
                 Kind = kind,
@@ -37,6 +39,9 @@ public static class SinkConfig
                 Index = e.Index,
                 SourceType = e.Sourcetype ?? "imdswatch:alert",
                 BatchSize = e.BatchSize,
+                BatchMaxBytes = (long)(e.BatchMaxMb * (1 << 20)),
+                Linger = TimeSpan.FromMilliseconds(e.LingerMs),
+                WebhookFormat = FormatOf(e.Format, kind, $"sinks[{i}].format"),
                 Timeout = TimeSpan.FromSeconds(e.TimeoutSeconds),
                 Retries = e.Retries,
                 InsecureSkipVerify = e.InsecureSkipVerify,
@@ -56,6 +61,21 @@ public static class SinkConfig
             sinks.Add(settings);
         }
         return sinks;
+    }
+
+    private static WebhookFormat FormatOf(string? text, SinkKind kind, string where)
+    {
+        if (text is null)
+            return WebhookFormat.Array;
+        if (kind != SinkKind.Webhook)
+            throw new InvalidDataException($"{where}: only a webhook sink takes a format (array, ndjson, object)");
+        return text.ToLowerInvariant() switch
+        {
+            "array" or "json" => WebhookFormat.Array,
+            "ndjson" => WebhookFormat.Ndjson,
+            "object" or "single" => WebhookFormat.OnePerRequest,
+            _ => throw new InvalidDataException($"{where}: '{text}' is not a webhook format (array, ndjson, object)"),
+        };
     }
 
     /// <summary>URLs parse and name a scheme the kind speaks; HEC has a token.</summary>

@@ -23,7 +23,18 @@ public sealed record SinkSettings
     public string? Index { get; init; }
 
     public string SourceType { get; init; } = "imdswatch:alert";
-    public int BatchSize { get; init; } = 100;
+    /// <summary>
+    /// A request carries at most this many alerts and about this many bytes (one alert more than the bytes allow is
+    /// never split). A batch that is not full waits at most <see cref="Linger"/> after the previous request began, so a
+    /// lone alert goes at once and a burst goes in few requests.
+    /// </summary>
+    public int BatchSize { get; init; } = 500;
+    public long BatchMaxBytes { get; init; } = 1L << 20;
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Webhook: a JSON array per request (default), NDJSON, or one object per request.</summary>
+    public WebhookFormat WebhookFormat { get; init; } = WebhookFormat.Array;
+
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Accept any server certificate (test setups only).</summary>

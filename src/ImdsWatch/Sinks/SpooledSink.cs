@@ -10,9 +10,13 @@ namespace ImdsWatch.Sinks;
 
 /// <summary>
 /// At-least-once delivery to a receiver: <see cref="Emit"/> writes the alert to the sink's disk spool and returns;
-/// a delivery thread sends the oldest spooled alerts in batches through retries with backoff and a circuit breaker
-/// (Polly), and acknowledges them in the spool only once the receiver accepted them. An outage or a restart
-/// delays delivery and loses nothing (until the spool is full: then the oldest go, counted).
+/// a delivery thread sends the oldest spooled alerts in batches (up to <see cref="SinkSettings.BatchSize"/> alerts and
+/// <see cref="SinkSettings.BatchMaxBytes"/>; a batch that is not full leaves at most <see cref="SinkSettings.Linger"/>
+/// after the previous one began) through retries with backoff and a circuit breaker (Polly), and acknowledges a
+/// batch in the spool only once the receiver took all of it. Alerts a receiver answers one by one (Elasticsearch
+/// <c>_bulk</c>) are judged one by one: those refused for now are sent again alone, those refused for good are kept
+/// in the spool's rejected file and counted. An outage or a restart delays delivery and loses nothing (until the
+/// spool is full: then the oldest go, counted).
 /// </summary>
 public sealed class SpooledSink : IAlertSink, IDisposable
 {
@@ -27,6 +31,8 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     private readonly Task _delivery;
     private long _delivered;
     private long _failures;
+    private long _requests;
+    private int _countCap = int.MaxValue; // lowered when the receiver answers 413
 
     public SpooledSink(SinkSettings settings, IAlertTarget target, DiskSpool spool, Action<string>? log = null)
     {
@@ -67,6 +73,8 @@ public sealed class SpooledSink : IAlertSink, IDisposable
 
     public long Delivered => Interlocked.Read(ref _delivered);
     public long Failures => Interlocked.Read(ref _failures);
+    public long Requests => Interlocked.Read(ref _requests);
+    public long Rejected => _spool.Rejected;
     public long Backlog => _spool.Pending;
     public long Dropped => _spool.Dropped;
 
@@ -117,19 +125,38 @@ public sealed class SpooledSink : IAlertSink, IDisposable
     private async Task DeliverAsync()
     {
         var pause = TimeSpan.FromMilliseconds(200);
+        var lastStart = DateTime.MinValue;
+        Batch? batch = null;
         while (!_stop.IsCancellationRequested)
         {
-            var batch = _spool.Peek(Math.Max(1, Math.Min(_settings.BatchSize, _target.MaxBatch)));
-            if (batch.Count == 0)
+            if (batch is null)
             {
-                await Wait(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-                continue;
+                if (_spool.Pending == 0)
+                {
+                    await Wait(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                    continue;
+                }
+                var linger = lastStart + _settings.Linger - DateTime.UtcNow;
+                if (linger > TimeSpan.Zero && !FullBatchWaiting())
+                {
+                    await Wait(linger).ConfigureAwait(false);
+                    continue;
+                }
+                batch = new Batch(_spool.Peek(BatchCount, _settings.BatchMaxBytes));
+                if (batch.Entries.Count == 0)
+                {
+                    batch = null;
+                    await Wait(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                    continue;
+                }
             }
             try
             {
-                await _resilience.ExecuteAsync(async token => await _target.SendAsync(batch, token).ConfigureAwait(false), _abort.Token).ConfigureAwait(false);
-                _spool.Acknowledge(batch);
-                Interlocked.Add(ref _delivered, batch.Count);
+                lastStart = DateTime.UtcNow;
+                await _resilience.ExecuteAsync(async token => await SendRest(batch, token).ConfigureAwait(false), _abort.Token).ConfigureAwait(false);
+                _spool.Acknowledge(batch.Entries);
+                Interlocked.Add(ref _delivered, batch.Entries.Count - batch.RejectedCount);
+                batch = null;
                 pause = TimeSpan.FromMilliseconds(200);
             }
             catch (Exception) when (_stop.IsCancellationRequested)
@@ -145,6 +172,66 @@ public sealed class SpooledSink : IAlertSink, IDisposable
                 pause = TimeSpan.FromTicks(Math.Min(MaxPause.Ticks, pause.Ticks * 2));
             }
         }
+    }
+
+    private int BatchCount => Math.Max(1, Math.Min(Math.Min(_settings.BatchSize, _target.MaxBatch), _countCap));
+
+    private bool FullBatchWaiting() => _spool.Pending >= BatchCount || _spool.PendingBytes >= _settings.BatchMaxBytes;
+
+    /// <summary>
+    /// Sends what of the batch the receiver has not taken yet. Alerts refused for good are set aside at once (never
+    /// sent again, whatever happens to the rest); if some were refused for now, this attempt fails with them alone
+    /// left, for the retry.
+    /// </summary>
+    private async ValueTask SendRest(Batch batch, CancellationToken cancellation)
+    {
+        var result = await SendSplitting(batch.Rest, cancellation).ConfigureAwait(false);
+        if (result.Rejected.Count > 0)
+        {
+            _spool.Reject([.. result.Rejected.Select(r => (r.Entry.Id, r.Entry.Json, r.Reason))]);
+            batch.RejectedCount += result.Rejected.Count;
+            foreach (var r in result.Rejected.Take(3))
+                Log($"sink {Name}: alert {r.Entry.Id} refused by the receiver, kept in the spool's rejected.ndjson: {Shorten(r.Reason)}");
+            if (result.Rejected.Count > 3)
+                Log($"sink {Name}: {result.Rejected.Count - 3} more alert(s) of the batch refused, kept in rejected.ndjson");
+        }
+        batch.Rest = result.Retry;
+        if (!result.Complete)
+            throw new PartialDeliveryException($"{result.Retry.Count} of the batch's alerts refused for now (sent again)");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="entries"/>; a receiver (or a proxy before it) that answers 413 Payload Too Large gets the
+    /// two halves instead, and later batches no larger than what it took. One alert too large alone is rejected.
+    /// </summary>
+    private async Task<DeliveryResult> SendSplitting(IReadOnlyList<SpoolEntry> entries, CancellationToken cancellation)
+    {
+        try
+        {
+            Interlocked.Increment(ref _requests);
+            return await _target.SendAsync(entries, cancellation).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (e.StatusCode == System.Net.HttpStatusCode.RequestEntityTooLarge)
+        {
+            if (entries.Count == 1)
+                return new DeliveryResult([], [new RejectedAlert(entries[0], "too large for the receiver: " + e.Message)]);
+            var half = entries.Count / 2;
+            _countCap = Math.Min(_countCap, half);
+            Log($"sink {Name}: the receiver refused {entries.Count} alerts as too large (413); sending at most {_countCap} a request");
+            var first = await SendSplitting([.. entries.Take(half)], cancellation).ConfigureAwait(false);
+            var second = await SendSplitting([.. entries.Skip(half)], cancellation).ConfigureAwait(false);
+            return new DeliveryResult([.. first.Retry, .. second.Retry], [.. first.Rejected, .. second.Rejected]);
+        }
+    }
+
+    private static string Shorten(string text) => text.Length > 300 ? text[..300] + "…" : text;
+
+    /// <summary>A batch in flight: all its spool entries (acknowledged together), and those not yet taken.</summary>
+    private sealed class Batch(IReadOnlyList<SpoolEntry> entries)
+    {
+        public IReadOnlyList<SpoolEntry> Entries { get; } = entries;
+        public IReadOnlyList<SpoolEntry> Rest { get; set; } = entries;
+        public int RejectedCount { get; set; }
     }
 
     private void Signal()

@@ -31,7 +31,7 @@ public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
         throw new InvalidDataException($"syslog: '{target}' is not udp://HOST:PORT, tcp://HOST:PORT or unix:///dev/log");
     }
 
-    public async Task SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
+    public async Task<DeliveryResult> SendAsync(IReadOnlyList<SpoolEntry> batch, CancellationToken cancellation)
     {
         try
         {
@@ -47,6 +47,7 @@ public sealed class SyslogTarget(SinkSettings settings) : IAlertTarget
                 var frame = Encoding.ASCII.GetBytes(message.Length.ToString(CultureInfo.InvariantCulture) + " ");
                 await socket.SendAsync(frame.Concat(message).ToArray(), SocketFlags.None, cancellation).ConfigureAwait(false);
             }
+            return DeliveryResult.AllAccepted;
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {

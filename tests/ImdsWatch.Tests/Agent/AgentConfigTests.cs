@@ -36,6 +36,10 @@ public sealed class AgentConfigTests
                 url: http://127.0.0.1:9/a
                 headers: { X-Team: soc }
                 timeout_seconds: 3
+                format: ndjson
+                batch_size: 50
+                batch_max_mb: 0.5
+                linger_ms: 20
             """);
         var config = ImdsWatchConfig.Load(path);
         var sinks = SinkConfig.FromConfig(config, ["webhook=http://127.0.0.1:9/b", "file=/tmp/x.ndjson"]);
@@ -46,6 +50,22 @@ public sealed class AgentConfigTests
         Assert.Equal("soc", sinks[1].Headers["X-Team"]);
         Assert.Equal(TimeSpan.FromSeconds(3), sinks[1].Timeout);
         Assert.Equal(1.5, config.Agent.WindowSeconds);
+        Assert.Equal((500, 1L << 20, TimeSpan.FromMilliseconds(100), WebhookFormat.Array), (sinks[0].BatchSize, sinks[0].BatchMaxBytes, sinks[0].Linger, sinks[0].WebhookFormat));
+        Assert.Equal((50, 1L << 19, TimeSpan.FromMilliseconds(20), WebhookFormat.Ndjson), (sinks[1].BatchSize, sinks[1].BatchMaxBytes, sinks[1].Linger, sinks[1].WebhookFormat));
+    }
+
+    [Theory]
+    [InlineData("type: webhook\n    url: http://127.0.0.1/a\n    format: xml", "not a webhook format")]
+    [InlineData("type: hec\n    url: http://127.0.0.1/a\n    token: t\n    format: ndjson", "only a webhook sink takes a format")]
+    [InlineData("type: webhook\n    url: http://127.0.0.1/a\n    linger_ms: -1", "linger_ms")]
+    [InlineData("type: webhook\n    url: http://127.0.0.1/a\n    batch_max_mb: 0", "batch_max_mb")]
+    public void Bad_batching_options_are_refused_with_a_reason(string sink, string reason)
+    {
+        using var dir = new TestAlerts.TempDir();
+        var path = Path.Combine(dir.Path, "agent.yaml");
+        File.WriteAllText(path, "sinks:\n  - " + sink + "\n");
+        var e = Assert.Throws<InvalidDataException>(() => SinkConfig.FromConfig(ImdsWatchConfig.Load(path), []));
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class AgentFaultTests
         return EffectiveConfig.Default.Pipeline().Scan([new InputSource(file, file)]).Alerts.Select(a => a.Id).ToHashSet();
     }
 
-    private static List<string> Delivered(MockReceiver receiver) => receiver.Accepted.Select(r => r.Headers[WebhookTarget.IdHeader]).ToList();
+    private static List<string> Delivered(MockReceiver receiver) => receiver.AcceptedIds();
 
     [Fact]
     public void Auditd_restarted_mid_stream_while_the_receiver_is_down_loses_no_alert_and_repeats_none()
@@ -50,7 +50,7 @@ public sealed class AgentFaultTests
             second.StandardInput.Close();
             Assert.True(second.WaitForExit(TimeSpan.FromSeconds(60)), "the agent did not exit at EOF");
         }
-        for (var start = 0; start < 5 && AgentProcessTests.SpooledLines(state.Path) > 0 && receiver.Accepted.Count < expected.Count; start++)
+        for (var start = 0; start < 5 && AgentProcessTests.SpooledLines(state.Path) > 0 && receiver.AcceptedIds().Count < expected.Count; start++)
         {
             using var drain = AgentProcessTests.StartAgent(state.Path, "1s", ["--sink", sink]);
             drain.StandardInput.Close();
@@ -76,7 +76,7 @@ public sealed class AgentFaultTests
         {
             agent.StandardInput.Write(string.Join('\n', Lines[..split]) + "\n");
             agent.StandardInput.Flush();
-            MockReceiver.WaitFor(() => before.Accepted.Count >= expectedBefore.Count - 3, 60); // all but what can still fold
+            MockReceiver.WaitFor(() => before.AcceptedIds().Count >= expectedBefore.Count - 3, 60); // all but what can still fold
 
             File.WriteAllText(config, Yaml(after, "after"));
             Process.Start("kill", ["-HUP", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();

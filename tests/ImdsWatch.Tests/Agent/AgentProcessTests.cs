@@ -60,14 +60,14 @@ public sealed class AgentProcessTests
 
         receiver.FailFirst = 0;
         // Each start drains for a few seconds at EOF and leaves the rest spooled for the next: start until none is left.
-        for (var start = 0; start < 5 && SpooledLines(state.Path) > 0 && receiver.Accepted.Count < expected.Count; start++)
+        for (var start = 0; start < 5 && SpooledLines(state.Path) > 0 && receiver.AcceptedIds().Count < expected.Count; start++)
         {
             using var restarted = StartAgent(state.Path, "--sink", sink);
             restarted.StandardInput.Close(); // EOF: complete, drain the spool, exit
             Assert.True(restarted.WaitForExit(TimeSpan.FromSeconds(30)), "the agent did not exit at EOF");
             Assert.Equal(0, restarted.ExitCode);
         }
-        var delivered = receiver.Accepted.Select(r => r.Headers[WebhookTarget.IdHeader]).ToList();
+        var delivered = receiver.AcceptedIds();
         Assert.Equal(expected.Order(StringComparer.Ordinal), delivered.Order(StringComparer.Ordinal)); // none lost, none twice
     }
 
@@ -83,13 +83,13 @@ public sealed class AgentProcessTests
             agent.StandardInput.Write(File.ReadAllText(Sample));
             agent.StandardInput.Flush();
             Thread.Sleep(3000); // read; what can still fold is kept pending by the one-minute window
-            Assert.True(receiver.Accepted.Count < expected.Count, "every alert was final before the window");
+            Assert.True(receiver.AcceptedIds().Count < expected.Count, "every alert was final before the window");
             var clock = Stopwatch.StartNew();
             Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             Assert.True(agent.WaitForExit(TimeSpan.FromSeconds(10)), "no exit within 10 s of SIGTERM");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"exit took {clock.Elapsed}");
             Assert.Equal(ImdsWatch.Cli.ExitCodes.Terminated, agent.ExitCode); // flushed, then the shell's code for SIGTERM
-            Assert.Equal(expected.Order(StringComparer.Ordinal), receiver.Accepted.Select(r => r.Headers[WebhookTarget.IdHeader]).Order(StringComparer.Ordinal));
+            Assert.Equal(expected.Order(StringComparer.Ordinal), receiver.AcceptedIds().Order(StringComparer.Ordinal));
         }
         finally
         {

@@ -33,15 +33,23 @@ public sealed class FileFollowerTests
 
     private static string Serial(string line) => line[line.IndexOf("msg=audit(", StringComparison.Ordinal)..line.IndexOf("):", StringComparison.Ordinal)];
 
+    /// <summary>An empty log and a state folder in <paramref name="dir"/>.</summary>
+    private static (string Log, string State) NewLog(TestAlerts.TempDir dir)
+    {
+        var log = Path.Combine(dir.Path, "audit.log");
+        File.WriteAllText(log, "");
+        return (log, Path.Combine(dir.Path, "state"));
+    }
+
     private static void Append(string path, int from, int to) =>
         File.AppendAllLines(path, Lines[from..to]);
 
     private sealed class Run : IDisposable
     {
-        public Run(string log, string state)
+        public Run(string log, string state, TimeSpan? renamedGrace = null)
         {
             Live = EffectiveConfig.Default.Pipeline().Start(Sink, TimeSpan.FromSeconds(2));
-            Follower = new FileFollower(log, state, _ => { });
+            Follower = new FileFollower(log, state, _ => { }) { RenamedGrace = renamedGrace ?? TimeSpan.FromSeconds(5) };
             Follower.Attach(Live);
             Follower.Start();
         }
@@ -101,9 +109,7 @@ public sealed class FileFollowerTests
     public void A_restart_resumes_at_the_checkpoint_without_a_duplicate_even_after_a_rotation_while_stopped(bool rotateWhileStopped)
     {
         using var dir = new TestAlerts.TempDir();
-        var log = Path.Combine(dir.Path, "audit.log");
-        var state = Path.Combine(dir.Path, "state");
-        File.WriteAllText(log, "");
+        var (log, state) = NewLog(dir);
         var (stop, rotate) = (Boundary(0.35), Boundary(0.7));
         HashSet<string> first;
         using (var run = new Run(log, state))
@@ -134,6 +140,68 @@ public sealed class FileFollowerTests
         Assert.NotEmpty(second);
         Assert.Empty(first.Intersect(second)); // none twice
         Assert.Equal(ScanIds().Order(StringComparer.Ordinal), first.Union(second).Order(StringComparer.Ordinal)); // none lost
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Lines_a_writer_still_appends_to_the_renamed_file_are_read_until_it_is_quiet()
+    {
+        using var dir = new TestAlerts.TempDir();
+        var (log, state) = NewLog(dir);
+        var (rename, reopen, restart) = (Boundary(0.3), Boundary(0.5), Boundary(0.75));
+        HashSet<string> first;
+        using (var run = new Run(log, state, renamedGrace: TimeSpan.FromMilliseconds(300)))
+        {
+            Append(log, 0, rename);
+            run.Follower.Poll();
+            File.Move(log, log + ".1"); // logrotate renames; the writer keeps its descriptor until it is told to reopen
+            File.WriteAllText(log, "");
+            Assert.Equal(0, run.Follower.Poll());
+            Assert.True(run.Follower.ReadingRenamed);
+
+            Append(log + ".1", rename, reopen); // the writer, not yet reopened, still writes to the old file
+            Assert.Equal(reopen - rename, run.Follower.Poll());
+            Append(log, reopen, restart); // now it writes to the new one
+            Assert.Equal(restart - reopen, run.Follower.Poll());
+            Thread.Sleep(400);
+            run.Follower.Poll();
+            Assert.False(run.Follower.ReadingRenamed); // quiet for the grace: closed
+            first = run.Stop();
+        }
+        Append(log, restart, Lines.Length);
+        HashSet<string> second;
+        using (var run = new Run(log, state))
+        {
+            Assert.Equal(Lines.Length - restart, run.Follower.Poll()); // the checkpoint is in the new file
+            second = run.Stop();
+        }
+        Assert.Empty(first.Intersect(second));
+        Assert.Equal(ScanIds().Order(StringComparer.Ordinal), first.Union(second).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void A_crash_while_the_renamed_file_is_open_resumes_with_its_rest()
+    {
+        using var dir = new TestAlerts.TempDir();
+        var (log, state) = NewLog(dir);
+        var (rename, late) = (Boundary(0.3), Boundary(0.6));
+        using (var run = new Run(log, state))
+        {
+            Append(log, 0, rename);
+            run.Follower.Poll();
+            File.Move(log, log + ".1");
+            File.WriteAllText(log, "");
+            run.Follower.Poll();
+            Assert.True(run.Follower.ReadingRenamed);
+            run.Follower.Commit(TimeSpan.Zero); // the checkpoint is the renamed file's position
+            // the agent dies here (no Stop)
+        }
+        Append(log + ".1", rename, late); // its writer goes on a little
+        Append(log, late, Lines.Length);
+        using var restarted = new Run(log, state);
+        restarted.Follower.Poll();
+        Assert.Equal(Lines.Length - rename, restarted.Follower.Lines); // the rest of the renamed file, then the new one
     }
 
     [Fact]

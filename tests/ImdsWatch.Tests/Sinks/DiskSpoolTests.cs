@@ -78,4 +78,45 @@ public sealed class DiskSpoolTests
         reopened.Acknowledge(reopened.Peek(10));
         Assert.Empty(reopened.Peek(10));
     }
+
+    [Fact]
+    public void Taking_a_batch_reads_that_batch_not_the_backlog_behind_it()
+    {
+        using var dir = new TestAlerts.TempDir();
+        var spool = new DiskSpool(dir.Path, 64 << 20);
+        var payload = "{\"pad\":\"" + new string('x', 400) + "\"}";
+        for (var i = 0; i < 20_000; i++)
+            spool.Append($"id{i:D5}", payload); // about 8 MB: 8 segments
+        var line = payload.Length + 9; // id, tab, newline
+        for (var round = 0; round < 50; round++)
+        {
+            var before = spool.BytesRead;
+            var batch = spool.Peek(100);
+            Assert.Equal($"id{round * 100:D5}", batch[0].Id);
+            Assert.Equal(100, batch.Count);
+            Assert.True(spool.BytesRead - before <= 100 * line + 64 * 1024, $"read {spool.BytesRead - before} bytes for a batch of {100 * line}");
+            spool.Acknowledge(batch);
+        }
+        Assert.Equal(15_000, spool.Pending);
+        Assert.Equal(15_000L * line, spool.PendingBytes);
+    }
+
+    [Fact]
+    public void A_batch_stops_at_the_byte_limit_but_always_holds_one_alert()
+    {
+        using var dir = new TestAlerts.TempDir();
+        var spool = new DiskSpool(dir.Path, 16 << 20);
+        var big = "{\"pad\":\"" + new string('y', 200_000) + "\"}"; // longer than a read chunk
+        spool.Append("big", big);
+        for (var i = 0; i < 10; i++)
+            spool.Append($"s{i}", "{\"n\":" + i + "}");
+        var first = spool.Peek(100, maxBytes: 1000);
+        Assert.Equal("big", Assert.Single(first).Id);
+        Assert.Equal(big, first[0].Json);
+        spool.Acknowledge(first);
+        var small = spool.Peek(100, maxBytes: 3 * 12);
+        Assert.Equal(["s0", "s1", "s2"], small.Select(e => e.Id));
+        spool.Acknowledge(small);
+        Assert.Equal(["s3", "s4", "s5", "s6", "s7", "s8", "s9"], new DiskSpool(dir.Path, 16 << 20).Peek(100).Select(e => e.Id));
+    }
 }

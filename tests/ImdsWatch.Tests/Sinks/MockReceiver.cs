@@ -15,11 +15,12 @@ internal sealed class MockReceiver : IDisposable
     private readonly Task _loop;
     private int _requests;
 
-    public MockReceiver()
+    /// <param name="port">A fixed port (a receiver that comes up where the sink already sends), or a free one.</param>
+    public MockReceiver(int? port = null)
     {
         for (var attempt = 0; ; attempt++)
         {
-            Port = FreePort();
+            Port = port ?? FreePort();
             _listener.Prefixes.Clear();
             _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
             try
@@ -74,6 +75,27 @@ internal sealed class MockReceiver : IDisposable
                 // the client gave up (a cancelled attempt): the next request goes on
             }
         }
+    }
+
+    /// <summary>The alerts of the accepted webhook requests, in order (bodies that are arrays, NDJSON or one object).</summary>
+    public List<System.Text.Json.JsonElement> AcceptedAlerts() => [.. Accepted.SelectMany(r => AlertsOf(r.Body))];
+
+    /// <summary>The alert ids (<c>event.id</c>) of the accepted webhook requests, in order.</summary>
+    public List<string> AcceptedIds() => [.. AcceptedAlerts().Select(a => a.GetProperty("event").GetProperty("id").GetString()!)];
+
+    public static List<System.Text.Json.JsonElement> AlertsOf(string body)
+    {
+        var list = new List<System.Text.Json.JsonElement>();
+        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(body), new System.Text.Json.JsonReaderOptions { AllowMultipleValues = true });
+        while (reader.Read())
+        {
+            using var doc = System.Text.Json.JsonDocument.ParseValue(ref reader);
+            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array)
+                list.AddRange(doc.RootElement.EnumerateArray().Select(e => e.Clone()));
+            else
+                list.Add(doc.RootElement.Clone());
+        }
+        return list;
     }
 
     public static int FreePort()

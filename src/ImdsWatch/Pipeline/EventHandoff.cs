@@ -21,8 +21,8 @@ internal sealed class EventHandoff : IDisposable
     /// <summary>Inputs from this size on are worth a thread (a thread and its queue cost ~0.1 ms; a 2 MB log ~20 ms).</summary>
     public const long WorthFrom = 2L << 20;
 
-    private const int BatchSize = 256;
-    private const int Capacity = 8;
+    private const int BatchSize = 2048;
+    private const int Capacity = 4;
 
     private readonly string _file;
     private readonly Action<IObservedEvent> _dispatch;

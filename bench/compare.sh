@@ -49,7 +49,13 @@ before=${BEFORE:-} # BEFORE=path/to/an/older/imdswatch adds its rows to the same
 [ -f "$work/sparse.log.gz" ] || gzip -1 -c "$work/sparse.log" > "$work/sparse.log.gz"
 if [ ! -d "$work/rotated" ]; then
     mkdir -p "$work/rotated"
-    split -C 8M -d -a 3 "$work/sparse.log" "$work/rotated/audit.log."
+    split -C 8M -d -a 3 "$work/sparse.log" "$work/rotated/part."
+    # named as auditd rotates: audit.log the newest (the log's end), audit.log.1 before it, ... the highest the oldest
+    parts=("$work"/rotated/part.*); n=${#parts[@]}
+    for i in "${!parts[@]}"; do
+        age=$((n - 1 - i))
+        mv "${parts[$i]}" "$work/rotated/audit.log$([ $age -gt 0 ] && echo ".$age")"
+    done
 fi
 
 # best of N runs (warm cache): wall seconds, user+sys CPU seconds, and the peak RSS (KB) of the best run

@@ -47,6 +47,12 @@ public sealed class DetectionPipeline(DetectionRules rules)
     /// <summary>Block size of pass one (tests make it tiny, so that records and lines straddle blocks).</summary>
     internal int PrefilterBlockSize { get; init; } = Sources.Auditd.Prefilter.ParallelBlockPass.DefaultBlockSize;
 
+    /// <summary>
+    /// Inputs of the full parser from this size on have the rules run on a thread of their own (tests: 0, so that
+    /// small files take that path too, or <see cref="long.MaxValue"/> for none).
+    /// </summary>
+    internal long RulesThreadFrom { get; init; } = EventHandoff.WorthFrom;
+
     /// <summary>Called now and then with (bytes read so far over all inputs, current input).</summary>
     public Action<long, InputSource>? Progress { get; init; }
 
@@ -141,11 +147,17 @@ public sealed class DetectionPipeline(DetectionRules rules)
             }
             var sourceId = id;
             var before = bytesBefore;
-            var sourceContext = new SourceContext(id, input.Name, DefaultHost, Dispatch, (line, reason) => issues.Add(sourceId, line, reason), sequence)
+            var source = sources.For(format, input);
+            Action<long, string> issue = (line, reason) => issues.Add(sourceId, line, reason);
+            using var handoff = EventHandoff.IsWorthIt(source, input.Length - input.Offset, RulesThreadFrom)
+                ? new EventHandoff(input.Name, Dispatch, issue)
+                : null;
+            var sourceContext = new SourceContext(id, input.Name, DefaultHost, handoff is null ? Dispatch : handoff.Emit, handoff is null ? issue : handoff.Issue, sequence)
             {
                 Progress = Progress is null ? null : read => Progress(before + read, input),
             };
-            sources.For(format, input).Read(input, sourceContext, cancellation);
+            source.Read(input, sourceContext, cancellation);
+            handoff?.Complete();
             perInput[id] = sourceContext.Stats;
             bytesBefore += sourceContext.Stats.Bytes;
             Progress?.Invoke(bytesBefore, input);

@@ -74,4 +74,26 @@ public sealed class InputResolverTests
         Assert.Equal(["one", big, "last"], lines);
         Assert.Equal(3, reader.LineNumber);
     }
+
+    [Fact]
+    public void A_linked_log_has_the_length_of_its_target_not_of_the_link()
+    {
+        var dir = TempDir();
+        try
+        {
+            var log = Path.Combine(dir, "audit.log");
+            File.WriteAllText(log, string.Concat(Enumerable.Repeat(Line, 1000)));
+            var link = Path.Combine(dir, "linked.log");
+            File.CreateSymbolicLink(link, log);
+            var chained = Path.Combine(dir, "chained.log");
+            File.CreateSymbolicLink(chained, link);
+            Assert.Equal(Line.Length * 1000, new InputSource(link, link).Length);
+            Assert.Equal(Line.Length * 1000, new InputSource(chained, chained).Length);
+            Assert.Null(new InputSource("<stdin>", null).Length);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -48,7 +48,20 @@ public sealed record InputSource(string Name, string? Path)
         }
     }
 
-    public long? Length => Path is null ? null : new FileInfo(Path).Length;
+    /// <summary>
+    /// The file's size; a symbolic link's is its target's (<see cref="FileInfo.Length"/> gives the link's own few
+    /// bytes, which made a linked 500 MB log look too small for the scan's heap and the rules' thread).
+    /// </summary>
+    public long? Length
+    {
+        get
+        {
+            if (Path is null)
+                return null;
+            var file = new FileInfo(Path);
+            return file.LinkTarget is null ? file.Length : file.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target ? target.Length : file.Length;
+        }
+    }
 
     public Stream Open()
     {

@@ -26,9 +26,6 @@ internal struct SyscallFields
     public int ParentPid;
     public int Interpreted;
 
-    /// <summary>True when the body holds the 0x1D separator of the ENRICHED format.</summary>
-    public bool Enriched;
-
     public static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields) => TryScan(body, out fields, Vector256.IsHardwareAccelerated);
 
     /// <param name="wide">32 bytes at a time (AVX2) rather than 16: the tests run both.</param>
@@ -104,7 +101,6 @@ internal struct SyscallFields
                     return false;
             }
         }
-        Enriched = rawEnd != int.MaxValue;
         return true;
     }
 

@@ -61,4 +61,22 @@ public sealed class AuditFieldsTests
         var f = F("comm=\"cu rl");
         Assert.Equal("cu rl", f.GetUntrusted("comm"));
     }
+
+    [Fact]
+    public void One_index_reused_for_a_shorter_body_at_an_offset_holds_only_that_body_fields()
+    {
+        var fields = new AuditFields(null);
+        var first = Encoding.UTF8.GetBytes("a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 r=18 s=19 t=20 u=21 v=22 w=23 x=24 y=25 z=26 aa=27 bb=28 cc=29 dd=30 ee=31 ff=32 gg=33");
+        fields.Reset(first, 0, first.Length);
+        Assert.Equal(33, fields.Count);
+        Assert.Equal(33, fields.GetInt64("gg"));
+        var second = Encoding.UTF8.GetBytes("XXXXpid=7 exe=\"/bin/sh\" gg=1YYYY");
+        fields.Reset(second, 4, second.Length - 8);
+        Assert.Equal(3, fields.Count);
+        Assert.Equal(7, fields.GetInt64("pid"));
+        Assert.Equal("/bin/sh", fields.GetUntrusted("exe"));
+        Assert.Equal(1, fields.GetInt64("gg"));
+        Assert.Null(fields.GetInt64("a"));
+        Assert.Equal(["pid", "exe", "gg"], fields.All.Select(f => f.Key));
+    }
 }

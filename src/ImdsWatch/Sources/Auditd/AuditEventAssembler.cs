@@ -17,9 +17,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
 
     private readonly Dictionary<(string? Node, ulong Serial), AuditEvent> _open = [];
     private readonly Dictionary<string, ulong> _latestSerial = new(StringComparer.Ordinal);
-    private readonly HashSet<(string? Node, ulong Serial)> _recentlyCompleted = [];
-    private readonly Queue<((string? Node, ulong Serial) Key, long Completion)> _completedOrder = new();
-    private long _completions;
+    private readonly RecentlyCompleted _recentlyCompleted = new();
     private readonly List<AuditEvent> _due = [];
     private long _counter;
     private ulong _lastObservedSerial = ulong.MaxValue;
@@ -85,7 +83,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         {
             // EOE for an event that is already complete, or an empty one: nothing to add.
         }
-        else if (!isNewest && _recentlyCompleted.Contains(key))
+        else if (!isNewest && _recentlyCompleted.Contains(record.Node, record.Serial))
         {
             LateRecords++;
             var fragment = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { IsLateFragment = true };
@@ -124,8 +122,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         {
             _lastObservedSerial = serial;
             _lastObservedNode = node;
-            _completions++;
-            Forget();
+            _recentlyCompleted.CountSkipped();
             if (_open.ContainsKey((node, serial)))
                 ObservedJoiningOpen++;
         }
@@ -161,7 +158,6 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         _due.AddRange(_open.Values);
         EmitDue();
         _recentlyCompleted.Clear();
-        _completedOrder.Clear();
         _latestSerial.Clear();
         _latestMilliseconds = 0;
         _last = null;
@@ -222,22 +218,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             _last = null;
         if (wasOpen)
             _open.Remove((e.Node, e.Serial));
-        Remember((e.Node, e.Serial));
+        _recentlyCompleted.Add(e.Node, e.Serial);
         onEvent(e);
-    }
-
-    private void Remember((string? Node, ulong Serial) key)
-    {
-        _completions++;
-        if (_recentlyCompleted.Add(key))
-            _completedOrder.Enqueue((key, _completions));
-        Forget();
-    }
-
-    private void Forget()
-    {
-        while (_completedOrder.TryPeek(out var oldest) && oldest.Completion <= _completions - 16384)
-            _recentlyCompleted.Remove(_completedOrder.Dequeue().Key);
     }
 
     /// <summary>True when serial a comes after b, allowing for the 32-bit wrap of audit serials.</summary>

@@ -7,6 +7,7 @@ namespace ImdsWatch.Sources.Auditd;
 public sealed class AuditEventBuilder
 {
     private readonly SourceContext _context;
+    private readonly AuditRecordArena _arena = new();
 
     public AuditEventBuilder(SourceContext context)
     {
@@ -17,6 +18,9 @@ public sealed class AuditEventBuilder
             context.Stats.Events++;
             foreach (var hostEvent in normalizer.Normalize(e))
                 context.Emit(hostEvent);
+            // Normalized events hold strings, never the records: their bodies and objects are reused.
+            foreach (var record in e.Records)
+                _arena.Release(record);
         });
     }
 
@@ -27,7 +31,7 @@ public sealed class AuditEventBuilder
     /// <summary>Parses one record line and adds it to its event; an unreadable line is an issue (false).</summary>
     public bool Add(ReadOnlySpan<byte> line, long lineNumber)
     {
-        if (!Parser.TryParse(line, _context.SourceId, lineNumber, out var record, out var error))
+        if (!Parser.TryParse(line, _context.SourceId, lineNumber, _arena, out var record, out var error))
         {
             _context.Issue(lineNumber, error!);
             return false;

@@ -8,8 +8,21 @@ namespace ImdsWatch.Sources.Auditd;
 /// Turns a complete audit event into the normalized events detection reads: an exec (SYSCALL + EXECVE),
 /// and an outbound address (SYSCALL connect/sendto/sendmsg + SOCKADDR of family inet/inet6).
 /// </summary>
-public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? defaultHost, Action<ParseIssueArgs> reportIssue)
+public sealed class AuditEventNormalizer
 {
+    private readonly Func<int, string> _sourceName;
+    private readonly string? _defaultHost;
+    private readonly Action<ParseIssueArgs> _reportIssue;
+
+    public AuditEventNormalizer(Func<int, string> sourceName, string? defaultHost, Action<ParseIssueArgs> reportIssue)
+    {
+        _sourceName = sourceName;
+        _defaultHost = defaultHost;
+        _reportIssue = reportIssue;
+        _sys = new AuditFields(_strings);
+        _aux = new AuditFields(_strings);
+    }
+
     private static readonly Dictionary<int, string> SessionKinds = new()
     {
         [AuditRecordType.UserLogin] = "USER_LOGIN",
@@ -24,6 +37,13 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
     // keeps for ancestry then share them, which keeps what survives the young generation small (the full parser's
     // largest cost was the collector copying those strings).
     private readonly StringPool _strings = new();
+
+    // Indexes reused event after event (an event is normalized before the next one starts): the SYSCALL's, one
+    // for the record read at the moment (CWD, PATH, PROCTITLE, SOCKADDR), and one per EXECVE record.
+    private readonly AuditFields _sys;
+    private readonly AuditFields _aux;
+    private readonly List<AuditFields> _execveFields = [];
+    private readonly List<AuditFields> _execveInUse = [];
 
     public IEnumerable<HostEvent> Normalize(AuditEvent e)
     {
@@ -45,7 +65,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         if (execve is null && (sockRecord is null || !MayBeInet(sockRecord.Body)))
             yield break;
 
-        var sys = head.ReadFields(_strings);
+        var sys = head.ReadFields(_sys);
         var arch = (uint)(sys.GetHexUInt64("arch") ?? 0);
         var number = (int)(sys.GetInt64("syscall") ?? -1);
         var syscall = uring is not null
@@ -59,10 +79,10 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
 
         var process = Process(e, sys, isExec, out var argsProblem);
         if (argsProblem is not null)
-            reportIssue(new ParseIssueArgs(head.SourceId, head.Line, argsProblem));
+            _reportIssue(new ParseIssueArgs(head.SourceId, head.Line, argsProblem));
 
-        var evidence = new EvidenceRef(sourceName(head.SourceId), head.Line, $"audit:{e.Serial}");
-        var host = e.Node ?? defaultHost;
+        var evidence = new EvidenceRef(_sourceName(head.SourceId), head.Line, $"audit:{e.Serial}");
+        var host = e.Node ?? _defaultHost;
         var key = sys.GetUntrusted("key");
         var exit = sys.GetInt64("exit");
         var success = sys.GetString("success");
@@ -85,14 +105,14 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
 
         if (isOutbound)
         {
-            if (!sockRecord!.ReadFields().TryGetRaw("saddr", out var saddr) || saddr.SequenceEqual("(null)"u8) || saddr.SequenceEqual("?"u8))
+            if (!sockRecord!.ReadFields(_aux).TryGetRaw("saddr", out var saddr) || saddr.SequenceEqual("(null)"u8) || saddr.SequenceEqual("?"u8))
             {
-                reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, "SOCKADDR without saddr"));
+                _reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, "SOCKADDR without saddr"));
                 yield break;
             }
             var decoded = SockAddr.DecodeHex(saddr, arch == 0 ? null : SyscallTable.IsBigEndian(arch));
             if (decoded.Problem is not null)
-                reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, decoded.Problem));
+                _reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, decoded.Problem));
             if (decoded.Address is null)
                 yield break;
             yield return new NetworkConnect
@@ -131,7 +151,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
     private SessionEvent Session(AuditEvent e, string kind)
     {
         var r = e.Records[0];
-        var f = r.ReadFields(_strings);
+        var f = r.ReadFields(_sys);
         var process = new ProcessSnapshot
         {
             Pid = (int)(f.GetInt64("pid") ?? -1),
@@ -142,10 +162,10 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         return new SessionEvent
         {
             Timestamp = e.Timestamp,
-            Host = e.Node ?? defaultHost,
+            Host = e.Node ?? _defaultHost,
             Sequence = e.Serial,
             Process = process,
-            Evidence = new EvidenceRef(sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"),
+            Evidence = new EvidenceRef(_sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"),
             Source = EventOrigin.Auditd,
             Kind = kind,
             Account = f.GetUntrusted("acct") ?? f.GetInterpreted("AUID"),
@@ -171,18 +191,18 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
         var fromProctitle = false;
         if (isExec && e.First(AuditRecordType.Execve) is not null)
         {
-            args = ExecveArguments.Rebuild(e.All(AuditRecordType.Execve).Select(r => r.ReadFields(_strings)), out problem);
+            args = ExecveArguments.Rebuild(ExecveFields(e), out problem);
         }
         if (args.Count == 0 && e.First(AuditRecordType.Proctitle) is { } pt)
         {
-            args = ExecveArguments.FromProctitle(pt.ReadFields(_strings).GetUntrusted("proctitle"));
+            args = ExecveArguments.FromProctitle(pt.ReadFields(_aux).GetUntrusted("proctitle"));
             fromProctitle = args.Count > 0;
         }
 
         var files = new List<FileRef>();
         foreach (var p in e.All(AuditRecordType.Path))
         {
-            var pf = p.ReadFields(_strings);
+            var pf = p.ReadFields(_aux);
             if (pf.GetUntrusted("name") is { } name)
                 files.Add(new FileRef(name, pf.GetInt64("ouid"), pf.GetString("nametype")));
         }
@@ -195,7 +215,7 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
             Name = sys.GetUntrusted("comm"),
             Args = args,
             ArgsFromProctitle = fromProctitle,
-            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields(_strings).GetUntrusted("cwd"),
+            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields(_aux).GetUntrusted("cwd"),
             Tty = sys.GetString("tty"),
             Session = sys.GetString("ses"),
             User = new UserIdentity(
@@ -204,6 +224,21 @@ public sealed class AuditEventNormalizer(Func<int, string> sourceName, string? d
                 sys.GetInt64("euid"), sys.GetInterpreted("EUID")),
             Files = files,
         };
+    }
+
+    /// <summary>The event's EXECVE records indexed, in order, into reused instances.</summary>
+    private List<AuditFields> ExecveFields(AuditEvent e)
+    {
+        _execveInUse.Clear();
+        foreach (var r in e.Records)
+        {
+            if (r.Type != AuditRecordType.Execve)
+                continue;
+            if (_execveFields.Count == _execveInUse.Count)
+                _execveFields.Add(new AuditFields(_strings));
+            _execveInUse.Add(r.ReadFields(_execveFields[_execveInUse.Count]));
+        }
+        return _execveInUse;
     }
 }
 

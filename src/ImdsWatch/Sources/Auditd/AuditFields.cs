@@ -12,8 +12,8 @@ namespace ImdsWatch.Sources.Auditd;
 public sealed class AuditFields
 {
     private const byte EnrichedSeparator = 0x1D;
-    private readonly byte[] _body;
-    private readonly Slot[] _slots;
+    private byte[] _body = [];
+    private Slot[] _slots = [];
     private readonly StringPool? _strings;
     private int _count;
     private List<AuditField>? _all;
@@ -31,12 +31,9 @@ public sealed class AuditFields
         public bool Interpreted => (_valueLengthAndFlags & 2) != 0;
     }
 
-    private AuditFields(byte[] body, StringPool? strings)
-    {
-        _body = body;
-        _strings = strings;
-        _slots = new Slot[body.AsSpan().Count((byte)'=')]; // the right size: a field has one '=' or more
-    }
+    /// <param name="strings">Where the values asked for get their strings: one per recurring value (exe, comm, cwd,
+    /// user names), so that the events detection keeps share them instead of each holding copies.</param>
+    internal AuditFields(StringPool? strings) => _strings = strings;
 
     public IReadOnlyList<AuditField> All
     {
@@ -67,16 +64,23 @@ public sealed class AuditFields
 
     public static AuditFields Parse(ReadOnlySpan<byte> body) => Parse(body.ToArray());
 
-    public static AuditFields Parse(byte[] body) => Parse(body, null);
-
     /// <param name="body">The record's body, kept (not copied).</param>
-    /// <param name="strings">Where the values asked for get their strings: one per recurring value (exe, comm, cwd,
-    /// user names), so that the events detection keeps share them instead of each holding copies.</param>
-    internal static AuditFields Parse(byte[] body, StringPool? strings)
+    public static AuditFields Parse(byte[] body) => new AuditFields(null).Reset(body, 0, body.Length);
+
+    /// <summary>
+    /// Indexes the body at <paramref name="offset"/> in <paramref name="buffer"/> (kept, not copied) in place of what
+    /// was indexed before: one instance serves record after record without allocating once it is large enough.
+    /// </summary>
+    internal AuditFields Reset(byte[] buffer, int offset, int length)
     {
-        var fields = new AuditFields(body, strings);
-        fields.Index(0, body.Length, interpreted: false);
-        return fields;
+        _body = buffer;
+        _count = 0;
+        _all = null;
+        var most = buffer.AsSpan(offset, length).Count((byte)'='); // a field has one '=' or more
+        if (_slots.Length < most)
+            _slots = new Slot[Math.Max(most, 32)];
+        Index(offset, offset + length, interpreted: false);
+        return this;
     }
 
     private void Index(int from, int to, bool interpreted)

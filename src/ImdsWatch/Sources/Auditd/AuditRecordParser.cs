@@ -21,23 +21,34 @@ public sealed class AuditRecordParser
     private readonly Dictionary<int, string> _typeNames = [];
     private readonly Dictionary<int, string> _nodes = [];
 
-    public bool TryParse(ReadOnlySpan<byte> line, int sourceId, long lineNumber, out AuditRecord? record, out string? error)
+    public bool TryParse(ReadOnlySpan<byte> line, int sourceId, long lineNumber, out AuditRecord? record, out string? error) =>
+        TryParse(line, sourceId, lineNumber, null, out record, out error);
+
+    /// <summary>As <see cref="TryParse(ReadOnlySpan{byte}, int, long, out AuditRecord?, out string?)"/>, the record
+    /// and its body taken from <paramref name="arena"/> (to be released there) when one is given.</summary>
+    internal bool TryParse(ReadOnlySpan<byte> line, int sourceId, long lineNumber, AuditRecordArena? arena, out AuditRecord? record, out string? error)
     {
         record = null;
         if (!TryParseHeader(line, out var header, out error))
             return false;
         var typeName = Intern(_typeNames, line.Slice(header.TypeStart, header.TypeLength));
-        record = new AuditRecord
+        var body = line[header.BodyStart..].TrimEnd("\r\n "u8);
+        if (arena is null)
         {
-            Node = header.NodeLength > 0 ? Intern(_nodes, line.Slice(header.NodeStart, header.NodeLength)) : null,
-            Type = header.Type >= 0 ? header.Type : AuditRecordType.Parse(typeName),
-            TypeName = typeName,
-            EpochMilliseconds = header.EpochMilliseconds,
-            Serial = header.Serial,
-            Body = line[header.BodyStart..].TrimEnd("\r\n "u8).ToArray(),
-            SourceId = sourceId,
-            Line = lineNumber,
-        };
+            record = new AuditRecord { BodyBuffer = body.ToArray() };
+            record.BodyLength = record.BodyBuffer.Length;
+        }
+        else
+        {
+            record = arena.Rent(body);
+        }
+        record.Node = header.NodeLength > 0 ? Intern(_nodes, line.Slice(header.NodeStart, header.NodeLength)) : null;
+        record.Type = header.Type >= 0 ? header.Type : AuditRecordType.Parse(typeName);
+        record.TypeName = typeName;
+        record.EpochMilliseconds = header.EpochMilliseconds;
+        record.Serial = header.Serial;
+        record.SourceId = sourceId;
+        record.Line = lineNumber;
         return true;
     }
 

@@ -19,6 +19,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     private readonly Dictionary<string, ulong> _latestSerial = new(StringComparer.Ordinal);
     private readonly RecentlyCompleted _recentlyCompleted = new();
     private readonly List<AuditEvent> _due = [];
+    private readonly Stack<AuditEvent> _free = new();
     private long _counter;
     private ulong _lastObservedSerial = ulong.MaxValue;
     private string? _lastObservedNode;
@@ -48,7 +49,8 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
             _counter++;
             if (record.EpochMilliseconds > _latestMilliseconds)
                 _latestMilliseconds = record.EpochMilliseconds;
-            var daemon = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { IsOpen = false };
+            var daemon = NewEvent(record);
+            daemon.IsOpen = false;
             daemon.Records.Add(record);
             onEvent(daemon);
             MaybeCompleteDue();
@@ -86,25 +88,41 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         else if (!isNewest && _recentlyCompleted.Contains(record.Node, record.Serial))
         {
             LateRecords++;
-            var fragment = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { IsLateFragment = true };
+            var fragment = NewEvent(record);
+            fragment.IsLateFragment = true;
             fragment.Records.Add(record);
             onEvent(fragment);
         }
         else if (AuditRecordType.IsStandalone(record.Type))
         {
-            var single = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds);
+            var single = NewEvent(record);
             single.Records.Add(record);
             Complete(single, wasOpen: false);
         }
         else
         {
-            var created = new AuditEvent(record.Node, record.Serial, record.EpochMilliseconds) { LastTouched = _counter };
+            var created = NewEvent(record);
+            created.LastTouched = _counter;
             created.Records.Add(record);
             _open[key] = created;
             _last = created;
         }
         MaybeCompleteDue();
     }
+
+    /// <summary>
+    /// An event given to the callback is done with (its records released): the next event may be this object.
+    /// Only for an event the callback has returned from, and never kept elsewhere.
+    /// </summary>
+    internal void Recycle(AuditEvent e)
+    {
+        if (_free.Count < 1024)
+            _free.Push(e);
+    }
+
+    private AuditEvent NewEvent(AuditRecord first) => _free.Count > 0
+        ? _free.Pop().Reuse(first.Node, first.Serial, first.EpochMilliseconds)
+        : new AuditEvent(first.Node, first.Serial, first.EpochMilliseconds);
 
     /// <summary>
     /// A run of <paramref name="records"/> records of one event that the caller chose not to add (the prefilter

@@ -1,3 +1,5 @@
+using ImdsWatch.Events;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -13,14 +15,15 @@ public sealed class AuditEventBuilder
     {
         _context = context;
         var normalizer = new AuditEventNormalizer(_ => context.Name, context.DefaultHost, a => context.Issue(a.Line, a.Reason));
+        Action<HostEvent> emit = context.Emit;
         Assembler = new AuditEventAssembler(e =>
         {
             context.Stats.Events++;
-            foreach (var hostEvent in normalizer.Normalize(e))
-                context.Emit(hostEvent);
+            normalizer.Normalize(e, emit);
             // Normalized events hold strings, never the records: their bodies and objects are reused.
             foreach (var record in e.Records)
                 _arena.Release(record);
+            Assembler!.Recycle(e); // assigned before the first event
         });
     }
 

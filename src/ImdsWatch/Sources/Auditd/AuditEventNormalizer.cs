@@ -44,38 +44,48 @@ public sealed class AuditEventNormalizer
     private readonly AuditFields _aux;
     private readonly List<AuditFields> _execveFields = [];
     private readonly List<AuditFields> _execveInUse = [];
+    private readonly Dictionary<int, string> _arguments = [];
 
+    /// <summary>The event's normalized events, all made before the first is returned.</summary>
     public IEnumerable<HostEvent> Normalize(AuditEvent e)
+    {
+        var events = new List<HostEvent>(1);
+        Normalize(e, events.Add);
+        return events;
+    }
+
+    /// <summary>The event's normalized events, each handed to <paramref name="emit"/> as it is made (issues in between).</summary>
+    internal void Normalize(AuditEvent e, Action<HostEvent> emit)
     {
         if (e.Records.Count == 1 && SessionKinds.TryGetValue(e.Records[0].Type, out var kind))
         {
-            yield return Session(e, kind);
-            yield break;
+            emit(Session(e, kind));
+            return;
         }
         var syscallRecord = e.First(AuditRecordType.Syscall);
         var uring = syscallRecord is null ? e.First(AuditRecordType.UringOp) : null;
         var head = syscallRecord ?? uring;
         if (head is null)
-            yield break;
+            return;
 
         // Only an exec (it has an EXECVE record) or an inet/inet6 destination can matter: decide that from the
         // raw bytes before decoding any field, since most events are neither.
         var execve = e.First(AuditRecordType.Execve);
         var sockRecord = e.First(AuditRecordType.SockAddr);
         if (execve is null && (sockRecord is null || !MayBeInet(sockRecord.Body)))
-            yield break;
+            return;
 
         var sys = head.ReadFields(_sys);
-        var arch = (uint)(sys.GetHexUInt64("arch") ?? 0);
-        var number = (int)(sys.GetInt64("syscall") ?? -1);
+        var arch = (uint)(sys.GetHexUInt64("arch"u8) ?? 0);
+        var number = (int)(sys.GetInt64("syscall"u8) ?? -1);
         var syscall = uring is not null
-            ? "io_uring:" + (sys.GetString("uring_op") ?? "?")
-            : sys.GetInterpreted("SYSCALL") ?? SyscallTable.Name(arch, number) ?? (number >= 0 ? number.ToString() : null);
+            ? "io_uring:" + (sys.GetString("uring_op"u8) ?? "?")
+            : sys.GetInterpreted("SYSCALL"u8) ?? SyscallTable.Name(arch, number) ?? (number >= 0 ? number.ToString() : null);
 
         var isExec = SyscallTable.IsExec(syscall) || execve is not null;
         var isOutbound = sockRecord is not null && (SyscallTable.IsOutbound(syscall) || uring is not null);
         if (!isExec && !isOutbound)
-            yield break;
+            return;
 
         var process = Process(e, sys, isExec, out var argsProblem);
         if (argsProblem is not null)
@@ -83,13 +93,13 @@ public sealed class AuditEventNormalizer
 
         var evidence = new EvidenceRef(_sourceName(head.SourceId), head.Line, $"audit:{e.Serial}");
         var host = e.Node ?? _defaultHost;
-        var key = sys.GetUntrusted("key");
-        var exit = sys.GetInt64("exit");
-        var success = sys.GetString("success");
+        var key = sys.GetUntrusted("key"u8);
+        var exit = sys.GetInt64("exit"u8);
+        var success = sys.GetString("success"u8);
 
         if (isExec)
         {
-            yield return new ProcessExec
+            emit(new ProcessExec
             {
                 Timestamp = e.Timestamp,
                 Host = host,
@@ -100,22 +110,22 @@ public sealed class AuditEventNormalizer
                 Syscall = syscall,
                 AuditKey = key,
                 Success = success != "no",
-            };
+            });
         }
 
         if (isOutbound)
         {
-            if (!sockRecord!.ReadFields(_aux).TryGetRaw("saddr", out var saddr) || saddr.SequenceEqual("(null)"u8) || saddr.SequenceEqual("?"u8))
+            if (!sockRecord!.ReadFields(_aux).TryGetRaw("saddr"u8, out var saddr) || saddr.SequenceEqual("(null)"u8) || saddr.SequenceEqual("?"u8))
             {
                 _reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, "SOCKADDR without saddr"));
-                yield break;
+                return;
             }
             var decoded = SockAddr.DecodeHex(saddr, arch == 0 ? null : SyscallTable.IsBigEndian(arch));
             if (decoded.Problem is not null)
                 _reportIssue(new ParseIssueArgs(sockRecord.SourceId, sockRecord.Line, decoded.Problem));
             if (decoded.Address is null)
-                yield break;
-            yield return new NetworkConnect
+                return;
+            emit(new NetworkConnect
             {
                 Timestamp = e.Timestamp,
                 Host = host,
@@ -129,7 +139,7 @@ public sealed class AuditEventNormalizer
                 Port = decoded.Port,
                 Exit = exit,
                 Outcome = Outcome(success, exit),
-            };
+            });
         }
     }
 
@@ -154,10 +164,10 @@ public sealed class AuditEventNormalizer
         var f = r.ReadFields(_sys);
         var process = new ProcessSnapshot
         {
-            Pid = (int)(f.GetInt64("pid") ?? -1),
-            Executable = f.GetUntrusted("exe"),
-            User = new UserIdentity(f.GetInt64("uid"), f.GetInterpreted("UID"), f.GetInt64("auid"), f.GetInterpreted("AUID"), null, null),
-            Session = f.GetString("ses"),
+            Pid = (int)(f.GetInt64("pid"u8) ?? -1),
+            Executable = f.GetUntrusted("exe"u8),
+            User = new UserIdentity(f.GetInt64("uid"u8), f.GetInterpreted("UID"u8), f.GetInt64("auid"u8), f.GetInterpreted("AUID"u8), null, null),
+            Session = f.GetString("ses"u8),
         };
         return new SessionEvent
         {
@@ -168,11 +178,11 @@ public sealed class AuditEventNormalizer
             Evidence = new EvidenceRef(_sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"),
             Source = EventOrigin.Auditd,
             Kind = kind,
-            Account = f.GetUntrusted("acct") ?? f.GetInterpreted("AUID"),
-            Address = f.GetString("addr"),
-            Terminal = f.GetString("terminal"),
-            Result = f.GetString("res"),
-            Command = f.GetUntrusted("cmd"),
+            Account = f.GetUntrusted("acct"u8) ?? f.GetInterpreted("AUID"u8),
+            Address = f.GetString("addr"u8),
+            Terminal = f.GetString("terminal"u8),
+            Result = f.GetString("res"u8),
+            Command = f.GetUntrusted("cmd"u8),
         };
     }
 
@@ -191,11 +201,11 @@ public sealed class AuditEventNormalizer
         var fromProctitle = false;
         if (isExec && e.First(AuditRecordType.Execve) is not null)
         {
-            args = ExecveArguments.Rebuild(ExecveFields(e), out problem);
+            args = ExecveArguments.Rebuild(ExecveFields(e), _arguments, out problem);
         }
         if (args.Count == 0 && e.First(AuditRecordType.Proctitle) is { } pt)
         {
-            args = ExecveArguments.FromProctitle(pt.ReadFields(_aux).GetUntrusted("proctitle"));
+            args = ExecveArguments.FromProctitle(pt.ReadFields(_aux).GetUntrusted("proctitle"u8));
             fromProctitle = args.Count > 0;
         }
 
@@ -203,25 +213,25 @@ public sealed class AuditEventNormalizer
         foreach (var p in e.All(AuditRecordType.Path))
         {
             var pf = p.ReadFields(_aux);
-            if (pf.GetUntrusted("name") is { } name)
-                files.Add(new FileRef(name, pf.GetInt64("ouid"), pf.GetString("nametype")));
+            if (pf.GetUntrusted("name"u8) is { } name)
+                files.Add(new FileRef(name, pf.GetInt64("ouid"u8), pf.GetString("nametype"u8)));
         }
 
         return new ProcessSnapshot
         {
-            Pid = (int)(sys.GetInt64("pid") ?? -1),
-            ParentPid = (int?)sys.GetInt64("ppid"),
-            Executable = sys.GetUntrusted("exe"),
-            Name = sys.GetUntrusted("comm"),
+            Pid = (int)(sys.GetInt64("pid"u8) ?? -1),
+            ParentPid = (int?)sys.GetInt64("ppid"u8),
+            Executable = sys.GetUntrusted("exe"u8),
+            Name = sys.GetUntrusted("comm"u8),
             Args = args,
             ArgsFromProctitle = fromProctitle,
-            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields(_aux).GetUntrusted("cwd"),
-            Tty = sys.GetString("tty"),
-            Session = sys.GetString("ses"),
+            WorkingDirectory = e.First(AuditRecordType.Cwd)?.ReadFields(_aux).GetUntrusted("cwd"u8),
+            Tty = sys.GetString("tty"u8),
+            Session = sys.GetString("ses"u8),
             User = new UserIdentity(
-                sys.GetInt64("uid"), sys.GetInterpreted("UID"),
-                sys.GetInt64("auid"), sys.GetInterpreted("AUID"),
-                sys.GetInt64("euid"), sys.GetInterpreted("EUID")),
+                sys.GetInt64("uid"u8), sys.GetInterpreted("UID"u8),
+                sys.GetInt64("auid"u8), sys.GetInterpreted("AUID"u8),
+                sys.GetInt64("euid"u8), sys.GetInterpreted("EUID"u8)),
             Files = files,
         };
     }

@@ -144,15 +144,30 @@ public sealed class AuditFields
         Encoding.UTF8.GetString(_body, slot.ValueStart, slot.ValueLength),
         slot.Quoted, slot.Interpreted);
 
-    private Slot? Find(string key, bool interpreted)
+    /// <summary>The index of the last field of that key (as auditd, the last one wins), or -1.</summary>
+    private int IndexOf(string key, bool interpreted)
     {
         for (var n = _count - 1; n >= 0; n--)
         {
             var slot = _slots[n];
-            if (slot.Interpreted == interpreted && slot.KeyLength == key.Length && KeyEquals(slot, key))
-                return slot;
+            if (slot.KeyLength == key.Length && slot.Interpreted == interpreted && KeyEquals(slot, key))
+                return n;
         }
-        return null;
+        return -1;
+    }
+
+    /// <summary>As <see cref="IndexOf(string, bool)"/>, the key given as its bytes ("pid"u8): what the hot path uses.</summary>
+    private int IndexOf(ReadOnlySpan<byte> key, bool interpreted)
+    {
+        var first = key[0];
+        for (var n = _count - 1; n >= 0; n--)
+        {
+            var slot = _slots[n];
+            if (slot.KeyLength == key.Length && _body[slot.KeyStart] == first && slot.Interpreted == interpreted
+                && _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key))
+                return n;
+        }
+        return -1;
     }
 
     private bool KeyEquals(Slot slot, string key)
@@ -168,31 +183,42 @@ public sealed class AuditFields
     private ReadOnlySpan<byte> ValueBytes(Slot slot) => _body.AsSpan(slot.ValueStart, slot.ValueLength);
 
     /// <summary>The raw bytes of the last field of that key (not interpreted), as the kernel wrote them.</summary>
-    internal bool TryGetRaw(string key, out ReadOnlySpan<byte> value)
+    internal bool TryGetRaw(string key, out ReadOnlySpan<byte> value) => RawAt(IndexOf(key, interpreted: false), out value);
+
+    internal bool TryGetRaw(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) => RawAt(IndexOf(key, interpreted: false), out value);
+
+    private bool RawAt(int n, out ReadOnlySpan<byte> value)
     {
-        if (Find(key, interpreted: false) is { } slot)
-        {
-            value = ValueBytes(slot);
-            return true;
-        }
-        value = default;
-        return false;
+        value = n < 0 ? default : ValueBytes(_slots[n]);
+        return n >= 0;
     }
 
     /// <summary>An interpreted (ENRICHED) field, such as UID="root".</summary>
-    public string? GetInterpreted(string key) => Find(key, interpreted: true) is { } slot ? Text(ValueBytes(slot), _strings) : null;
+    public string? GetInterpreted(string key) => InterpretedAt(IndexOf(key, interpreted: true));
+
+    internal string? GetInterpreted(ReadOnlySpan<byte> key) => InterpretedAt(IndexOf(key, interpreted: true));
+
+    private string? InterpretedAt(int n) => n < 0 ? null : Text(ValueBytes(_slots[n]), _strings);
 
     /// <summary>The plain value: quotes removed, "(null)" and "?" as null.</summary>
-    public string? GetString(string key)
+    public string? GetString(string key) => StringAt(IndexOf(key, interpreted: false));
+
+    internal string? GetString(ReadOnlySpan<byte> key) => StringAt(IndexOf(key, interpreted: false));
+
+    private string? StringAt(int n)
     {
-        if (Find(key, interpreted: false) is not { } slot)
+        if (n < 0)
             return null;
-        var v = ValueBytes(slot);
+        var v = ValueBytes(_slots[n]);
         return v.SequenceEqual("(null)"u8) || v.SequenceEqual("?"u8) ? null : Text(v, _strings);
     }
 
     /// <summary>A field the kernel prints quoted or hex-encoded (comm, exe, cwd, name, proctitle, aN, key).</summary>
-    public string? GetUntrusted(string key) => Find(key, interpreted: false) is { } slot ? DecodeUntrusted(ValueBytes(slot), slot.Quoted, _strings) : null;
+    public string? GetUntrusted(string key) => UntrustedAt(IndexOf(key, interpreted: false));
+
+    internal string? GetUntrusted(ReadOnlySpan<byte> key) => UntrustedAt(IndexOf(key, interpreted: false));
+
+    private string? UntrustedAt(int n) => n < 0 ? null : DecodeUntrusted(ValueBytes(_slots[n]), _slots[n].Quoted, _strings);
 
     /// <summary>The value as text: quoted as it is, hex decoded (once, into a buffer on the stack for short values).</summary>
     internal static string? DecodeUntrusted(ReadOnlySpan<byte> v, bool quoted, StringPool? strings = null)
@@ -211,11 +237,19 @@ public sealed class AuditFields
     private static string Text(ReadOnlySpan<byte> utf8, StringPool? strings) =>
         strings is null ? Encoding.UTF8.GetString(utf8) : strings.Get(utf8);
 
-    public long? GetInt64(string key) =>
-        Find(key, interpreted: false) is { } slot && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(slot), out long v, out var used) && used == slot.ValueLength ? v : null;
+    public long? GetInt64(string key) => Int64At(IndexOf(key, interpreted: false));
 
-    public ulong? GetHexUInt64(string key) =>
-        Find(key, interpreted: false) is { } slot && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(slot), out ulong v, out var used, 'x') && used == slot.ValueLength ? v : null;
+    internal long? GetInt64(ReadOnlySpan<byte> key) => Int64At(IndexOf(key, interpreted: false));
+
+    private long? Int64At(int n) =>
+        n >= 0 && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(_slots[n]), out long v, out var used) && used == _slots[n].ValueLength ? v : null;
+
+    public ulong? GetHexUInt64(string key) => HexUInt64At(IndexOf(key, interpreted: false));
+
+    internal ulong? GetHexUInt64(ReadOnlySpan<byte> key) => HexUInt64At(IndexOf(key, interpreted: false));
+
+    private ulong? HexUInt64At(int n) =>
+        n >= 0 && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(_slots[n]), out ulong v, out var used, 'x') && used == _slots[n].ValueLength ? v : null;
 }
 
 public sealed record AuditField(string Key, string Value, bool Quoted, bool Interpreted)

@@ -12,11 +12,17 @@ public static class ExecveArguments
     private const int MaxArguments = 100_000;
     private const int MaxMissing = 1024;
 
-    public static IReadOnlyList<string> Rebuild(IEnumerable<AuditFields> records, out string? problem)
+    public static IReadOnlyList<string> Rebuild(IEnumerable<AuditFields> records, out string? problem) =>
+        Rebuild([.. records], [], out problem);
+
+    /// <param name="records">The EXECVE records of one exec, in order.</param>
+    /// <param name="whole">Room for the arguments by index, cleared and reused from exec to exec.</param>
+    /// <param name="problem">What was wrong with the records, or null.</param>
+    internal static string[] Rebuild(List<AuditFields> records, Dictionary<int, string> whole, out string? problem)
     {
         problem = null;
         var argc = -1;
-        var whole = new Dictionary<int, string>();
+        whole.Clear();
         Dictionary<int, SortedDictionary<int, string>>? pieces = null;
         foreach (var fields in records)
         {
@@ -77,6 +83,11 @@ public static class ExecveArguments
         }
         if (missing > 0)
             problem = $"EXECVE has argc={count} but {missing} argument(s) missing";
+        if (whole.Count > 4096)
+        {
+            whole.Clear();
+            whole.TrimExcess(); // one exec of many arguments must not keep the room for every later one
+        }
         return args;
     }
 

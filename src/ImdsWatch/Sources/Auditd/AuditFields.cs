@@ -76,9 +76,6 @@ public sealed class AuditFields
         _body = buffer;
         _count = 0;
         _all = null;
-        var most = buffer.AsSpan(offset, length).Count((byte)'='); // a field has one '=' or more
-        if (_slots.Length < most)
-            _slots = new Slot[Math.Max(most, 32)];
         Index(offset, offset + length, interpreted: false);
         return this;
     }
@@ -115,6 +112,8 @@ public sealed class AuditFields
                 Index(valueStart, valueEnd, interpreted);
                 continue;
             }
+            if (_count == _slots.Length)
+                Array.Resize(ref _slots, Math.Max(32, _count * 2)); // room for the longest record seen, kept
             _slots[_count++] = new Slot(keyStart, keyLength, valueStart, valueEnd - valueStart, quote == (byte)'"', interpreted);
         }
     }

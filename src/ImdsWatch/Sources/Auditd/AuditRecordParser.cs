@@ -31,7 +31,7 @@ public sealed class AuditRecordParser
         record = null;
         if (!TryParseHeader(line, out var header, out error))
             return false;
-        var typeName = Intern(_typeNames, line.Slice(header.TypeStart, header.TypeLength));
+        var typeName = NameOf(header.Type) ?? Intern(_typeNames, line.Slice(header.TypeStart, header.TypeLength));
         var body = line[header.BodyStart..].TrimEnd("\r\n "u8);
         if (arena is null)
         {
@@ -184,6 +184,19 @@ public sealed class AuditRecordParser
         3 when t.SequenceEqual("CWD"u8) => AuditRecordType.Cwd,
         3 when t.SequenceEqual("EOE"u8) => AuditRecordType.Eoe,
         _ => -1,
+    };
+
+    /// <summary>The name of a type <see cref="TypeOf"/> knows, without looking it up.</summary>
+    private static string? NameOf(int type) => type switch
+    {
+        AuditRecordType.Syscall => "SYSCALL",
+        AuditRecordType.Execve => "EXECVE",
+        AuditRecordType.Proctitle => "PROCTITLE",
+        AuditRecordType.SockAddr => "SOCKADDR",
+        AuditRecordType.Path => "PATH",
+        AuditRecordType.Cwd => "CWD",
+        AuditRecordType.Eoe => "EOE",
+        _ => null,
     };
 
     private static bool TryParseStamp(ref ReadOnlySpan<byte> s, out long millis, out ulong serial, out bool outOfRange)

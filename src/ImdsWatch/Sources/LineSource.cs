@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Sources;
@@ -10,6 +11,7 @@ public abstract class LineSource : IEventSource
 {
     private const long ProgressEvery = 8 << 20;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Read(InputSource input, SourceContext context, CancellationToken cancellation)
     {
         using var reader = new LineReader(input.Open(), firstLineNumber: input.FirstLineNumber);

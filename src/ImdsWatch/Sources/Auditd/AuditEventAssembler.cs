@@ -41,6 +41,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     /// <summary>Records that arrived after their event was completed; each is still emitted as a fragment.</summary>
     public long LateRecords { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(AuditRecord record)
     {
         if (AuditRecordType.IsDaemon(record.Type))
@@ -183,6 +184,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
     }
 
     /// <summary>Records the newest serial of the node; true when this serial is newer than any seen before.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool NoteSerial(string? node, ulong serial)
     {
         if (_lastNodeKnown && ReferenceEquals(node, _lastNode))
@@ -203,6 +205,7 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         return newest;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CompleteDue(bool force)
     {
         _due.Clear();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ImdsWatch.Events;
 
 namespace ImdsWatch.Sources.Auditd;
@@ -32,6 +33,12 @@ public sealed class AuditEventBuilder
     public AuditEventAssembler Assembler { get; }
 
     /// <summary>Parses one record line and adds it to its event; an unreadable line is an issue (false).</summary>
+    /// <remarks>
+    /// The full parser's hot methods are compiled optimized at once (AggressiveOptimization): a scan runs them over
+    /// one file, and under tiering the framework-dependent build spent its first second or more in unoptimized code
+    /// and on-stack replacement (bench fullparser: first run 3.3 s CPU, later runs 1.4 s).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Add(ReadOnlySpan<byte> line, long lineNumber)
     {
         if (!Parser.TryParse(line, _context.SourceId, lineNumber, _arena, out var record, out var error))

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using ImdsWatch.Events;
 using ImdsWatch.Sources.CloudTrail;
 
@@ -55,6 +56,7 @@ public sealed class AuditEventNormalizer
     }
 
     /// <summary>The event's normalized events, each handed to <paramref name="emit"/> as it is made (issues in between).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Normalize(AuditEvent e, Action<HostEvent> emit)
     {
         if (e.Records.Count == 1 && SessionKinds.TryGetValue(e.Records[0].Type, out var kind))
@@ -194,6 +196,7 @@ public sealed class AuditEventNormalizer
         _ => ConnectOutcome.Unknown,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ProcessSnapshot Process(AuditEvent e, AuditFields sys, bool isExec, out string? problem)
     {
         problem = null;

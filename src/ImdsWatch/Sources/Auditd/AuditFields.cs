@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using ImdsWatch.Sources.CloudTrail;
 
@@ -80,6 +81,7 @@ public sealed class AuditFields
         return this;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Index(int from, int to, bool interpreted)
     {
         var s = _body.AsSpan(0, to);
@@ -118,6 +120,7 @@ public sealed class AuditFields
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Start, int End, int Next, byte Quote) ScanValue(ReadOnlySpan<byte> s, int i, int to)
     {
         if (i >= to)
@@ -156,6 +159,7 @@ public sealed class AuditFields
     }
 
     /// <summary>As <see cref="IndexOf(string, bool)"/>, the key given as its bytes ("pid"u8): what the hot path uses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int IndexOf(ReadOnlySpan<byte> key, bool interpreted)
     {
         var first = key[0];

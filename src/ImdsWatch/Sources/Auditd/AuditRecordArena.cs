@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -40,6 +42,7 @@ internal sealed class AuditRecordArena
     }
 
     /// <summary>A record (reused when one is free) holding a copy of <paramref name="body"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public AuditRecord Rent(ReadOnlySpan<byte> body)
     {
         var record = _freeRecords.Count > 0 ? _freeRecords.Pop() : new AuditRecord();
@@ -66,6 +69,7 @@ internal sealed class AuditRecordArena
     }
 
     /// <summary>The record is not read again: its place in the chunk and the object itself may be reused.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Release(AuditRecord record)
     {
         if (record.Chunk is { } chunk)

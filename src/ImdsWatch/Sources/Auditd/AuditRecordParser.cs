@@ -26,6 +26,7 @@ public sealed class AuditRecordParser
 
     /// <summary>As <see cref="TryParse(ReadOnlySpan{byte}, int, long, out AuditRecord?, out string?)"/>, the record
     /// and its body taken from <paramref name="arena"/> (to be released there) when one is given.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool TryParse(ReadOnlySpan<byte> line, int sourceId, long lineNumber, AuditRecordArena? arena, out AuditRecord? record, out string? error)
     {
         record = null;

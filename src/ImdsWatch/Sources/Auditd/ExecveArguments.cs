@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace ImdsWatch.Sources.Auditd;
 
@@ -18,6 +19,7 @@ public static class ExecveArguments
     /// <param name="records">The EXECVE records of one exec, in order.</param>
     /// <param name="whole">Room for the arguments by index, cleared and reused from exec to exec.</param>
     /// <param name="problem">What was wrong with the records, or null.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static string[] Rebuild(List<AuditFields> records, Dictionary<int, string> whole, out string? problem)
     {
         problem = null;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -26,6 +28,7 @@ internal sealed class RecentlyCompleted
     }
 
     /// <summary>Counts one completion; the event's key is remembered unless it already is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(string? node, ulong serial)
     {
         // As a set that forgets after each completion: the key is looked up among what the last completion left,

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace ImdsWatch.Sources.Input;
 
@@ -40,6 +41,7 @@ public sealed class LineReader : IDisposable
     /// <summary>Lines over the length limit that were skipped; their numbers are in <see cref="SkippedLongLines"/>.</summary>
     public List<long> SkippedLongLines { get; } = [];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {
         while (true)

@@ -22,7 +22,8 @@ public sealed class AnomalyRules : IDetectionRule
     private readonly BaselineSnapshot _baseline;
     private readonly AnomalyOptions _options;
     private readonly bool _users;
-    private readonly Dictionary<string, Alert> _alerts = new(StringComparer.Ordinal);
+    /// <summary>One alert per (host, subject, bucket), from the bucket's earliest access (time, then the order accesses began).</summary>
+    private readonly Dictionary<string, (Alert Alert, long Ordinal)> _alerts = new(StringComparer.Ordinal);
 
     /// <summary>The rule for users (<paramref name="users"/>) or for programs, over the context's baseline.</summary>
     public AnomalyRules(RuleContext context, bool users)
@@ -57,7 +58,7 @@ public sealed class AnomalyRules : IDetectionRule
 
     public void Complete(IFindings findings)
     {
-        foreach (var alert in _alerts.Values)
+        foreach (var (alert, _) in _alerts.Values)
             findings.Raise(alert);
         _alerts.Clear();
     }
@@ -75,7 +76,8 @@ public sealed class AnomalyRules : IDetectionRule
 
         var bucket = a.Timestamp.ToUnixTimeMilliseconds() / (long)_options.Bucket.TotalMilliseconds;
         var id = MetadataAccessDetector.AlertId(a.Host, 0, (ulong)bucket, $"{ruleId}|{subject}");
-        if (_alerts.ContainsKey(id))
+        // Accesses arrive in the order their activities ended, not in time order: the earliest one names the alert.
+        if (_alerts.TryGetValue(id, out var held) && (held.Alert.Timestamp < a.Timestamp || (held.Alert.Timestamp == a.Timestamp && held.Ordinal <= a.Ordinal)))
             return;
 
         var host = a.Host ?? "this host";
@@ -88,7 +90,7 @@ public sealed class AnomalyRules : IDetectionRule
         var risk = _context.Rules.Risk.Start().Add("anomaly.unusual")
             .AddIf(a.Access == AccessClass.Credentials, "anomaly.credentials")
             .AddIf(a.Alert is not null, "anomaly.coincides", a.Alert is null ? null : $"{a.Alert.Id} ({a.Alert.AlertType})");
-        _alerts[id] = new Alert
+        _alerts[id] = (new Alert
         {
             Id = id,
             Timestamp = a.Timestamp,
@@ -115,6 +117,6 @@ public sealed class AnomalyRules : IDetectionRule
             Summary = explanation,
             Explanation = explanation,
             AnomalyScore = score,
-        };
+        }, a.Ordinal);
     }
 }

@@ -114,4 +114,10 @@ public sealed class TrackedImage
     public ProcessExec Exec { get; }
 
     public CommandAnalysis Analysis => _analysis ??= _analyzer!.Analyze(Exec.Process.Args);
+
+    /// <summary>
+    /// An activity of this image was final before the image stopped connecting (a batch scan's window, the
+    /// agent's): a later connect opens an activity named by that connect, not a second alert of the same id.
+    /// </summary>
+    internal bool ActivityEnded { get; set; }
 }

@@ -45,9 +45,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
 
     private readonly ProcessTracker _tracker = new();
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
-    private readonly List<ProcessActivity> _activities = [];
+    private readonly OpenActivities _open = new();
     private long _opened;
-    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
 
     public DetectionStats Stats { get; } = stats ?? new();
 
@@ -68,9 +67,9 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
 
     /// <summary>
     /// A batch scan that streams its alerts: activities <see cref="BatchWindow"/> behind the event time of the
-    /// execs and connects the detector acts on are final (null: everything waits for <see cref="Complete"/>). Only
-    /// those events move the clock, never the others, so a scan that skips unrelated records (the prefilter)
-    /// finalises the same activities at the same points, in the same order.
+    /// execs and connects of their host that the detector acts on are final (null: everything waits for
+    /// <see cref="Complete"/>). Only those events move a host's clock, never the others, so a scan that skips
+    /// unrelated records (the prefilter) finalises the same activities at the same points, in the same order.
     /// </summary>
     public TimeSpan? StreamWindow { get; init; }
 
@@ -82,9 +81,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
 
     public void Complete(IFindings findings)
     {
-        foreach (var access in Release(_activities.ToList(), parallel: true))
+        foreach (var access in Release(_open.TakeAll(), parallel: true))
             findings.Record(access);
-        _activities.Clear();
         _byImage.Clear();
     }
 
@@ -112,22 +110,11 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         Finalise(a => (a.LastSeen < settled && (a.LastSeen < cutoff || CannotFoldFurther(a))) || a.FirstSeen < opened, findings);
     }
 
-    /// <summary>The open activities that <paramref name="due"/> picks leave, in the order they ended.</summary>
-    private void Finalise(Func<ProcessActivity, bool> due, IFindings findings)
+    /// <summary>The open activities that <paramref name="due"/> picks (of every host, or of one) leave, in the order they ended.</summary>
+    private void Finalise(Func<ProcessActivity, bool> due, IFindings findings, string? host = null, bool allHosts = true)
     {
-        List<ProcessActivity>? finished = null;
-        var kept = 0;
-        for (var i = 0; i < _activities.Count; i++)
-        {
-            var a = _activities[i];
-            if (due(a))
-                (finished ??= []).Add(a);
-            else
-                _activities[kept++] = a;
-        }
-        if (finished is null)
+        if (_open.Take(due, host, allHosts) is not { } finished)
             return;
-        _activities.RemoveRange(kept, _activities.Count - kept);
         foreach (var access in Release(finished, parallel: false))
             findings.Record(access);
     }
@@ -166,30 +153,27 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     }
 
     /// <summary>
-    /// A batch scan: an exec or connect the detector acts on at <paramref name="time"/> first lets go of what has
-    /// been quiet for <see cref="StreamWindow"/> (checked once a second of event time, and whenever time goes back).
+    /// A batch scan: an exec or connect the detector acts on at <paramref name="time"/> first lets go of what its
+    /// host has had quiet for <see cref="StreamWindow"/> (checked once a second of the host's event time, and
+    /// whenever that time goes back).
     /// </summary>
-    private void Sweep(DateTimeOffset time, IFindings? findings)
+    private void Sweep(string? host, DateTimeOffset time, IFindings? findings)
     {
-        if (StreamWindow is not { } window || findings is null)
+        if (StreamWindow is not { } window || findings is null || !_open.SweepDue(host, time, SweepStep))
             return;
-        if (time < _lastSweep + SweepStep && time >= _lastSweep)
-            return;
-        _lastSweep = time;
         var cutoff = time - DateTimeOffset.MinValue > window ? time - window : DateTimeOffset.MinValue;
-        Finalise(a => a.LastSeen < cutoff, findings);
+        Finalise(a => a.LastSeen < cutoff, findings, host, allHosts: false);
     }
 
     /// <summary>A batch scan with more than <see cref="MaxOpenActivities"/> open: the tenth quiet the longest leave early.</summary>
     private void Cap(IFindings? findings)
     {
-        if (StreamWindow is null || findings is null || _activities.Count <= MaxOpenActivities)
+        if (StreamWindow is null || findings is null || _open.Count <= MaxOpenActivities)
             return;
-        var order = _activities.Select(a => a.LastSeen).Order().ToList();
-        var bound = order[MaxOpenActivities / 10];
-        var before = _activities.Count;
-        Finalise(a => a.LastSeen < bound, findings);
-        Stats.Evicted[FinalisedEarly] = Stats.Evicted.GetValueOrDefault(FinalisedEarly) + (before - _activities.Count);
+        var bound = _open.LastSeenTimes()[MaxOpenActivities / 10];
+        var before = _open.Count;
+        Finalise(a => a.LastSeen <= bound, findings);
+        Stats.Evicted[FinalisedEarly] = Stats.Evicted.GetValueOrDefault(FinalisedEarly) + (before - _open.Count);
     }
 
     /// <summary>
@@ -253,13 +237,13 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             return;
         }
 
-        Sweep(exec.Timestamp, findings);
+        Sweep(exec.Host, exec.Timestamp, findings);
         var key = (exec.Host, exec.Process.Pid, exec.Sequence);
         var activity = WrapperActivity(exec, analysis, sameProcessBefore) ?? WrapperActivity(exec, analysis, parent);
         if (activity is null)
         {
             activity = new ProcessActivity(exec.Host, exec.Process.Pid, _opened++);
-            _activities.Add(activity);
+            _open.Add(activity);
         }
         activity.AddExec(exec, analysis);
         activity.Ancestors = _tracker.Ancestors(exec.Host, exec.Process, exec.Sequence).ToList();
@@ -289,7 +273,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         if (rules.Catalog.MatchAddress(connect.Destination) is not { } endpoint)
             return;
         Stats.MetadataConnects++;
-        Sweep(connect.Timestamp, findings);
+        Sweep(connect.Host, connect.Timestamp, findings);
         var image = _tracker.Current(connect.Host, connect.Process.Pid, connect.Sequence);
         if (image is not null && connect.Process.Executable is { } exe && image.Exec.Process.Executable is { } imageExe && exe != imageExe)
             image = null; // the exec of this image was not logged
@@ -302,7 +286,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             if (image is not null)
                 activity.Images.Add(image);
             _byImage[key] = activity;
-            _activities.Add(activity);
+            _open.Add(activity);
         }
         if (activity.ConnectCount == 0 && activity.AccessExecs.Count == 0)
             activity.Ancestors = _tracker.Ancestors(connect.Host, image?.Exec.Process ?? connect.Process, connect.Sequence).ToList();
@@ -313,8 +297,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     /// <summary>Every metadata access still open, and the alerts among them: accesses in the order they ended, alerts in time order.</summary>
     public DetectionResult CompleteAll()
     {
-        var accesses = Release(_activities.ToList(), parallel: true);
-        _activities.Clear();
+        var accesses = Release(_open.TakeAll(), parallel: true);
         _byImage.Clear();
         var alerts = accesses.Where(a => a.Alert is not null).Select(a => a.Alert!)
             .OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();

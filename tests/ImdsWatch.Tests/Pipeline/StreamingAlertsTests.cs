@@ -148,6 +148,69 @@ public sealed class StreamingAlertsTests : IDisposable
         Assert.Equal(all.Count, all.Select(a => a.Id).Distinct().Count());
     }
 
+    /// <summary>The events of an audit text, each its lines up to its EOE.</summary>
+    private static List<string> Events(string text)
+    {
+        var events = new List<string>();
+        var current = new StringBuilder();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            current.Append(line).Append('\n');
+            if (line.Contains(" type=EOE ", StringComparison.Ordinal))
+            {
+                events.Add(current.ToString());
+                current.Clear();
+            }
+        }
+        return events;
+    }
+
+    /// <summary>What the detector alone raises when nothing is final before the end: the alerts of the past, unstreamed.</summary>
+    private static List<string> Unstreamed(InputSource input)
+    {
+        var detector = new MetadataAccessDetector(DetectionRules.Default);
+        foreach (var e in DetectionPipeline.ReadEvents(input).OfType<HostEvent>())
+            detector.Observe(e);
+        return [.. detector.CompleteAll().Alerts.Select(NdjsonAlertWriter.ToJson).Order(StringComparer.Ordinal)];
+    }
+
+    [Fact]
+    public void Hosts_whose_clocks_are_a_day_apart_in_one_log_fold_as_if_nothing_streamed()
+    {
+        // Two hosts' fetches (wrappers, connects) interleaved event by event, host b's clock 100,000 s behind a's:
+        // each host's activities are final by its own clock, so nothing of b is cut short by a's later time.
+        var a = Events(Week.Nodes(Fetches(300, every: 2), "host-a"));
+        var b = Events(Week.Nodes(Fetches(300, every: 2, firstSerial: 5_000), "host-b").Replace("audit(17955", "audit(17954", StringComparison.Ordinal));
+        var log = new StringBuilder();
+        for (var i = 0; i < Math.Max(a.Count, b.Count); i++)
+        {
+            if (i < a.Count)
+                log.Append(a[i]);
+            if (i < b.Count)
+                log.Append(b[i]);
+        }
+        var input = Write("two-hosts.log", log.ToString());
+
+        var streamed = new DetectionPipeline(DetectionRules.Default).Scan([input]).Alerts;
+
+        Assert.Equal(600, streamed.Count); // each fetch one alert: the sh -c wrappers folded in
+        Assert.Equal(Unstreamed(input), streamed.Select(NdjsonAlertWriter.ToJson).Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("audit-enriched.log")]
+    [InlineData("audit-raw.log.gz")]
+    public void The_samples_raise_what_they_raised_when_every_alert_waited_for_the_end(string sample)
+    {
+        var path = Path.Combine(Repo.Samples, sample);
+        var input = new InputSource(path, path);
+
+        var streamed = new DetectionPipeline(DetectionRules.Default).Scan([input]).Alerts;
+
+        Assert.NotEmpty(streamed);
+        Assert.Equal(Unstreamed(input), streamed.Where(a => a.Layers.Any(l => l is Layer.Process or Layer.Network)).Select(NdjsonAlertWriter.ToJson).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void An_image_that_connects_again_after_a_minute_of_silence_is_a_second_alert_with_an_id_of_its_own()
     {

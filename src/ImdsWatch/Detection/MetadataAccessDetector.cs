@@ -135,8 +135,6 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
                 if (_byImage.TryGetValue(key, out var open) && ReferenceEquals(open, a))
                     _byImage.Remove(key);
             }
-            foreach (var image in a.Images)
-                image.ActivityEnded = true;
         }
         // Each access is built from its own activity alone: a large batch (the end of a scan) on every core.
         var built = new MetadataAccess[finished.Count];
@@ -149,6 +147,11 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         }
         foreach (var access in built)
             CountAgent(access);
+        foreach (var a in finished)
+        {
+            foreach (var image in a.Images)
+                image.ActivityEnded = true;
+        }
         return [.. built];
     }
 
@@ -225,7 +228,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var analysis = rules.Analyzer.Analyze(exec.Process.Args);
         var sameProcessBefore = _tracker.Current(exec.Host, exec.Process.Pid, exec.Sequence);
         var parent = exec.Process.ParentPid is { } ppid ? _tracker.Current(exec.Host, ppid, exec.Sequence) : null;
-        var image = new TrackedImage(exec, analysis);
+        var image = new TrackedImage(exec, analysis, rules.Analyzer);
         _tracker.Record(image);
         if (analysis.References.Count == 0)
             return;

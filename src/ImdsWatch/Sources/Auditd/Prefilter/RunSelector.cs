@@ -53,7 +53,19 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         }
         var node = _nodeStates[nodeIndex];
         var newestBefore = node.Newest;
-        var serial = node.Position(run.Serial);
+        var serial = node.Position(run.Serial, out var jumped);
+        if (jumped)
+        {
+            // A jump of the serials decides every open event at once by distance, but the assembler completes events by
+            // records and log time (256, 5 s), and by their exact serial, so it may still add records to them: every
+            // undecided event is kept, and the assembler of pass two groups them as a full parse does.
+            for (var open = _eventTail; open < _eventHead; open++)
+            {
+                ref var pending = ref Slot(open);
+                if (!pending.Decided)
+                    pending.Keep = true;
+            }
+        }
         long ev;
         if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.NodeIndex == nodeIndex && last.Serial == serial)
             Slot(ev = _lastEvent).Split = true;
@@ -359,8 +371,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
 
         public long Newest { get; private set; }
 
-        public long Position(ulong raw)
+        public long Position(ulong raw, out bool jumped)
         {
+            jumped = false;
             if (!_any)
             {
                 _any = true;
@@ -375,9 +388,11 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 // region no earlier event can reach.
                 Newest += 2 * SerialReset;
                 _newestRaw = raw;
+                jumped = true;
                 return Newest;
             }
             var position = Newest + delta;
+            jumped = delta > Window + Margin;
             if (delta > 0)
             {
                 Newest = position;

@@ -18,7 +18,7 @@ internal static class AlertWriters
         _ => new NdjsonAlertWriter(DateTimeOffset.UtcNow),
     };
 
-    /// <summary>The output format as a pipeline sink (the table takes every alert at once).</summary>
+    /// <summary>The output format as a pipeline sink (NDJSON and CSV stream; the table keeps the most severe and writes them at the end).</summary>
     public static IAlertSink Sink(string? format, TextWriter stdout, bool wide = false) =>
-        new WriterSink(For(format, stdout, wide), stdout, format == "table" ? int.MaxValue : 256);
+        format == "table" ? new MostSevereSink(For(format, stdout, wide), stdout) : new WriterSink(For(format, stdout, wide), stdout, 256);
 }

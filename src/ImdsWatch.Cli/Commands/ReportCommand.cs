@@ -56,31 +56,59 @@ public static class ReportCommand
         return ([.. alerts.Select(a => (a, Investigation.Write(a, store)))], path);
     }
 
-    /// <summary>Scans the logs and keeps what they show (alerts, logins) in a private scratch store the guide reads; removed after.</summary>
+    /// <summary>The most alerts one report shows (the latest): a page past this is not one anyone reads.</summary>
+    public const int MaxAlerts = 100_000;
+
+    /// <summary>
+    /// Scans the logs into a private scratch store (alerts as they are raised, logins) that the guide reads, so the
+    /// scan holds no alert in memory; the store is removed after.
+    /// </summary>
     private static (List<(StoredAlert, string)> Items, string Source) FromLogs(string[] specs, string? configFile, string? host, TextWriter stderr)
     {
         var config = EffectiveConfig.Build(configFile, new ConfigFlags { Host = host });
         var sources = InputResolver.Resolve(specs, out var errors);
         if (errors.Count > 0)
             throw new InvalidDataException(string.Join("\nimdswatch: ", errors));
-        var result = config.Pipeline().Scan(sources);
-        if (result.IssueCount > 0)
-            stderr.WriteLine($"imdswatch: {result.IssueCount} line(s) could not be read (imdswatch scan --verbose lists them)");
         var scratch = Directory.CreateTempSubdirectory("imdswatch-report-");
         try
         {
             using var store = StateStore.Open(Path.Combine(scratch.FullName, "state.db"));
             var repository = new AlertRepository(store);
-            var now = DateTimeOffset.UtcNow;
-            foreach (var a in result.Alerts)
-                repository.TryAdd(a, now);
+            var stored = new StoringSink(repository, DateTimeOffset.UtcNow);
+            Pipeline.ScanResult result;
+            using (var tx = store.Begin())
+            {
+                // Every alert, as the report always showed, whatever minimum severity the configuration sets.
+                result = config.Pipeline().WithMinimumSeverity(Alerts.Severity.Low).Run(sources, stored);
+                tx.Commit();
+            }
             new SessionRepository(store).Add(result.Sessions);
-            var items = repository.List(includeAcknowledged: true, limit: 100_000).Select(a => (a, Investigation.Write(a, store))).ToList();
+            if (result.IssueCount > 0)
+                stderr.WriteLine($"imdswatch: {result.IssueCount} line(s) could not be read (imdswatch scan --verbose lists them)");
+            if (stored.Count > MaxAlerts)
+                stderr.WriteLine($"imdswatch: the report shows the {MaxAlerts} latest of {stored.Count} alerts (imdswatch scan --format ndjson lists every one)");
+            var items = repository.List(includeAcknowledged: true, limit: MaxAlerts).Select(a => (a, Investigation.Write(a, store))).ToList();
             return (items, string.Join(", ", specs));
         }
         finally
         {
             scratch.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Each alert into the scratch store as it is raised.</summary>
+    private sealed class StoringSink(AlertRepository repository, DateTimeOffset now) : Sinks.IAlertSink
+    {
+        public long Count { get; private set; }
+
+        public void Emit(Alerts.Alert alert)
+        {
+            if (repository.TryAdd(alert, now))
+                Count++;
+        }
+
+        public void Complete()
+        {
         }
     }
 }

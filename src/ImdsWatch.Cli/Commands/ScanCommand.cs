@@ -120,13 +120,12 @@ public static class ScanCommand
             }
         }
 
-        var alerts = result.Alerts.Where(a => a.Severity >= config.MinimumSeverity).ToList();
         if (!o.Quiet)
         {
-            ScanSummary.Write(result, alerts, stderr, o.Verbose);
+            ScanSummary.Write(result, stderr, o.Verbose);
             if (baseline is { IsEmpty: false })
             {
-                var anomalies = result.Alerts.Count(a => a.AlertType is AnomalyRules.UnusualUser or AnomalyRules.UnusualProcess);
+                var anomalies = result.Tally.ByType(AnomalyRules.UnusualUser) + result.Tally.ByType(AnomalyRules.UnusualProcess);
                 var learning = result.Detection.LearningHosts;
                 stderr.WriteLine($"imdswatch: baseline {o.StatePath}: {result.SilencedByBaseline} access(es) known and silent, {anomalies} anomaly alert(s)"
                     + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
@@ -141,7 +140,7 @@ public static class ScanCommand
                 stderr.WriteLine($"imdswatch: {errors.Count + refused.Count + damaged.Count} path(s) not read or not read to the end (above); the others were scanned");
             return ExitCodes.Usage; // the other paths were read and reported; the failed ones still need the user
         }
-        return o.FailOnAlert && alerts.Count > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
+        return o.FailOnAlert && result.Tally.Reported > 0 ? ExitCodes.AlertsOrFailures : ExitCodes.Ok;
     }
 
     private static ScanResult ScanWithProgress(Func<Action<long, InputSource>, DetectionPipeline> pipeline,

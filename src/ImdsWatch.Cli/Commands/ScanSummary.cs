@@ -10,7 +10,7 @@ namespace ImdsWatch.Cli.Commands;
 /// <summary>The scan summary on standard error: what was read, what was found, what was set aside and why.</summary>
 internal static class ScanSummary
 {
-    public static void Write(ScanResult r, IReadOnlyList<Alert> reported, TextWriter err, bool verbose)
+    public static void Write(ScanResult r, TextWriter err, bool verbose)
     {
         var seconds = Math.Max(r.Elapsed.TotalSeconds, 1e-6);
         var mb = r.Bytes / 1e6;
@@ -22,13 +22,16 @@ internal static class ScanSummary
         if (r.Formats.Count > 1 || r.Formats.Keys.Any(f => f != Sources.Input.LogFormat.Auditd))
             err.WriteLine($"imdswatch: formats: {string.Join(", ", r.Formats.OrderBy(kv => kv.Key).Select(kv => $"{kv.Value} {kv.Key.ToString().ToLowerInvariant()}"))}"
                 + (r.ApiCalls > 0 ? $"; {r.ApiCalls} CloudTrail call(s)" : "") + (r.HttpRequests > 0 ? $"; {r.HttpRequests} web request(s)" : ""));
-        var bySeverity = string.Join(", ", Enum.GetValues<Severity>().Reverse()
-            .Select(s => (s, n: reported.Count(a => a.Severity == s))).Where(x => x.n > 0)
+        var tally = r.Tally;
+        var bySeverity = string.Join(", ", Enum.GetValues<Severity>().Reverse().Where(s => s >= tally.Minimum)
+            .Select(s => (s, n: tally.BySeverity(s))).Where(x => x.n > 0)
             .Select(x => $"{x.n} {x.s.ToString().ToLowerInvariant()}"));
-        err.WriteLine($"imdswatch: {reported.Count} alert(s){(bySeverity.Length > 0 ? $" ({bySeverity})" : "")}"
-            + (reported.Count < r.Alerts.Count ? $"; {r.Alerts.Count - reported.Count} below --min-severity not shown" : ""));
+        err.WriteLine($"imdswatch: {tally.Reported} alert(s){(bySeverity.Length > 0 ? $" ({bySeverity})" : "")}"
+            + (tally.Reported < tally.Total ? $"; {tally.Total - tally.Reported} below --min-severity not shown" : ""));
         var d = r.Detection;
         err.WriteLine($"imdswatch: {d.Execs} exec(s), {d.Connects} outbound address(es), {d.MetadataConnects} to a metadata endpoint");
+        if (d.Evicted.Count > 0)
+            err.WriteLine($"imdswatch: state held at its bounds: {string.Join(", ", d.Evicted.Select(kv => $"{kv.Key} ×{kv.Value}"))} (an image that kept connecting may show as more than one alert)");
         if (d.AllowedByAgent.Count > 0)
             err.WriteLine($"imdswatch: allowed as cloud agents: {string.Join(", ", d.AllowedByAgent.Select(kv => $"{TerminalText.Escape(kv.Key)} ×{kv.Value}"))}");
         if (d.Mentions > 0)

@@ -93,6 +93,7 @@ public sealed class ImdsWatchConfig
             // A document that is a scalar or a list where a mapping is expected (found by fuzzing).
             throw new InvalidDataException($"{path}: not a configuration (a YAML mapping of sections): {e.Message}", e);
         }
+        config.PlaceSinks(path, text);
         try
         {
             _ = config.MinimumSeverity;
@@ -104,6 +105,33 @@ public sealed class ImdsWatchConfig
             throw new InvalidDataException($"{path}: {e.Message}", e);
         }
         return config;
+    }
+
+    /// <summary>
+    /// Each <c>sinks:</c> entry learns where it is written (file and line of the entry and of each of its keys), so
+    /// that a mistake the sink settings find later is reported at its line, as the schema's are.
+    /// </summary>
+    private void PlaceSinks(string path, string text)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(text)); // already parsed once by the schema check: it loads
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlDotNet.RepresentationModel.YamlMappingNode root
+            || !root.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("sinks"), out var list)
+            || list is not YamlDotNet.RepresentationModel.YamlSequenceNode items)
+            return;
+        for (var i = 0; i < items.Children.Count && i < Sinks.Count; i++)
+        {
+            var entry = Sinks[i];
+            entry.File = path;
+            entry.Lines[""] = items.Children[i].Start.Line;
+            if (items.Children[i] is not YamlDotNet.RepresentationModel.YamlMappingNode keys)
+                continue;
+            foreach (var (key, value) in keys.Children)
+            {
+                if (key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } name })
+                    entry.Lines[name] = value.Start.Line;
+            }
+        }
     }
 
     /// <summary>
@@ -226,6 +254,16 @@ public sealed class ImdsWatchConfig
         public double MaxFileMb { get; set; } = 100;
         public int MaxFiles { get; set; } = 5;
         public double SpoolMaxMb { get; set; } = 256;
+
+        /// <summary>The configuration file the entry is in (null: built in code).</summary>
+        internal string? File { get; set; }
+
+        /// <summary>The line of the entry ("") and of each key it sets (as written, e.g. "batch_size").</summary>
+        internal Dictionary<string, long> Lines { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>"FILE:LINE: " of <paramref name="key"/> (else of the entry), or nothing when not from a file.</summary>
+        internal string Place(string key = "") =>
+            File is null ? "" : Lines.TryGetValue(key, out var line) || Lines.TryGetValue("", out line) ? $"{File}:{line}: " : $"{File}: ";
     }
 
     /// <summary>The long-running agent: its detection window, state, input queue and stats cadence.</summary>

@@ -24,6 +24,9 @@ public sealed record MetadataAccess : IObservedEvent
     public required bool Interactive { get; init; }
 
     public string? Agent { get; init; }
+
+    /// <summary>The order the detector saw the access begin in: of two accesses at one time, the earlier one.</summary>
+    internal long Ordinal { get; init; }
     public Alert? Alert { get; init; }
     public IReadOnlyList<ProcessSnapshot> Ancestors { get; init; } = [];
     public IReadOnlyList<EvidenceItem> Evidence { get; init; } = [];

@@ -27,9 +27,26 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     /// </summary>
     public static readonly TimeSpan MaxOpen = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A batch scan: an activity whose last event is this far behind the newest the detector acted on is final and
+    /// leaves at once, so memory does not grow with the number of alerts. Twice the wrapper window: a wrapper's
+    /// command still folds into its alert even when events arrive up to 30 s out of order.
+    /// </summary>
+    public static readonly TimeSpan BatchWindow = TimeSpan.FromSeconds(60);
+
+    /// <summary>A batch scan: at most this many activities open; past it the longest quiet are final early (counted).</summary>
+    public const int MaxOpenActivities = 20_000;
+
+    /// <summary>The name of the early finals in <see cref="DetectionStats.Evicted"/>.</summary>
+    public const string FinalisedEarly = "activities final early (more than 20000 open)";
+
+    // How far event time moves between two sweeps of the open activities.
+    private static readonly TimeSpan SweepStep = TimeSpan.FromSeconds(1);
+
     private readonly ProcessTracker _tracker = new();
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
-    private readonly List<ProcessActivity> _activities = [];
+    private readonly OpenActivities _open = new();
+    private long _opened;
 
     public DetectionStats Stats { get; } = stats ?? new();
 
@@ -42,18 +59,31 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             SettleWindow = SettleAfter < LiveWindow ? SettleAfter : LiveWindow;
             _tracker = new ProcessTracker { MaxEntries = ProcessTracker.LiveMaxEntries, MaxAge = ProcessTracker.LiveMaxAge, Stats = Stats };
         }
+        else
+        {
+            StreamWindow = BatchWindow;
+        }
     }
+
+    /// <summary>
+    /// A batch scan that streams its alerts: activities <see cref="BatchWindow"/> behind the event time of the
+    /// execs and connects of their host that the detector acts on are final (null: everything waits for
+    /// <see cref="Complete"/>). Only those events move a host's clock, never the others, so a scan that skips
+    /// unrelated records (the prefilter) finalises the same activities at the same points, in the same order.
+    /// </summary>
+    public TimeSpan? StreamWindow { get; init; }
 
     public void Observe(IObservedEvent e, IFindings findings)
     {
         if (e is HostEvent h)
-            Observe(h);
+            Observe(h, findings);
     }
 
     public void Complete(IFindings findings)
     {
-        foreach (var access in CompleteAll().Accesses)
+        foreach (var access in Release(_open.TakeAll(), parallel: true))
             findings.Record(access);
+        _byImage.Clear();
     }
 
     /// <summary>
@@ -77,18 +107,76 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var cutoff = eventTime - LiveWindow;
         var settled = SettleWindow is { } settle ? eventTime - settle : cutoff;
         var opened = SettleWindow is null ? DateTimeOffset.MinValue : eventTime - (MaxOpen > LiveWindow ? MaxOpen : LiveWindow);
-        var due = _activities.Where(a => (a.LastSeen < settled && (a.LastSeen < cutoff || CannotFoldFurther(a))) || a.FirstSeen < opened).ToList();
-        if (due.Count == 0)
+        Finalise(a => (a.LastSeen < settled && (a.LastSeen < cutoff || CannotFoldFurther(a))) || a.FirstSeen < opened, findings);
+    }
+
+    /// <summary>The open activities that <paramref name="due"/> picks (of every host, or of one) leave, in the order they ended.</summary>
+    private void Finalise(Func<ProcessActivity, bool> due, IFindings findings, string? host = null, bool allHosts = true)
+    {
+        if (_open.Take(due, host, allHosts) is not { } finished)
             return;
-        var finished = due.ToHashSet();
-        _activities.RemoveAll(finished.Contains);
-        foreach (var key in _byImage.Where(kv => finished.Contains(kv.Value)).Select(kv => kv.Key).ToList())
-            _byImage.Remove(key);
-        foreach (var access in due.Select(BuildAccess).OrderBy(a => a.Timestamp))
-        {
-            CountAgent(access);
+        foreach (var access in Release(finished, parallel: false))
             findings.Record(access);
+    }
+
+    /// <summary>
+    /// Built and counted, in the order the activities ended (last event, then first, then the order they opened):
+    /// with event time moving forward, everything released later ended later. Their images are marked, so a later
+    /// connect of one opens an activity of its own name.
+    /// </summary>
+    private List<MetadataAccess> Release(List<ProcessActivity> finished, bool parallel)
+    {
+        finished.Sort(static (x, y) => x.LastSeen != y.LastSeen ? x.LastSeen.CompareTo(y.LastSeen)
+            : x.FirstSeen != y.FirstSeen ? x.FirstSeen.CompareTo(y.FirstSeen) : x.Ordinal.CompareTo(y.Ordinal));
+        foreach (var a in finished)
+        {
+            foreach (var key in a.Keys)
+            {
+                if (_byImage.TryGetValue(key, out var open) && ReferenceEquals(open, a))
+                    _byImage.Remove(key);
+            }
         }
+        // Each access is built from its own activity alone: a large batch (the end of a scan) on every core.
+        var built = new MetadataAccess[finished.Count];
+        if (parallel && built.Length > 64)
+            Parallel.For(0, built.Length, i => built[i] = BuildAccess(finished[i]));
+        else
+        {
+            for (var i = 0; i < built.Length; i++)
+                built[i] = BuildAccess(finished[i]);
+        }
+        foreach (var access in built)
+            CountAgent(access);
+        foreach (var a in finished)
+        {
+            foreach (var image in a.Images)
+                image.ActivityEnded = true;
+        }
+        return [.. built];
+    }
+
+    /// <summary>
+    /// A batch scan: an exec or connect the detector acts on at <paramref name="time"/> first lets go of what its
+    /// host has had quiet for <see cref="StreamWindow"/> (checked once a second of the host's event time, and
+    /// whenever that time goes back).
+    /// </summary>
+    private void Sweep(string? host, DateTimeOffset time, IFindings? findings)
+    {
+        if (StreamWindow is not { } window || findings is null || !_open.SweepDue(host, time, SweepStep))
+            return;
+        var cutoff = time - DateTimeOffset.MinValue > window ? time - window : DateTimeOffset.MinValue;
+        Finalise(a => a.LastSeen < cutoff, findings, host, allHosts: false);
+    }
+
+    /// <summary>A batch scan with more than <see cref="MaxOpenActivities"/> open: the tenth quiet the longest leave early.</summary>
+    private void Cap(IFindings? findings)
+    {
+        if (StreamWindow is null || findings is null || _open.Count <= MaxOpenActivities)
+            return;
+        var bound = _open.LastSeenTimes()[MaxOpenActivities / 10];
+        var before = _open.Count;
+        Finalise(a => a.LastSeen <= bound, findings);
+        Stats.Evicted[FinalisedEarly] = Stats.Evicted.GetValueOrDefault(FinalisedEarly) + (before - _open.Count);
     }
 
     /// <summary>
@@ -100,7 +188,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     /// </summary>
     private static bool CannotFoldFurther(ProcessActivity a)
     {
-        if (a.Connects.Count == 0)
+        if (a.ConnectCount == 0)
             return false;
         if (a.AccessExecs.Count == 0)
             return true;
@@ -109,20 +197,23 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             && string.Equals(CommandLineAnalyzer.BaseName(exec.Process.Args[0]), analysis.Program, StringComparison.Ordinal);
     }
 
-    public void Observe(HostEvent e)
+    /// <summary>One event, in log order, with nothing final before <see cref="CompleteAll"/> (tests, fuzzing).</summary>
+    public void Observe(HostEvent e) => Observe(e, null);
+
+    private void Observe(HostEvent e, IFindings? findings)
     {
         switch (e)
         {
             case ProcessExec exec:
-                OnExec(exec);
+                OnExec(exec, findings);
                 break;
             case NetworkConnect connect:
-                OnConnect(connect);
+                OnConnect(connect, findings);
                 break;
         }
     }
 
-    private void OnExec(ProcessExec exec)
+    private void OnExec(ProcessExec exec, IFindings? findings)
     {
         if (!exec.Success)
             return; // a failed execve (PATH search, ENOENT) starts no image
@@ -137,7 +228,8 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var analysis = rules.Analyzer.Analyze(exec.Process.Args);
         var sameProcessBefore = _tracker.Current(exec.Host, exec.Process.Pid, exec.Sequence);
         var parent = exec.Process.ParentPid is { } ppid ? _tracker.Current(exec.Host, ppid, exec.Sequence) : null;
-        _tracker.Record(exec, analysis);
+        var image = new TrackedImage(exec, analysis, rules.Analyzer);
+        _tracker.Record(image);
         if (analysis.References.Count == 0)
             return;
         if (!analysis.IsAccess)
@@ -148,16 +240,20 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             return;
         }
 
+        Sweep(exec.Host, exec.Timestamp, findings);
         var key = (exec.Host, exec.Process.Pid, exec.Sequence);
         var activity = WrapperActivity(exec, analysis, sameProcessBefore) ?? WrapperActivity(exec, analysis, parent);
         if (activity is null)
         {
-            activity = new ProcessActivity(exec.Host, exec.Process.Pid);
-            _activities.Add(activity);
+            activity = new ProcessActivity(exec.Host, exec.Process.Pid, _opened++);
+            _open.Add(activity);
         }
-        activity.AccessExecs.Add((exec, analysis));
+        activity.AddExec(exec, analysis);
         activity.Ancestors = _tracker.Ancestors(exec.Host, exec.Process, exec.Sequence).ToList();
+        activity.Keys.Add(key);
+        activity.Images.Add(image);
         _byImage[key] = activity;
+        Cap(findings);
     }
 
     /// <summary>
@@ -174,12 +270,13 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         return analysis.References.All(r => outer.Contains((r.HostText, r.Path))) ? activity : null;
     }
 
-    private void OnConnect(NetworkConnect connect)
+    private void OnConnect(NetworkConnect connect, IFindings? findings)
     {
         Stats.Connects++;
         if (rules.Catalog.MatchAddress(connect.Destination) is not { } endpoint)
             return;
         Stats.MetadataConnects++;
+        Sweep(connect.Host, connect.Timestamp, findings);
         var image = _tracker.Current(connect.Host, connect.Process.Pid, connect.Sequence);
         if (image is not null && connect.Process.Executable is { } exe && image.Exec.Process.Executable is { } imageExe && exe != imageExe)
             image = null; // the exec of this image was not logged
@@ -187,24 +284,24 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         var key = (connect.Host, connect.Process.Pid, imageId);
         if (!_byImage.TryGetValue(key, out var activity))
         {
-            activity = new ProcessActivity(connect.Host, connect.Process.Pid) { Image = image };
+            activity = new ProcessActivity(connect.Host, connect.Process.Pid, _opened++) { Image = image, Continues = image?.ActivityEnded == true };
+            activity.Keys.Add(key);
+            if (image is not null)
+                activity.Images.Add(image);
             _byImage[key] = activity;
-            _activities.Add(activity);
+            _open.Add(activity);
         }
-        if (activity.Connects.Count == 0 && activity.AccessExecs.Count == 0)
+        if (activity.ConnectCount == 0 && activity.AccessExecs.Count == 0)
             activity.Ancestors = _tracker.Ancestors(connect.Host, image?.Exec.Process ?? connect.Process, connect.Sequence).ToList();
-        activity.Connects.Add((connect, endpoint));
+        activity.AddConnect(connect, endpoint);
+        Cap(findings);
     }
 
-    /// <summary>Every metadata access observed, and the alerts among them, in time order.</summary>
+    /// <summary>Every metadata access still open, and the alerts among them: accesses in the order they ended, alerts in time order.</summary>
     public DetectionResult CompleteAll()
     {
-        // Each access is built from its own activity alone: on every core, then counted and ordered in one place.
-        var built = new MetadataAccess[_activities.Count];
-        Parallel.For(0, built.Length, i => built[i] = BuildAccess(_activities[i]));
-        foreach (var access in built)
-            CountAgent(access);
-        var accesses = built.OrderBy(a => a.Timestamp).ToList();
+        var accesses = Release(_open.TakeAll(), parallel: true);
+        _byImage.Clear();
         var alerts = accesses.Where(a => a.Alert is not null).Select(a => a.Alert!)
             .OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
         return new DetectionResult(alerts, accesses);
@@ -235,11 +332,12 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             .Concat(headers.Where(h => h.Class is not null).Select(h => h.Class!.Value)).Max();
         var role = RoleOf(analyses, context, process, script, ancestors);
         var evidence = a.AccessExecs.Select(x => new EvidenceItem("exec", x.Exec.Evidence.File, x.Exec.Evidence.Line, x.Exec.Evidence.RecordId, Truncate(x.Exec.Process.CommandLine, 300)))
-            .Concat(a.Connects.Take(50).Select(c => new EvidenceItem("connect", c.Connect.Evidence.File, c.Connect.Evidence.Line, c.Connect.Evidence.RecordId,
+            .Concat(a.Connects.Select(c => new EvidenceItem("connect", c.Connect.Evidence.File, c.Connect.Evidence.Line, c.Connect.Evidence.RecordId,
                 $"{c.Connect.Syscall} {Format(c.Connect.Destination, c.Connect.Port)} {OutcomeText(c.Connect.Outcome)}")))
             .ToList();
         var identity = new MetadataAccess
         {
+            Ordinal = a.Ordinal,
             Evidence = evidence,
             Host = a.Host,
             Timestamp = a.FirstSeen,
@@ -254,12 +352,11 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             return identity with { Agent = verdict.Agent };
 
         var obfuscation = refs.Aggregate(ObfuscationKind.None, (k, r) => k | r.Obfuscation);
-        if (a.Connects.Any(c => c.Connect.Destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-                                && AddressSpelling.Fold(c.Connect.Destination).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
+        if (a.AnyIPv4InIPv6)
             obfuscation |= ObfuscationKind.IPv6Embedding;
 
         var writable = AgentAllowList.WritableLocation(process.Executable ?? "") ?? (script is not null && script.StartsWith('/') ? AgentAllowList.WritableLocation(script) : null);
-        var failed = a.Connects.Count > 0 && a.Connects.All(c => c.Connect.Outcome == ConnectOutcome.Failure);
+        var failed = a.AllFailed;
         var risk = rules.Risk.Start().Add("host.reached." + access.ToWire());
         var roleKey = role.RiskKey();
         if (roleKey is not null)
@@ -268,7 +365,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
             .AddIf(writable is not null, "host.writable-location", writable)
             .AddIf(obfuscation != ObfuscationKind.None, "host.obfuscated")
             .AddIf(process.HasTerminal, "host.terminal")
-            .AddIf(refs.Count > 0 && refs.All(r => r.Endpoint is null) && a.Connects.Count == 0, "host.path-only")
+            .AddIf(refs.Count > 0 && refs.All(r => r.Endpoint is null) && a.ConnectCount == 0, "host.path-only")
             .AddIf(failed, "host.failed")
             .Clamp();
         // An impersonated agent is scored on top of the clamped score: it never drops below what the access earned.
@@ -317,7 +414,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
                 Evidence = evidence,
                 Tags = tags,
                 FirstSeen = true,
-                Outcome = a.Connects.Count == 0 ? null : OutcomeText(a.Connects.Max(c => c.Connect.Outcome == ConnectOutcome.Failure ? ConnectOutcome.Failure : c.Connect.Outcome)),
+                Outcome = a.ConnectCount == 0 ? null : OutcomeText(a.MaxOutcome),
                 Summary = Summarize(process, context, access, destination, endpoint, best),
                 Ancestors = ancestors,
             }

@@ -99,10 +99,11 @@ public sealed class TrackedImage
     private readonly CommandLineAnalyzer? _analyzer;
     private CommandAnalysis? _analysis;
 
-    public TrackedImage(ProcessExec exec, CommandAnalysis analysis)
+    public TrackedImage(ProcessExec exec, CommandAnalysis analysis, CommandLineAnalyzer? analyzer = null)
     {
         Exec = exec;
         _analysis = analysis;
+        _analyzer = analyzer;
     }
 
     public TrackedImage(ProcessExec exec, CommandLineAnalyzer analyzer)
@@ -114,4 +115,23 @@ public sealed class TrackedImage
     public ProcessExec Exec { get; }
 
     public CommandAnalysis Analysis => _analysis ??= _analyzer!.Analyze(Exec.Process.Args);
+
+    /// <summary>
+    /// An activity of this image was final before the image stopped connecting (a batch scan's window, the
+    /// agent's): a later connect opens an activity named by that connect, not a second alert of the same id. The
+    /// analysis is let go then (worked out again if a later connect asks): the tracker keeps tens of thousands of
+    /// images for ancestry, and an alert's analysis is the largest part of one.
+    /// </summary>
+    internal bool ActivityEnded
+    {
+        get => _ended;
+        set
+        {
+            _ended = value;
+            if (value && _analyzer is not null)
+                _analysis = null;
+        }
+    }
+
+    private bool _ended;
 }

@@ -26,4 +26,10 @@ public sealed record RuleContext
     /// whole <see cref="LiveWindow"/> later, and rules bound what they keep by event time and by count.
     /// </summary>
     public bool Live { get; init; }
+
+    /// <summary>
+    /// CloudTrail is among the inputs (a batch scan reads it after the others): only then can a credential fetch
+    /// become part of a theft chain, so only then does the chain keep the fetches it sees.
+    /// </summary>
+    public bool CloudTrailInputs { get; init; } = true;
 }

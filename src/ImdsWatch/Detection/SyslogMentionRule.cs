@@ -37,11 +37,31 @@ public sealed class SyslogMentionRule(RuleContext context) : IDetectionRule
         if (!_groups.TryGetValue((line.Host, line.Program), out var group))
             _groups.Add((line.Host, line.Program), group = new Group(line, reference));
         group.Count++;
+        if (line.Timestamp > group.LastSeen)
+            group.LastSeen = line.Timestamp;
         if (reference.Class > group.Best.Class)
             group.Best = reference;
         group.Role ??= CredentialPath.RoleOf(reference.Url ?? reference.Path);
         if (group.Evidence.Count < MaxEvidence)
             group.Evidence.Add(new EvidenceItem("syslog", line.Evidence.File, line.Evidence.Line, line.Evidence.RecordId, Clip(line.Message, 200)));
+    }
+
+    /// <summary>
+    /// Live (the agent): a group is final once its program has logged no such line for the live window, and leaves
+    /// then (a later line starts a new alert); a batch scan raises one alert per program at the end.
+    /// </summary>
+    public void Advance(DateTimeOffset eventTime, IFindings findings)
+    {
+        if (!context.Live || _groups.Count == 0)
+            return;
+        foreach (var (key, group) in _groups)
+        {
+            if (eventTime - group.LastSeen > context.LiveWindow)
+            {
+                findings.Raise(Alert(group));
+                _groups.Remove(key);
+            }
+        }
     }
 
     public void Complete(IFindings findings)
@@ -95,6 +115,7 @@ public sealed class SyslogMentionRule(RuleContext context) : IDetectionRule
         public EndpointReference Best { get; set; } = best;
         public string? Role { get; set; }
         public int Count { get; set; }
+        public DateTimeOffset LastSeen { get; set; } = first.Timestamp;
         public List<EvidenceItem> Evidence { get; } = [];
     }
 

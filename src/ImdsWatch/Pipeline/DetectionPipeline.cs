@@ -15,7 +15,7 @@ namespace ImdsWatch.Pipeline;
 
 /// <summary>
 /// The one pipeline every command configures: sources → events → rules → enrichment (baseline) → rules on the
-/// findings (anomalies, the chain) → alerts, in time order, at or above the minimum severity → sink. Each input
+/// findings (anomalies, the chain) → alerts at or above the minimum severity → sink, each as soon as it is final. Each input
 /// goes to the source of its format; bad lines become <see cref="ParseIssue"/>s and never stop the run.
 /// </summary>
 public sealed class DetectionPipeline(DetectionRules rules)
@@ -33,7 +33,17 @@ public sealed class DetectionPipeline(DetectionRules rules)
     public AnomalyOptions Anomaly { get; init; } = new();
 
     /// <summary>Alerts below this reach no sink (they are still counted in the result).</summary>
-    public Severity MinimumSeverity { get; init; } = Severity.Low;
+    public Severity MinimumSeverity { get => _minimumSeverity; init => _minimumSeverity = value; }
+
+    private Severity _minimumSeverity = Severity.Low;
+
+    /// <summary>This pipeline with another minimum severity (a report shows every alert).</summary>
+    public DetectionPipeline WithMinimumSeverity(Severity minimum)
+    {
+        var copy = (DetectionPipeline)MemberwiseClone();
+        copy._minimumSeverity = minimum;
+        return copy;
+    }
 
     /// <summary>Read plain audit logs in two passes, fully parsing only what can matter.</summary>
     public bool UsePrefilter { get; init; } = true;
@@ -104,19 +114,73 @@ public sealed class DetectionPipeline(DetectionRules rules)
         }
     }
 
-    /// <summary>Runs every input through the rules; alerts at or above the minimum severity go to <paramref name="sink"/>.</summary>
-    public ScanResult Run(IReadOnlyList<InputSource> inputs, IAlertSink sink, CancellationToken cancellation = default)
+    /// <summary>
+    /// Runs every input through the rules; alerts at or above the minimum severity go to <paramref name="sink"/> as
+    /// soon as they are final (see <see cref="FindingsFlow"/> and <see cref="MetadataAccessDetector.StreamWindow"/>
+    /// for the order), and the result counts them (<see cref="ScanResult.Tally"/>) without keeping them: memory does
+    /// not grow with the number of alerts.
+    /// </summary>
+    public ScanResult Run(IReadOnlyList<InputSource> inputs, IAlertSink sink, CancellationToken cancellation = default) =>
+        Run(inputs, sink, null, cancellation);
+
+    /// <summary>Runs every input and returns the result with all its alerts, in time order (for tests and tools).</summary>
+    public ScanResult Scan(IReadOnlyList<InputSource> inputs, CancellationToken cancellation = default)
+    {
+        var every = new List<Alert>();
+        var result = KeepingAccesses(_ => true).Run(inputs, NullSink.Instance, every, cancellation);
+        return result with { Alerts = [.. every.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal)] };
+    }
+
+    /// <summary>This pipeline keeping, in <see cref="ScanResult.Accesses"/>, the accesses <paramref name="which"/> picks (after the baseline).</summary>
+    public DetectionPipeline KeepingAccesses(Func<MetadataAccess, bool> which)
+    {
+        var copy = (DetectionPipeline)MemberwiseClone();
+        copy._keepAccess = which;
+        return copy;
+    }
+
+    private Func<MetadataAccess, bool>? _keepAccess;
+
+    private ScanResult Run(IReadOnlyList<InputSource> inputs, IAlertSink sink, List<Alert>? every, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        var context = new RuleContext { Rules = rules, Cloud = Cloud, Baseline = Baseline, Anomaly = Anomaly };
+        var formats = new Dictionary<LogFormat, int>();
+        foreach (var input in inputs)
+        {
+            var format = EventSources.FormatOf(input);
+            formats[format] = formats.GetValueOrDefault(format) + 1;
+        }
+        var context = new RuleContext
+        {
+            Rules = rules,
+            Cloud = Cloud,
+            Baseline = Baseline,
+            Anomaly = Anomaly,
+            CloudTrailInputs = formats.ContainsKey(LogFormat.CloudTrail),
+        };
         var eventRules = EventRules(context);
         var issues = new IssueLog(inputs);
-        var collected = new Findings();
+        var tally = new AlertTally(MinimumSeverity);
+        var accesses = new List<MetadataAccess>();
+        var keep = _keepAccess;
+        var flow = new FindingsFlow(RuleRegistry.Build(RuleStage.Findings, context), Baseline, alert =>
+        {
+            tally.Count(alert);
+            every?.Add(alert);
+            if (alert.Severity >= MinimumSeverity)
+                sink.Emit(alert);
+        })
+        {
+            OnAccess = keep is null ? null : a =>
+            {
+                if (keep(a))
+                    accesses.Add(a);
+            },
+        };
         var sessions = new List<SessionEvent>();
         var counts = new EventCounts();
         var sources = new EventSources(rules.Candidates) { Prefilter = UsePrefilter, Workers = Workers, Heap = Heap, PrefilterBlockSize = PrefilterBlockSize };
         var sequence = new SyntheticSequence();
-        var formats = new Dictionary<LogFormat, int>();
         var perInput = new SourceStats[inputs.Count];
         long bytesBefore = 0;
 
@@ -130,7 +194,9 @@ public sealed class DetectionPipeline(DetectionRules rules)
                 return;
             }
             foreach (var rule in eventRules)
-                Observe(rule, e, collected);
+                Observe(rule, e, flow.First);
+            if (!flow.IsEmpty)
+                flow.Release();
         }
 
         var trails = new List<(int Id, InputSource Source)>();
@@ -138,7 +204,6 @@ public sealed class DetectionPipeline(DetectionRules rules)
         {
             var input = inputs[id];
             var format = EventSources.FormatOf(input);
-            formats[format] = formats.GetValueOrDefault(format) + 1;
             perInput[id] = new SourceStats();
             if (format == LogFormat.CloudTrail)
             {
@@ -167,26 +232,20 @@ public sealed class DetectionPipeline(DetectionRules rules)
         {
             var before = bytesBefore;
             trail = new CloudTrailSource { Workers = Workers }.Read(trails, Dispatch, issues.Add,
-                Progress is null ? null : (read, input) => Progress(before + read, input), cancellation);
+                Progress is null ? null : (read, input) => Progress(before + read, input),
+                (id, why) => perInput[id].Unreadable = why, cancellation);
             bytesBefore += trail.Bytes;
         }
         foreach (var rule in eventRules)
-            rule.Complete(collected);
+            rule.Complete(flow.First);
+        flow.Complete();
+        sink.Complete();
         context.Stats.Execs += perInput.Sum(s => s.SkippedExecs);
         context.Stats.Connects += perInput.Sum(s => s.SkippedConnects);
 
-        var (alerts, accesses, silenced) = Correlate(collected, context);
-        var ordered = alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
-        foreach (var alert in ordered)
-        {
-            if (alert.Severity >= MinimumSeverity)
-                sink.Emit(alert);
-        }
-        sink.Complete();
-
         return new ScanResult
         {
-            Alerts = ordered,
+            Tally = tally,
             Accesses = accesses,
             Sessions = sessions,
             Detection = context.Stats,
@@ -204,42 +263,13 @@ public sealed class DetectionPipeline(DetectionRules rules)
             Bytes = perInput.Sum(s => s.Bytes) + (trail?.Bytes ?? 0),
             LateRecords = perInput.Sum(s => s.LateRecords),
             RecordsParsed = perInput.Sum(s => s.RecordsParsed),
-            SilencedByBaseline = silenced,
+            SilencedByBaseline = flow.Silenced,
             Elapsed = clock.Elapsed,
         };
     }
 
     /// <summary>The same pipeline fed event by event (the agent): alerts reach <paramref name="sink"/> as they become final.</summary>
     public LivePipeline Start(IAlertSink sink, TimeSpan window) => new(this, rules, sink, window);
-
-    /// <summary>Runs every input and returns the result with all its alerts (for tests and tools).</summary>
-    public ScanResult Scan(IReadOnlyList<InputSource> inputs, CancellationToken cancellation = default) =>
-        Run(inputs, NullSink.Instance, cancellation);
-
-    /// <summary>
-    /// The baseline stage on each access, then the rules on the findings: anomaly rules see the accesses, the
-    /// chain sees the alerts.
-    /// </summary>
-    private (List<Alert> Alerts, List<MetadataAccess> Accesses, int Silenced) Correlate(Findings first, RuleContext context)
-    {
-        var baseline = Baseline is { IsEmpty: false } b ? new BaselineStage(b) : null;
-        var accesses = first.Accesses.Select(a => baseline?.Enrich(a) ?? a).ToList();
-        var alerts = new List<Alert>(first.Alerts);
-        alerts.AddRange(accesses.Select(a => a.Alert).OfType<Alert>());
-
-        var findingRules = RuleRegistry.Build(RuleStage.Findings, context);
-        var second = new Findings();
-        foreach (var rule in findingRules)
-        {
-            foreach (var access in accesses)
-                rule.Observe(access, second);
-            foreach (var alert in alerts.OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal))
-                rule.Observe(alert, second);
-            rule.Complete(second);
-        }
-        alerts.AddRange(second.Alerts);
-        return (alerts, accesses, baseline?.Silenced ?? 0);
-    }
 
     /// <summary>The normalized events of one input, for tests and tools that look below the alerts.</summary>
     public static List<IObservedEvent> ReadEvents(InputSource input, string? defaultHost = null, List<ParseIssue>? issues = null)
@@ -249,16 +279,6 @@ public sealed class DetectionPipeline(DetectionRules rules)
         var result = pipeline.Scan([input]);
         issues?.AddRange(result.Issues);
         return events;
-    }
-
-    private sealed class Findings : IFindings
-    {
-        public List<Alert> Alerts { get; } = [];
-        public List<MetadataAccess> Accesses { get; } = [];
-
-        public void Raise(Alert alert) => Alerts.Add(alert);
-
-        public void Record(MetadataAccess access) => Accesses.Add(access);
     }
 
     /// <summary>Counts of what the rules saw, by kind, for the summary.</summary>

@@ -24,10 +24,7 @@ public sealed class LivePipeline
     private readonly DetectionPipeline _settings;
     private readonly IAlertSink _sink;
     private readonly List<IDetectionRule> _eventRules;
-    private readonly List<IDetectionRule> _findingRules;
-    private readonly BaselineStage? _baseline;
-    private readonly Findings _first = new();
-    private readonly Findings _second = new();
+    private readonly FindingsFlow _flow;
     private readonly SyntheticSequence _sequence = new();
     private readonly AnomalyBudget _budget = new();
     private DateTimeOffset _lastAdvance = DateTimeOffset.MinValue;
@@ -42,8 +39,7 @@ public sealed class LivePipeline
         var context = new RuleContext { Rules = rules, Cloud = settings.Cloud, Baseline = settings.Baseline, Anomaly = settings.Anomaly, LiveWindow = window, Live = true, Stats = Stats };
         _sources = new EventSources(rules.Candidates) { Prefilter = false };
         _eventRules = settings.EventRules(context);
-        _findingRules = RuleRegistry.Build(RuleStage.Findings, context);
-        _baseline = settings.Baseline is { IsEmpty: false } b ? new BaselineStage(b) : null;
+        _flow = new FindingsFlow(RuleRegistry.Build(RuleStage.Findings, context), settings.Baseline, Emit) { TimeOrderEachRelease = true };
     }
 
     public TimeSpan Window { get; }
@@ -80,13 +76,13 @@ public sealed class LivePipeline
         if (e is SessionEvent)
             return;
         foreach (var rule in _eventRules)
-            _settings.Observe(rule, e, _first);
+            _settings.Observe(rule, e, _flow.First);
         if (e.Timestamp > EventTime)
             EventTime = e.Timestamp;
         if (EventTime - _lastAdvance >= AdvanceStep)
             Advance(EventTime);
         else
-            Release(); // rules that raise at once (syslog, web, CloudTrail) need no window
+            _flow.Release(); // rules that raise at once (web, CloudTrail) need no window
     }
 
     /// <summary>Event time has reached <paramref name="now"/> (a quiet input: the caller advances by the wall clock).</summary>
@@ -96,80 +92,27 @@ public sealed class LivePipeline
             EventTime = now;
         _lastAdvance = EventTime;
         foreach (var rule in _eventRules)
-            rule.Advance(EventTime, _first);
-        Release();
+            rule.Advance(EventTime, _flow.First);
+        _flow.Release(EventTime);
     }
 
     /// <summary>The end of the input (EOF, shutdown): everything pending becomes final and the sink completes.</summary>
     public void Complete()
     {
         foreach (var rule in _eventRules)
-            rule.Complete(_first);
-        Release();
-        foreach (var rule in _findingRules)
-            rule.Complete(_second);
-        Emit(_second.Take());
+            rule.Complete(_flow.First);
+        _flow.Complete();
         _sink.Complete();
     }
 
-    /// <summary>Final first-stage findings through the baseline and the rules on findings, then to the sink.</summary>
-    private void Release()
+    private void Emit(Alert alert)
     {
-        if (_first.IsEmpty)
+        if (IsAnomaly(alert) && !_budget.TrySpend(alert.Timestamp))
             return;
-        var (raised, accesses) = (_first.Take(), _first.TakeAccesses());
-        var enriched = accesses.Select(a => _baseline?.Enrich(a) ?? a).ToList();
-        var alerts = raised.Concat(enriched.Select(a => a.Alert).OfType<Alert>())
-            .OrderBy(a => a.Timestamp).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
-        foreach (var rule in _findingRules)
-        {
-            foreach (var access in enriched)
-                rule.Observe(access, _second);
-            foreach (var alert in alerts)
-                rule.Observe(alert, _second);
-            rule.Advance(EventTime, _second);
-        }
-        Emit(alerts);
-        Emit(_second.Take());
-    }
-
-    private void Emit(List<Alert> alerts)
-    {
-        foreach (var alert in alerts)
-        {
-            if (IsAnomaly(alert) && !_budget.TrySpend(alert.Timestamp))
-                continue;
-            Alerts++;
-            if (alert.Severity >= _settings.MinimumSeverity)
-                _sink.Emit(alert);
-        }
+        Alerts++;
+        if (alert.Severity >= _settings.MinimumSeverity)
+            _sink.Emit(alert);
     }
 
     private static bool IsAnomaly(Alert a) => a.AlertType is AlertType.UnusualMetadataUser or AlertType.UnusualMetadataProcess;
-
-    private sealed class Findings : IFindings
-    {
-        private List<Alert> _alerts = [];
-        private List<MetadataAccess> _accesses = [];
-
-        public bool IsEmpty => _alerts.Count == 0 && _accesses.Count == 0;
-
-        public void Raise(Alert alert) => _alerts.Add(alert);
-
-        public void Record(MetadataAccess access) => _accesses.Add(access);
-
-        public List<Alert> Take()
-        {
-            var taken = _alerts;
-            _alerts = [];
-            return taken;
-        }
-
-        public List<MetadataAccess> TakeAccesses()
-        {
-            var taken = _accesses;
-            _accesses = [];
-            return taken;
-        }
-    }
 }

@@ -6,7 +6,16 @@ namespace ImdsWatch.Pipeline;
 
 public sealed record ScanResult
 {
-    public required IReadOnlyList<Alert> Alerts { get; init; }
+    /// <summary>
+    /// Every alert in time order, then by id: only <see cref="DetectionPipeline.Scan"/> keeps them (tests and tools);
+    /// <see cref="DetectionPipeline.Run"/> hands them to its sink and counts them in <see cref="Tally"/>.
+    /// </summary>
+    public IReadOnlyList<Alert> Alerts { get; init; } = [];
+
+    /// <summary>Every alert raised, counted by severity and type as it passed (also those below the minimum severity).</summary>
+    public AlertTally Tally { get; init; } = new();
+
+    /// <summary>The accesses the pipeline was asked to keep (<see cref="DetectionPipeline.KeepingAccesses"/>; Scan: all).</summary>
     public IReadOnlyList<MetadataAccess> Accesses { get; init; } = [];
     public IReadOnlyList<Events.SessionEvent> Sessions { get; init; } = [];
     public required DetectionStats Detection { get; init; }

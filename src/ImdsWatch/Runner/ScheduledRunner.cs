@@ -32,10 +32,14 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
         var inputs = plans.SelectMany(p => p.Segments).Select(s => s.Source).ToList();
 
         var baselines = new BaselineRepository(store);
-        var found = new CollectingSink();
+        var alertStore = new AlertRepository(store);
+        var queue = new HeldBackAlerts(store);
+        var selection = new RunSelection(output, alertStore, windowStart, now, options);
+        selection.Begin(queue.All());
         var failures = new RuleFailures();
-        var pipeline = config.Pipeline(baselines.Snapshot()).SkippingRuleFailures(failures.Add, ExtraRules);
-        var scan = pipeline.Run(inputs, found, cancellation);
+        var pipeline = config.Pipeline(baselines.Snapshot()).SkippingRuleFailures(failures.Add, ExtraRules)
+            .KeepingAccesses(a => options.Learn && a.Alert is null && a.Timestamp <= now);
+        var scan = pipeline.Run(inputs, selection, cancellation); // the raised alerts are written out (and flushed) when it returns
         failures.Report(warnings);
         foreach (var (input, read) in inputs.Zip(scan.Inputs))
         {
@@ -43,22 +47,7 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
                 warnings.Add($"{input.Name}: {why}");
         }
 
-        var alertStore = new AlertRepository(store);
-        var queue = new HeldBackAlerts(store);
-        var candidates = queue.All()
-            .Concat(found.Alerts.Where(a => a.Timestamp >= windowStart && a.Timestamp <= now))
-            .DistinctBy(a => a.Id)
-            .OrderBy(a => a.Timestamp).ThenByDescending(a => a.RiskScore).ThenBy(a => a.Id, StringComparer.Ordinal)
-            .ToList();
-        var fresh = candidates.Where(a => !alertStore.Exists(a.Id)).ToList();
-        var raised = fresh.Take(options.MaxAlerts).ToList();
-        foreach (var a in raised)
-            output.Emit(a);
-        output.Complete(); // written out (and flushed) before anything says it was raised
-
-        var over = fresh.Skip(options.MaxAlerts).ToList();
-        var held = over.Take(options.MaxHeldBack).ToList();
-        var dropped = over.Count - held.Count;
+        var (raised, held, dropped) = (selection.Raised, selection.Held, selection.Dropped);
         if (held.Count > 0)
             warnings.Add($"{held.Count} alert(s) more than --max-alerts {options.MaxAlerts}: held back in the state; the next run raises them first");
         if (dropped > 0)
@@ -76,9 +65,9 @@ public sealed class ScheduledRunner(StateStore store, EffectiveConfig config, Ru
 
         new SessionRepository(store).Add(scan.Sessions);
         if (options.Learn)
-            baselines.Learn(scan.Accesses.Where(a => a.Alert is null && a.Timestamp <= now));
+            baselines.Learn(scan.Accesses);
 
-        return new RunReport(now, raised, candidates.Count - fresh.Count, held.Count, scan.SilencedByBaseline, warnings, [.. scan.Detection.LearningHosts], scan)
+        return new RunReport(now, raised, selection.AlreadyRaised, held.Count, scan.SilencedByBaseline, warnings, [.. scan.Detection.LearningHosts], scan)
         {
             Dropped = dropped,
         };

@@ -20,20 +20,29 @@ public static class SinkConfig
         }
         foreach (var (e, i) in config.Sinks.Select((e, i) => (e, i)))
         {
-            var kind = SinkFactory.KindOf(e.Type, $"sinks[{i}].type");
+            // Each mistake names its file and line (the key's, else the entry's), like the schema's mistakes.
+            string At(string key) => $"{e.Place(key)}sinks[{i}].{key}";
+            var kind = SinkFactory.KindOf(e.Type, At("type"));
             var target = kind == SinkKind.File ? e.Path ?? e.Url : e.Url;
             if (kind != SinkKind.Stdout && string.IsNullOrWhiteSpace(target))
-                throw new InvalidDataException($"sinks[{i}] ({e.Type}): {(kind == SinkKind.File ? "path" : "url")}: is required");
-            if (e.BatchSize < 1 || e.BatchMaxMb <= 0 || e.TimeoutSeconds <= 0 || e.SpoolMaxMb <= 0 || e.MaxFileMb <= 0 || e.Retries < 0 || e.MaxFiles < 0)
-                throw new InvalidDataException($"sinks[{i}] ({e.Type}): batch_size, batch_max_mb, timeout_seconds, spool_max_mb and max_file_mb must be positive");
+                throw new InvalidDataException($"{e.Place()}sinks[{i}] ({e.Type}): {(kind == SinkKind.File ? "path" : "url")}: is required");
+            Positive(e.BatchSize, At("batch_size"));
+            Positive(e.BatchMaxMb, At("batch_max_mb"));
+            Positive(e.TimeoutSeconds, At("timeout_seconds"));
+            Positive(e.SpoolMaxMb, At("spool_max_mb"));
+            Positive(e.MaxFileMb, At("max_file_mb"));
+            if (e.Retries < 0)
+                throw new InvalidDataException($"{At("retries")}: must be 0 or more (got {e.Retries})");
+            if (e.MaxFiles < 0)
+                throw new InvalidDataException($"{At("max_files")}: must be 0 or more (got {e.MaxFiles})");
             if (e.LingerMs is < 0 or > 10_000)
-                throw new InvalidDataException($"sinks[{i}] ({e.Type}): linger_ms must be between 0 and 10000");
+                throw new InvalidDataException($"{At("linger_ms")}: must be between 0 and 10000");
             var settings = new SinkSettings
             {
                 Kind = kind,
                 Target = target,
                 Name = Unique(e.Name, kind),
-                MinimumSeverity = e.MinSeverity is null ? config.MinimumSeverity : EffectiveConfig.ParseSeverity(e.MinSeverity, $"sinks[{i}].min_severity"),
+                MinimumSeverity = e.MinSeverity is null ? config.MinimumSeverity : EffectiveConfig.ParseSeverity(e.MinSeverity, At("min_severity")),
                 Headers = e.Headers,
                 Token = e.Token ?? (kind == SinkKind.Hec ? Environment.GetEnvironmentVariable("IMDSWATCH_HEC_TOKEN") : null),
                 Index = e.Index,
@@ -41,7 +50,7 @@ public static class SinkConfig
                 BatchSize = e.BatchSize,
                 BatchMaxBytes = (long)(e.BatchMaxMb * (1 << 20)),
                 Linger = TimeSpan.FromMilliseconds(e.LingerMs),
-                WebhookFormat = FormatOf(e.Format, kind, $"sinks[{i}].format"),
+                WebhookFormat = FormatOf(e.Format, kind, At("format")),
                 Timeout = TimeSpan.FromSeconds(e.TimeoutSeconds),
                 Retries = e.Retries,
                 InsecureSkipVerify = e.InsecureSkipVerify,
@@ -50,7 +59,7 @@ public static class SinkConfig
                 MaxFiles = e.MaxFiles,
                 SpoolMaxBytes = (long)(e.SpoolMaxMb * (1 << 20)),
             };
-            Validate(settings, $"sinks[{i}]");
+            Validate(settings, $"{e.Place(kind == SinkKind.File ? "path" : "url")}sinks[{i}]");
             sinks.Add(settings);
         }
         foreach (var text in commandLine)
@@ -61,6 +70,12 @@ public static class SinkConfig
             sinks.Add(settings);
         }
         return sinks;
+    }
+
+    private static void Positive(double value, string where)
+    {
+        if (!(value > 0))
+            throw new InvalidDataException($"{where}: must be positive (got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
     }
 
     private static WebhookFormat FormatOf(string? text, SinkKind kind, string where)

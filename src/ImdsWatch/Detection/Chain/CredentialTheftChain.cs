@@ -35,7 +35,7 @@ public sealed class CredentialTheftChain(RuleContext context) : IDetectionRule
             return;
         if (a.AlertType == CloudTrailRules.Exfiltration && a.Cloud?.RoleName is not null)
             _uses.Add(a);
-        else if (a.Access == AccessClass.Credentials && a.CredentialRole is not null && a.Layers.Any(FetchLayers.Contains))
+        else if (context.CloudTrailInputs && a.Access == AccessClass.Credentials && a.CredentialRole is not null && a.Layers.Any(FetchLayers.Contains))
             _fetches.Add(a);
     }
 

@@ -34,8 +34,13 @@ public sealed class CloudTrailSource
 
     public delegate void IssueHandler(int sourceId, long line, string reason);
 
+    /// <summary>
+    /// Reads every file. A file that cannot be read to its end (an I/O error, a file cut short while read) goes to
+    /// <paramref name="onUnreadable"/> with why, after the calls read before the failure, and the other files are
+    /// still read; without that callback it ends the read.
+    /// </summary>
     public CloudTrailStats Read(IReadOnlyList<(int Id, InputSource Source)> files, Action<ApiCall> onCall, IssueHandler onIssue,
-        Action<long, InputSource>? progress = null, CancellationToken cancellation = default)
+        Action<long, InputSource>? progress = null, Action<int, string>? onUnreadable = null, CancellationToken cancellation = default)
     {
         var ordered = files.Select((f, i) => (f.Id, f.Source, Key: (DeliveryTime(f.Source.Name), i))).OrderBy(f => f.Key).ToList();
         var workers = Math.Clamp(Workers > 0 ? Workers : Environment.ProcessorCount, 1, Math.Max(1, ordered.Count));
@@ -89,6 +94,12 @@ public sealed class CloudTrailSource
                 foreach (var chunk in output.GetConsumingEnumerable(stop.Token))
                 {
                     chunk.Failure?.Throw();
+                    if (chunk.Unfinished is { } why)
+                    {
+                        if (onUnreadable is null)
+                            throw new IOException($"{source.Name}: {why}");
+                        onUnreadable(id, why);
+                    }
                     foreach (var (line, reason) in chunk.Issues)
                         onIssue(id, line, reason);
                     foreach (var call in chunk.Calls)
@@ -168,9 +179,14 @@ public sealed class CloudTrailSource
         {
             Issue(0, $"unreadable compressed data after {reader?.BytesRead ?? 0} bytes: {e.Message}");
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // One damaged input, like a cut log of any other format: what came before it counts, the others are read.
+            chunk.Unfinished = $"unreadable after {parser.Records:N0} record(s), {reader?.BytesRead ?? 0:N0} bytes: {e.Message}";
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            chunk.Failure = ExceptionDispatchInfo.Capture(e); // I/O: ends the scan, on the merging thread
+            chunk.Failure = ExceptionDispatchInfo.Capture(e); // a bug: ends the scan, on the merging thread
         }
         finally
         {
@@ -209,5 +225,8 @@ public sealed class CloudTrailSource
         public long Records { get; set; }
         public long Unreadable { get; set; }
         public ExceptionDispatchInfo? Failure { get; set; }
+
+        /// <summary>Why the file could not be read to its end (the last chunk of the file).</summary>
+        public string? Unfinished { get; set; }
     }
 }

@@ -78,6 +78,36 @@ public sealed class PrefilterEquivalenceTests
         AssertSameCounts([new InputSource(path, path)]);
     }
 
+    /// <summary>
+    /// Pass one reads of a SYSCALL only what its run's records need (no SOCKADDR: not an outbound connect; no EXECVE:
+    /// not an exec): when another event's records come between a SYSCALL and its EXECVE or SOCKADDR, the event is in
+    /// two runs, and the failed exec and the connect are still counted as the full parser counts them.
+    /// </summary>
+    [Fact]
+    public void Interleaved_events_whose_syscall_and_execve_or_sockaddr_are_in_different_runs_count_as_the_full_parser_counts_them()
+    {
+        static string[] Lines(string e) => e.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var exec = Lines(Audit.Exec(90_010, 8100, "/usr/bin/nope", ["nope"], ppid: 8000, time: Week.Start + 7)
+            .Replace("success=yes", "success=no", StringComparison.Ordinal));
+        var connect = Lines(Audit.Connect(90_011, 8101, "/usr/bin/wget", "10.1.2.5", ppid: 8000, time: Week.Start + 7));
+        var other = Lines(Audit.Exec(90_012, 8102, "/usr/bin/true", ["true"], ppid: 8000, time: Week.Start + 7));
+        // SYSCALL of each, then the rest of each, record by record in turn.
+        var mixed = new List<string>();
+        for (var i = 0; i < Math.Max(exec.Length, Math.Max(connect.Length, other.Length)); i++)
+        {
+            foreach (var e in new[] { exec, connect, other })
+            {
+                if (i < e.Length)
+                    mixed.Add(e[i]);
+            }
+        }
+        var text = Week.NormalUse(2) + Week.Nodes(string.Join('\n', mixed) + "\n", "web-1");
+        var path = Audit.WriteTemp(text);
+        var full = new DetectionPipeline(DetectionRules.Default) { UsePrefilter = false }.Scan([new InputSource(path, path)]);
+        Assert.True(full.Detection.Connects >= 1);
+        AssertSameCounts([new InputSource(path, path)]);
+    }
+
     private static List<InputSource> CorpusFiles() =>
         Directory.EnumerateFiles(Path.Combine(Repo.Corpora, "auditd"), "*", SearchOption.AllDirectories)
             .Where(f => !f.EndsWith(".golden", StringComparison.Ordinal) && !f.EndsWith(".json", StringComparison.Ordinal))

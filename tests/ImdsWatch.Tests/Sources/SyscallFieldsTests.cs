@@ -86,6 +86,70 @@ public sealed class SyscallFieldsTests
         }, iter: 20_000);
     }
 
+    [Fact]
+    public void Pid_ppid_and_success_of_a_kernel_record_are_found_by_a_few_searches()
+    {
+        var body = Encoding.UTF8.GetBytes(Kernel);
+        Assert.True(SyscallFields.TryFindIds(body, withSuccess: true, out var f));
+        Assert.Equal("yes", Text(body, f.Success));
+        Assert.Equal("4321", Text(body, f.ParentPid));
+        Assert.Equal("4400", Text(body, f.Pid));
+        Assert.Equal((-1, -1, -1), (f.Arch, f.Syscall, f.Interpreted));
+        var failed = Encoding.UTF8.GetBytes("arch=c000003e syscall=59 per=400000 success=no exit=-2 a0=1 a1=2 a2=3 a3=4 items=0 ppid=1 pid=2");
+        Assert.True(SyscallFields.TryFindIds(failed, withSuccess: true, out f));
+        Assert.Equal("no", Text(failed, f.Success));
+        Assert.Equal("2", Text(failed, f.Pid));
+        var noReturn = Encoding.UTF8.GetBytes("arch=c000003e syscall=231 a0=0 a1=0 a2=0 a3=0 items=0 ppid=1 pid=2 auid=0");
+        Assert.True(SyscallFields.TryFindIds(noReturn, withSuccess: true, out f));
+        Assert.Equal(-1, f.Success);
+    }
+
+    [Theory]
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400 comm=\"x pid=9\"")] // a later pid=
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400 msg='ppid=9'")] // a later ppid=
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400 x=1 success=no")] // a later success=
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321  pid=4400")] // two spaces
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=\"4321\" pid=4400")] // quoted
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=\"4400\"")] // a quoted pid
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 pid=4400 ppid=4321")] // not side by side
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 comm=\"a\" items=0 ppid=4321 pid=4400")] // a quote before them
+    [InlineData("arch=c000003e syscall=42 success={yes} exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400")] // a braced success
+    [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400\u001dpid=1")] // pid before a separator
+    public void A_layout_the_kernel_does_not_write_or_a_key_repeated_is_left_to_the_whole_scan(string text)
+    {
+        Assert.False(SyscallFields.TryFindIds(Encoding.UTF8.GetBytes(text), withSuccess: true, out _));
+    }
+
+    /// <summary>
+    /// Where the searches answer, pid and ppid (and success) are the full parser's: on kernel records with the keys they
+    /// read repeated, quoted, nested and split after their fields, and with one byte of the head changed.
+    /// </summary>
+    [Fact]
+    public void Where_the_searches_answer_pid_ppid_and_success_are_the_full_parsers()
+    {
+        const string head = "arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=10 pid=11";
+        string[] pieces =
+        [
+            " ", "pid=", "ppid=", "success=", "no", "msg='", "'", "\"", "=", "x", "\u001d", "SYSCALL=", "{", "}", "p", "id=", "12",
+        ];
+        var answered = 0;
+        Gen.Select(Gen.Int[0, pieces.Length - 1].Array[0, 30], Gen.Int[0, head.Length], Gen.OneOfConst(' ', '"', '=', 'p', 'x', '\u001d', '\'', '{')).Sample((picks, at, b) =>
+        {
+            var text = head + string.Concat(picks.Select(p => pieces[p]));
+            if (at < head.Length)
+                text = text[..at] + b + text[(at + 1)..];
+            var body = Encoding.UTF8.GetBytes(text);
+            if (!SyscallFields.TryFindIds(body, withSuccess: true, out var f))
+                return;
+            answered++;
+            var index = AuditFields.Parse(body);
+            Assert.Equal(Raw(index, "pid"), Value(body, f.Pid));
+            Assert.Equal(Raw(index, "ppid"), Value(body, f.ParentPid));
+            Assert.Equal(Raw(index, "success"), Value(body, f.Success));
+        }, iter: 100_000);
+        Assert.True(answered > 5_000, $"only {answered} bodies answered: the generator no longer tests the searches");
+    }
+
     private static string? Text(byte[] body, int start) => start < 0 ? null : Encoding.UTF8.GetString(SyscallFields.Value(body, start));
 
     private static string? Value(byte[] body, int start) => Text(body, start);

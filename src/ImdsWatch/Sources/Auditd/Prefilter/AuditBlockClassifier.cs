@@ -34,6 +34,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         var line = 0;
         var lastNewline = -1;
         var lastNewlineEnd = 0;
+        var syscallStart = -1; // the body of the run's SYSCALL record, read when the run is complete
+        var syscallLength = 0;
         long records = 0;
         var newest = summary.NewestMilliseconds;
         while (pos < data.Length)
@@ -52,7 +54,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             if (end - pos >= LineReader.MaxLineBytes)
             {
                 if (inRun)
-                    summary.Runs.Add(run);
+                    Close(ref run, data, ref syscallStart, syscallLength, summary);
                 inRun = false;
                 summary.Issues.Add((line, LineReader.LongLineIssue));
                 summary.SkippedLongLines++;
@@ -69,7 +71,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 if (!continues && !AuditRecordParser.TryParseHeader(text, out h, out var error))
                 {
                     if (inRun)
-                        summary.Runs.Add(run);
+                        Close(ref run, data, ref syscallStart, syscallLength, summary);
                     inRun = false;
                     summary.Issues.Add((line, error!));
                 }
@@ -86,7 +88,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                         if (!inRun || alone || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
                         {
                             if (inRun)
-                                summary.Runs.Add(run);
+                                Close(ref run, data, ref syscallStart, syscallLength, summary);
                             run = new RecordRun
                             {
                                 Offset = offset + pos,
@@ -111,7 +113,19 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                     run.Records++;
                     if (AuditRecordType.IsStandalone(code))
                         run.Flags |= RunFlags.Standalone;
-                    Inspect(h.Type, text[h.BodyStart..], ref run);
+                    if (h.Type == AuditRecordType.Syscall)
+                    {
+                        // What is read of it depends on the run's other records (an EXECVE, a SOCKADDR): read at its end.
+                        if (syscallStart >= 0)
+                            ReadSyscall(data.Slice(syscallStart, syscallLength), ref run, whole: true);
+                        run.Flags |= RunFlags.Syscall;
+                        syscallStart = pos + h.BodyStart;
+                        syscallLength = text.Length - h.BodyStart;
+                    }
+                    else
+                    {
+                        Inspect(h.Type, text[h.BodyStart..], ref run);
+                    }
                     previous = h;
                     previousStart = pos;
                 }
@@ -120,7 +134,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             line++;
         }
         if (inRun)
-            summary.Runs.Add(run);
+            Close(ref run, data, ref syscallStart, syscallLength, summary);
         if (lastNewline >= 0)
         {
             summary.LastNewlineLine = lastNewline;
@@ -161,38 +175,64 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         return true;
     }
 
+    /// <summary>A run is complete: its SYSCALL record is read, and it goes to the summary.</summary>
+    private static void Close(ref RecordRun run, ReadOnlySpan<byte> data, ref int syscallStart, int syscallLength, BlockSummary summary)
+    {
+        if (syscallStart >= 0)
+        {
+            ReadSyscall(data.Slice(syscallStart, syscallLength), ref run, whole: false);
+            syscallStart = -1;
+        }
+        summary.Runs.Add(run);
+    }
+
+    /// <summary>
+    /// The pid and ppid of a SYSCALL record, and as much of its call as the event's count needs: an event without a
+    /// SOCKADDR never counts as an outbound connect, and one with an EXECVE counts as an exec unless it failed — so
+    /// for most records a few searches are enough (<see cref="SyscallFields.TryFindIds"/>), and the run
+    /// says so (<see cref="RunFlags.CallUnread"/>). <paramref name="whole"/>: read everything (the run is not complete).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ReadSyscall(ReadOnlySpan<byte> body, ref RecordRun run, bool whole)
+    {
+        int pid, ppid;
+        bool found;
+        var execve = (run.Flags & RunFlags.Execve) != 0;
+        if (!whole && (run.Flags & RunFlags.SockAddr) == 0 && SyscallFields.TryFindIds(body, withSuccess: execve, out var head))
+        {
+            found = Utf8Parser.TryParse(SyscallFields.Value(body, head.Pid), out pid, out _);
+            ppid = Utf8Parser.TryParse(SyscallFields.Value(body, head.ParentPid), out int parent, out _) ? parent : 0;
+            run.Flags |= RunFlags.CallUnread | (execve && SyscallFields.Value(body, head.Success).SequenceEqual("no"u8) ? RunFlags.Failed : 0);
+        }
+        else if (SyscallFields.TryScan(body, out var fields))
+        {
+            // One forward pass found every field (the kernel's layout): no search from the end.
+            found = Utf8Parser.TryParse(SyscallFields.Value(body, fields.Pid), out pid, out _);
+            ppid = Utf8Parser.TryParse(SyscallFields.Value(body, fields.ParentPid), out int parent, out _) ? parent : 0;
+            run.Flags |= CallFlags(SyscallFields.Value(body, fields.Success), SyscallFields.Value(body, fields.Arch),
+                SyscallFields.Value(body, fields.Syscall), SyscallFields.Value(body, fields.Interpreted));
+        }
+        else
+        {
+            found = ProcessIds(body, out pid, out ppid);
+            run.Flags |= CallFlags(body);
+        }
+        if (found)
+        {
+            run.Pid = pid;
+            run.ParentPid = ppid;
+        }
+        else
+        {
+            run.Flags |= RunFlags.NoPid;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Inspect(int type, ReadOnlySpan<byte> body, ref RecordRun run)
     {
         switch (type)
         {
-            case AuditRecordType.Syscall:
-                run.Flags |= RunFlags.Syscall;
-                int pid, ppid;
-                bool found;
-                if (SyscallFields.TryScan(body, out var fields))
-                {
-                    // One forward pass found every field (the kernel's layout): no search from the end.
-                    found = Utf8Parser.TryParse(SyscallFields.Value(body, fields.Pid), out pid, out _);
-                    ppid = Utf8Parser.TryParse(SyscallFields.Value(body, fields.ParentPid), out int parent, out _) ? parent : 0;
-                    run.Flags |= CallFlags(SyscallFields.Value(body, fields.Success), SyscallFields.Value(body, fields.Arch),
-                        SyscallFields.Value(body, fields.Syscall), SyscallFields.Value(body, fields.Interpreted));
-                }
-                else
-                {
-                    found = ProcessIds(body, out pid, out ppid);
-                    run.Flags |= CallFlags(body);
-                }
-                if (found)
-                {
-                    run.Pid = pid;
-                    run.ParentPid = ppid;
-                }
-                else
-                {
-                    run.Flags |= RunFlags.NoPid;
-                }
-                break;
             case AuditRecordType.SockAddr:
                 if ((run.Flags & RunFlags.SockAddr) == 0)
                     run.Flags |= AddressFlags(body.TrimEnd("\r\n "u8));

@@ -49,6 +49,11 @@ public enum RunFlags : uint
     /// as fragments, so the event is kept (the full parser then counts it as a full parse would).
     /// </summary>
     Standalone = 1 << 18,
+    /// <summary>
+    /// The SYSCALL was read only as far as its own run needed (pid, ppid, and success where the run holds an EXECVE):
+    /// an event whose records came in more than one run is then kept, and the full parser counts it.
+    /// </summary>
+    CallUnread = 1 << 19,
 }
 
 /// <summary>

@@ -57,9 +57,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         var serial = node.Position(run.Serial);
         long ev;
         if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.NodeIndex == nodeIndex && last.Serial == serial)
-            ev = _lastEvent;
+            Slot(ev = _lastEvent).Split = true;
         else if (serial <= newestBefore && FindOpen(nodeIndex, serial) is var open and >= 0)
-            ev = open;
+            Slot(ev = open).Split = true;
         else
         {
             ev = NewEvent(nodeIndex, serial);
@@ -233,7 +233,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 e.Decided = true;
                 // Wanted events are execs of processes a hot event may consult; events without a SYSCALL, or with a
                 // user-space record among its records (the assembler splits those), are kept whole.
-                e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone)) != RunFlags.Syscall || e.Wanted || (crowded && !force);
+                // So is an event in several runs whose SYSCALL was read only for its own run's records.
+                e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone)) != RunFlags.Syscall || e.Wanted || (crowded && !force)
+                    || (e.Split && (e.Flags & RunFlags.CallUnread) != 0);
                 if (!e.Keep)
                     CountSkipped(e.Flags);
             }
@@ -341,6 +343,8 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         public bool Chained;
         public bool Linked;
         public bool Decided;
+        /// <summary>Its records came in more than one run (interleaved with another event's, or cut by a block's end).</summary>
+        public bool Split;
     }
 
     /// <summary>What the emitter needs of a run (its node is its event's).</summary>

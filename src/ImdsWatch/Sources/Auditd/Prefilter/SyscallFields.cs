@@ -104,6 +104,51 @@ internal struct SyscallFields
         return true;
     }
 
+    /// <summary>
+    /// pid and ppid of a SYSCALL record — and success, with <paramref name="withSuccess"/> — as <see cref="AuditFields"/>
+    /// takes them (the last raw field of each key), found by a few searches instead of reading every field: the last
+    /// "pid=" of the body is the pid field and the field before it "ppid=" (the kernel writes them side by side), the
+    /// only "success=" is the success field, and no quote, brace or 0x1D separator comes before them, so the full parser
+    /// reads fields there exactly where the spaces are. A later "pid=" or "success=" anywhere — in a quoted value, in a
+    /// nested msg='…' — would be found by the search, so these are the last of their keys. arch, syscall and the
+    /// interpreted SYSCALL= are not read.
+    /// </summary>
+    /// <remarks>Anything else returns false, and the caller reads the record with <see cref="TryScan(ReadOnlySpan{byte}, out SyscallFields)"/>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryFindIds(ReadOnlySpan<byte> body, bool withSuccess, out SyscallFields fields)
+    {
+        fields = new SyscallFields { Arch = -1, Syscall = -1, Success = -1, Pid = -1, ParentPid = -1, Interpreted = -1 };
+        var pid = body.LastIndexOf("pid="u8);
+        if (pid < 1 || body[pid - 1] != (byte)' ')
+            return false;
+        var before = body[..(pid - 1)];
+        var parent = before.LastIndexOf((byte)' ') + 1;
+        if (!before[parent..].StartsWith("ppid="u8))
+            return false;
+        var end = Math.Min(body.Length, pid + 5); // a value's first byte tells whether it is quoted
+        if (withSuccess)
+        {
+            var success = body.IndexOf("success="u8);
+            if (success >= 0)
+            {
+                if ((success > 0 && body[success - 1] != (byte)' ') || body[(success + 8)..].IndexOf("success="u8) >= 0)
+                    return false;
+                fields.Success = success + 8;
+                end = Math.Max(end, Math.Min(body.Length, success + 9));
+            }
+        }
+        // Up to the values read (their first bytes included), every space separates two fields: no value there is quoted,
+        // nests others or is interpreted.
+        if (body[..end].IndexOfAny(Unplain) >= 0)
+            return false;
+        fields.Pid = pid + 4;
+        fields.ParentPid = parent + 5;
+        return true;
+    }
+
+    /// <summary>Bytes after which a space may lie inside a value, or a field be interpreted rather than raw.</summary>
+    private static readonly System.Buffers.SearchValues<byte> Unplain = System.Buffers.SearchValues.Create("\"'{\u001d"u8);
+
     /// <summary>The value of the field whose value starts at <paramref name="start"/> (empty when there is none).</summary>
     public static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, int start)
     {

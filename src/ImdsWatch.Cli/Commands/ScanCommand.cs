@@ -107,6 +107,7 @@ public static class ScanCommand
             var sink = AlertWriters.Sink(format, output.Writer, o.Wide);
             try
             {
+                heap.Expect(sources); // a set of rotated logs sets the heap aside from its first file on
                 var total = sources.Sum(s => s.Length ?? 0);
                 var showProgress = !o.Quiet && !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error) && total > (64L << 20);
                 result = showProgress

@@ -1,3 +1,7 @@
+using System.IO.Compression;
+using System.Reflection.PortableExecutable;
+using System.Text.Json;
+
 using ImdsWatch.Tests.Support;
 
 namespace ImdsWatch.Tests.Packaging;
@@ -58,5 +62,38 @@ public sealed class ToolPackageTests(NativeBuild build) : IDisposable
         // The whole program, not an apphost in front of a dll (~70 KB): an ELF of tens of MB like the published one.
         Assert.Equal("\u007fELF"u8.ToArray(), File.ReadAllBytes(native)[..4]);
         Assert.InRange(new FileInfo(native).Length, new FileInfo(build.Binary).Length / 2, new FileInfo(build.Binary).Length * 2);
+    }
+    /// <summary>
+    /// Where no native build can be made from Linux (macOS, Windows, musl), the package is framework-dependent
+    /// ReadyToRun: the assemblies carry code compiled for that platform, so a scan does not start in the JIT.
+    /// </summary>
+    [Fact]
+    public void Dotnet_tool_package_for_macos_is_compiled_ahead_of_time_and_framework_dependent()
+    {
+        var feed = Path.Combine(_work, "feed");
+        var project = Path.Combine(Repo.Root, "src", "ImdsWatch.Cli", "ImdsWatch.Cli.csproj");
+        var pack = Processes.Run("dotnet", ["pack", project, "-c", "Release", "-r", "osx-arm64", "-o", feed, "--nologo"], timeout: TimeSpan.FromMinutes(15));
+        Assert.True(pack.Exit == 0, $"dotnet pack -r osx-arm64: {pack}");
+
+        using var package = ZipFile.OpenRead(Path.Combine(feed, $"ImdsWatch.Tool.osx-arm64.{Release.Version}.nupkg"));
+        const string tool = "tools/net10.0/osx-arm64/";
+        foreach (var assembly in new[] { "imdswatch.dll", "ImdsWatch.Core.dll" })
+        {
+            var entry = package.GetEntry(tool + assembly);
+            Assert.NotNull(entry);
+            using var bytes = new MemoryStream();
+            using (var stream = entry.Open())
+                stream.CopyTo(bytes);
+            bytes.Position = 0;
+            using var pe = new PEReader(bytes);
+            var cor = pe.PEHeaders.CorHeader!;
+            Assert.True(cor.ManagedNativeHeaderDirectory.Size > 0, assembly + " has no ReadyToRun code");
+            Assert.NotEqual(Machine.I386, pe.PEHeaders.CoffHeader.Machine); // IL only is marked I386
+        }
+        // Framework-dependent: the shared runtime is named, not carried.
+        Assert.Null(package.GetEntry(tool + "System.Private.CoreLib.dll"));
+        using var config = JsonDocument.Parse(package.GetEntry(tool + "imdswatch.runtimeconfig.json")!.Open());
+        var frameworks = config.RootElement.GetProperty("runtimeOptions").GetProperty("frameworks");
+        Assert.Contains(frameworks.EnumerateArray(), f => f.GetProperty("name").GetString() == "Microsoft.NETCore.App");
     }
 }

@@ -33,6 +33,9 @@ public sealed class PrefilteredAuditLogSource(ReferenceCandidates candidates) : 
             Workers = Workers,
             BlockSize = BlockSize,
             Progress = context.Progress,
+            BlockBuffers = Heap?.BlockBuffers,
+            PassTwoBatches = Heap?.PassTwoBatches,
+            SelectorTables = Heap?.SelectorTables,
         };
         // Pass one reads up to the length the file had when it began; a file cut short or rewritten meanwhile reads
         // short or mixed. Checked on a handle of its own, taken before and looked at after (same inode: the scan opens by path now).

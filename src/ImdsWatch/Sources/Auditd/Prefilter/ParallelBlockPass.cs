@@ -18,6 +18,9 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
 
     private readonly int _workers = WorkerCount(workers);
 
+    /// <summary>Where the workers' block buffers come from and go back to, kept between the files of a scan (null: new each pass).</summary>
+    internal ArrayShelf<byte>? Buffers { get; init; }
+
     /// <summary>Called by a worker with each block's index after classifying it (tests make a worker fail with it).</summary>
     internal Action<int>? Classified { get; init; }
 
@@ -49,10 +52,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
 
         void Work()
         {
+            var buffer = Buffers?.Take(blockSize + Overhang + 1) ?? new byte[blockSize + Overhang + 1];
             try
             {
                 var classifier = new AuditBlockClassifier(candidates);
-                var buffer = new byte[blockSize + Overhang + 1];
                 while (!stop.IsCancellationRequested)
                 {
                     free.Wait(stop.Token);
@@ -89,6 +92,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             catch (Exception e)
             {
                 Fail(e);
+            }
+            finally
+            {
+                Buffers?.Put(buffer);
             }
         }
 

@@ -40,14 +40,20 @@ internal sealed class PassTwoStage : IDisposable
     private readonly ConcurrentBag<PassTwoItem[]> _free = [];
     private readonly Thread? _thread;
     private readonly CancellationTokenSource _stop = new();
-    private PassTwoItem[] _batch = new PassTwoItem[BatchSize];
+    private readonly ArrayShelf<PassTwoItem>? _shelf;
+    private PassTwoItem[] _batch;
     private int _count;
     private ExceptionDispatchInfo? _failure;
     private bool _completed;
 
-    public PassTwoStage(Consumer consume, bool threaded)
+    /// <param name="consume">Called for every item, in order.</param>
+    /// <param name="threaded">Consume on a thread of its own.</param>
+    /// <param name="shelf">Where batches come from and go back to when the stage is disposed (kept between the files of a scan).</param>
+    public PassTwoStage(Consumer consume, bool threaded, ArrayShelf<PassTwoItem>? shelf = null)
     {
         _consume = consume;
+        _shelf = shelf;
+        _batch = NewBatch();
         if (!threaded)
             return;
         _full = new BlockingCollection<PassTwoItem[]>(BatchesInFlight);
@@ -94,7 +100,16 @@ internal sealed class PassTwoStage : IDisposable
         }
         _full?.Dispose();
         _stop.Dispose();
+        if (_shelf is null || (_thread is not null && _thread.IsAlive))
+            return;
+        // Back to the shelf, holding no strings: the free batches were cleared as they were consumed.
+        Array.Clear(_batch, 0, _thread is null ? _batch.Length : _count);
+        _shelf.Put(_batch);
+        while (_free.TryTake(out var free))
+            _shelf.Put(free);
     }
+
+    private PassTwoItem[] NewBatch() => _shelf?.Take(BatchSize) ?? new PassTwoItem[BatchSize];
 
     private void HandOver()
     {
@@ -118,7 +133,7 @@ internal sealed class PassTwoStage : IDisposable
             _failure?.Throw();
             throw;
         }
-        _batch = _free.TryTake(out var free) ? free : new PassTwoItem[BatchSize];
+        _batch = _free.TryTake(out var free) ? free : NewBatch();
     }
 
     private void Consume()

@@ -20,6 +20,14 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
 
     public int BlockSize { get; init; } = ParallelBlockPass.DefaultBlockSize;
 
+    /// <summary>Pass one's block buffers and pass two's batches, kept between the files of a scan (null: new for this file).</summary>
+    internal ArrayShelf<byte>? BlockBuffers { get; init; }
+
+    internal ArrayShelf<PassTwoItem>? PassTwoBatches { get; init; }
+
+    /// <summary>The selector's tables, kept between the files of a scan (null: new for this file).</summary>
+    public TableShelf? SelectorTables { get; init; }
+
     /// <summary>Called after each block with the bytes read so far.</summary>
     public Action<long>? Progress { get; init; }
 
@@ -71,7 +79,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             {
                 throw failed;
             }
-        }, threaded: end - start > blockSize);
+        }, threaded: end - start > blockSize, PassTwoBatches);
         using var selector = new RunSelector((run, line, keep) => passTwo.Add(new PassTwoItem
         {
             Offset = run.Offset,
@@ -82,10 +90,10 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             Milliseconds = run.Milliseconds,
             Node = keep ? null : NodeName(run.Node),
             Keep = keep,
-        }), RunSelector.ExpectedRuns(end - start));
+        }), RunSelector.ExpectedRuns(end - start), SelectorTables);
         try
         {
-            new ParallelBlockPass(candidates, Workers, blockSize).Run(file, start, end, block => OnBlock(block), cancellation);
+            new ParallelBlockPass(candidates, Workers, blockSize) { Buffers = BlockBuffers }.Run(file, start, end, block => OnBlock(block), cancellation);
         }
         catch (PassOneFailure failure)
         {

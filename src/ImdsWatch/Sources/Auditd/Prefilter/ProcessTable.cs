@@ -7,11 +7,12 @@ namespace ImdsWatch.Sources.Auditd.Prefilter;
 /// miss and nothing is allocated while the table holds what the window needs. Entries go in bulk
 /// (<see cref="Prune"/>), by rebuilding the table from the survivors.
 /// </summary>
-internal sealed class ProcessTable(int expected) : IDisposable
+internal sealed class ProcessTable(int expected, TableShelf? shelf = null) : IDisposable
 {
-    private NativeTable<ProcessEntry> _entries = new((int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(expected, 1024, 1 << 20)));
+    private NativeTable<ProcessEntry> _entries = Table(shelf, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(expected, 1024, 1 << 20)));
     private NativeTable<ProcessEntry>? _spare; // a prune rebuilds into it, and the two swap
     private int _count;
+    private bool _disposed;
 
     public int Count => _count;
 
@@ -59,9 +60,21 @@ internal sealed class ProcessTable(int expected) : IDisposable
 
     public void Dispose()
     {
-        _entries.Dispose();
-        _spare?.Dispose();
+        if (_disposed)
+            return;
+        _disposed = true;
+        if (shelf is null)
+        {
+            _entries.Dispose();
+            _spare?.Dispose();
+            return;
+        }
+        shelf.Put(_entries);
+        if (_spare is not null)
+            shelf.Put(_spare);
     }
+
+    private static NativeTable<ProcessEntry> Table(TableShelf? shelf, int length) => shelf?.Take<ProcessEntry>(length) ?? new(length);
 
     private void Rebuild(int capacity, Func<ProcessEntry, int, bool>? keep)
     {

@@ -11,7 +11,7 @@ namespace ImdsWatch.Sources.Auditd.Prefilter;
 /// serial. A run is decided once no later hot event can reach it any more, so the selector holds only a window of
 /// runs, whatever the file's size.
 /// </summary>
-public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expectedRuns = 1 << 17) : IDisposable
+public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expectedRuns = 1 << 17, TableShelf? tables = null) : IDisposable
 {
     /// <summary>The ring sizes to start with: enough for the file (runs of ~200 bytes) up to a window's worth; they grow if needed.</summary>
     public static int ExpectedRuns(long bytes) => (int)Math.Clamp(bytes / 200, 1 << 10, 1 << 17);
@@ -29,18 +29,19 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// <summary>A step back this far is not disorder but a new count (a reboot, logs joined out of order).</summary>
     private const long SerialReset = Window + Forward + Margin;
 
-    private NativeTable<EventSlot> _events = new(PowerOfTwo(expectedRuns));
+    private NativeTable<EventSlot> _events = tables?.Take<EventSlot>(PowerOfTwo(expectedRuns)) ?? new(PowerOfTwo(expectedRuns));
     private long _eventTail;
     private long _eventHead;
-    private NativeTable<PendingRun> _runs = new(PowerOfTwo(expectedRuns));
+    private NativeTable<PendingRun> _runs = tables?.Take<PendingRun>(PowerOfTwo(expectedRuns)) ?? new(PowerOfTwo(expectedRuns));
     private long _runTail;
     private long _runHead;
     private readonly Dictionary<ulong, int> _nodes = [];
     private readonly List<NodeState> _nodeStates = [];
-    private readonly ProcessTable _processes = new(expectedRuns);
+    private readonly ProcessTable _processes = new(expectedRuns, tables);
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
+    private bool _disposed;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(in RecordRun run, long firstLine)
@@ -150,9 +151,18 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
 
     public void Dispose()
     {
-        _events.Dispose();
-        _runs.Dispose();
+        if (_disposed)
+            return;
+        _disposed = true;
         _processes.Dispose();
+        if (tables is null)
+        {
+            _events.Dispose();
+            _runs.Dispose();
+            return;
+        }
+        tables.Put(_events); // to the next file's selector
+        tables.Put(_runs);
     }
 
     /// <summary>Events decided not to be parsed: the full parser would have counted each as an event.</summary>

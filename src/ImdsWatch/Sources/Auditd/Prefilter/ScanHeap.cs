@@ -1,5 +1,5 @@
 using System.Runtime;
-using ImdsWatch.Sources.Auditd.Prefilter;
+using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Sources.Auditd.Prefilter;
 
@@ -35,6 +35,7 @@ public sealed class ScanHeap : IDisposable
 
     private readonly long _worthFrom;
     private long _fastBytes;
+    private long _expectedFastBytes;
     private bool _tried; // once: an attempt collects first, whether granted or not
     private bool _started;
 
@@ -52,15 +53,42 @@ public sealed class ScanHeap : IDisposable
     /// <summary>The span of the GC's reservation advised for huge pages (0 where that is not possible).</summary>
     public long AdvisedBytes { get; private set; }
 
+    /// <summary>Pass one's block buffers (one a worker), kept from one file of the scan to the next.</summary>
+    internal ArrayShelf<byte> BlockBuffers { get; } = new(capacity: 16);
+
+    /// <summary>Pass two's batches, kept from one file of the scan to the next.</summary>
+    internal ArrayShelf<PassTwoItem> PassTwoBatches { get; } = new(capacity: 12);
+
+    /// <summary>The run selector's tables (outside the GC heap), kept from one file of the scan to the next.</summary>
+    public TableShelf SelectorTables { get; } = new(capacity: 8);
+
+    /// <summary>
+    /// The scan is about to read <paramref name="inputs"/>: the plain audit logs among them are what it will read
+    /// the fast way, so a set of rotated logs takes the region with its first file (<see cref="WillReadFast"/>), not
+    /// once eight of auditd's 8 MB files have been read without it.
+    /// </summary>
+    public void Expect(IEnumerable<InputSource> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        long bytes = 0;
+        foreach (var input in inputs)
+        {
+            if (input.Path is not null && EventSources.FormatOf(input) == LogFormat.Auditd && PrefilteredAuditScan.CanRead(input))
+                bytes += Math.Max(0, (input.Length ?? 0) - input.Offset);
+        }
+        _expectedFastBytes = bytes;
+    }
+
     /// <summary>
     /// The scan is about to read <paramref name="bytes"/> the fast way (pass one). The full parser (gzip, other
-    /// formats, no prefilter) would use the budget up at once, so only these count. Once they reach
-    /// <see cref="WorthFrom"/> the region is taken, unless huge pages cannot be had or a region is on already.
+    /// formats, no prefilter) would use the budget up at once, so only these count. Once they, or the bytes
+    /// announced by <see cref="Expect"/>, reach <see cref="WorthFrom"/> the region is taken, unless huge pages cannot
+    /// be had or a region is on already.
     /// </summary>
     public void WillReadFast(long bytes)
     {
         _fastBytes += bytes;
-        if (_tried || _fastBytes < _worthFrom || !HugePageMemory.IsAvailable
+        if (_tried || Math.Max(_fastBytes, _expectedFastBytes) < _worthFrom || !HugePageMemory.IsAvailable
             || GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
             return;
         _tried = true;
@@ -78,6 +106,7 @@ public sealed class ScanHeap : IDisposable
 
     public void Dispose()
     {
+        SelectorTables.Dispose();
         if (!IsActive)
             return;
         try

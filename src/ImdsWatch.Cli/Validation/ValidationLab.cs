@@ -205,11 +205,24 @@ internal sealed class ValidationLab : IDisposable
     {
         if (!UsesSystemAuditd)
             return;
-        using var input = File.Open(_systemLog!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var input = OpenSystemLog(_systemLog!);
         if (input.Length >= _systemLogStart)
             input.Seek(_systemLogStart, SeekOrigin.Begin);
         using var output = File.Create(CaptureFile);
         input.CopyTo(output);
+    }
+
+    private static FileStream OpenSystemLog(string path)
+    {
+        try
+        {
+            return File.Open(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ValidationSetupException($"the system audit log {path} disappeared while validate ran (rotated or removed by another "
+                + "program), so the tests' records cannot be collected: run validate again, or with its own auditd");
+        }
     }
 
     public void Dispose()

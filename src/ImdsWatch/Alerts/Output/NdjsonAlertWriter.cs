@@ -30,7 +30,10 @@ public sealed class NdjsonAlertWriter(DateTimeOffset? created = null) : IAlertWr
         {
             var count = Math.Min(texts.Length, slices - first);
             var from = first;
-            Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created));
+            if (count == 1)
+                texts[0] = Serialize(alerts, from * SliceSize, newline, created); // a few alerts streaming out: no pool work
+            else
+                Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created));
             for (var k = 0; k < count; k++)
                 output.Write(texts[k]);
         }

@@ -99,8 +99,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
             }
         }
 
-        // Pool threads: a scan of many small files reuses them instead of starting two threads a file.
-        var workers = Enumerable.Range(0, Math.Min(_workers, blocks)).Select(_ => Task.Run(Work, CancellationToken.None)).ToArray();
+        // Threads of their own, not the pool's: a worker blocks while its slots are full, and work the pool runs meanwhile
+        // (serializing alerts that stream out during the scan, Parallel.For) would wait for the pool to add a thread, 0.5 s.
+        var workers = Enumerable.Range(0, Math.Min(_workers, blocks))
+            .Select(_ => Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         try
         {
             for (var index = 0; index < blocks; index++)

@@ -200,15 +200,13 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         var execve = (run.Flags & RunFlags.Execve) != 0;
         if (!whole && (run.Flags & RunFlags.SockAddr) == 0 && SyscallFields.TryFindIds(body, withSuccess: execve, out var head))
         {
-            found = Utf8Parser.TryParse(SyscallFields.Value(body, head.Pid), out pid, out _);
-            ppid = Utf8Parser.TryParse(SyscallFields.Value(body, head.ParentPid), out int parent, out _) ? parent : 0;
+            found = head.TryReadIds(body, out pid, out ppid);
             run.Flags |= RunFlags.CallUnread | (execve && SyscallFields.Value(body, head.Success).SequenceEqual("no"u8) ? RunFlags.Failed : 0);
         }
         else if (SyscallFields.TryScan(body, out var fields))
         {
             // One forward pass found every field (the kernel's layout): no search from the end.
-            found = Utf8Parser.TryParse(SyscallFields.Value(body, fields.Pid), out pid, out _);
-            ppid = Utf8Parser.TryParse(SyscallFields.Value(body, fields.ParentPid), out int parent, out _) ? parent : 0;
+            found = fields.TryReadIds(body, out pid, out ppid);
             run.Flags |= CallFlags(SyscallFields.Value(body, fields.Success), SyscallFields.Value(body, fields.Arch),
                 SyscallFields.Value(body, fields.Syscall), SyscallFields.Value(body, fields.Interpreted));
         }

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -26,12 +27,15 @@ internal struct SyscallFields
     public int ParentPid;
     public int Interpreted;
 
+    /// <summary>No field found yet: every position -1.</summary>
+    private static SyscallFields None => new() { Arch = -1, Syscall = -1, Success = -1, Pid = -1, ParentPid = -1, Interpreted = -1 };
+
     public static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields) => TryScan(body, out fields, Vector256.IsHardwareAccelerated);
 
     /// <param name="wide">32 bytes at a time (AVX2) rather than 16: the tests run both.</param>
     internal static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields, bool wide)
     {
-        fields = new SyscallFields { Arch = -1, Syscall = -1, Success = -1, Pid = -1, ParentPid = -1, Interpreted = -1 };
+        fields = None;
         if (!Vector128.IsHardwareAccelerated || !fields.Consider(body, 0, interpreted: false))
             return false;
         if (body.Length >= 64)
@@ -117,7 +121,7 @@ internal struct SyscallFields
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryFindIds(ReadOnlySpan<byte> body, bool withSuccess, out SyscallFields fields)
     {
-        fields = new SyscallFields { Arch = -1, Syscall = -1, Success = -1, Pid = -1, ParentPid = -1, Interpreted = -1 };
+        fields = None;
         var pid = body.LastIndexOf("pid="u8);
         if (pid < 1 || body[pid - 1] != (byte)' ')
             return false;
@@ -148,6 +152,13 @@ internal struct SyscallFields
 
     /// <summary>Bytes after which a space may lie inside a value, or a field be interpreted rather than raw.</summary>
     private static readonly System.Buffers.SearchValues<byte> Unplain = System.Buffers.SearchValues.Create("\"'{\u001d"u8);
+
+    /// <summary>pid and ppid as numbers: false when the pid cannot be read (ppid 0 then, or when it cannot be).</summary>
+    public readonly bool TryReadIds(ReadOnlySpan<byte> body, out int pid, out int ppid)
+    {
+        ppid = Utf8Parser.TryParse(Value(body, ParentPid), out int parent, out _) ? parent : 0;
+        return Utf8Parser.TryParse(Value(body, Pid), out pid, out _);
+    }
 
     /// <summary>The value of the field whose value starts at <paramref name="start"/> (empty when there is none).</summary>
     public static ReadOnlySpan<byte> Value(ReadOnlySpan<byte> body, int start)

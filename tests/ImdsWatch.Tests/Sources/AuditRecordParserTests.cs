@@ -81,4 +81,18 @@ public sealed class AuditRecordParserTests
             Gen.String[Gen.Char["DAEMON_0129[]+ "], 0, 14]);
         name.Sample(n => Assert.Equal(AuditRecordType.IsDaemon(AuditRecordType.Parse(n)), AuditRecordType.IsDaemonName(System.Text.Encoding.UTF8.GetBytes(n))));
     }
+
+    [Theory]
+    [InlineData("BPRM_FCAPS")]
+    [InlineData("MMAP")]
+    [InlineData("BPRM_FCAP")]
+    [InlineData("MMAPS")]
+    [InlineData("bprm_fcaps")]
+    [InlineData("CONFIG_CHANGE")]
+    [InlineData("SYSCALL")]
+    [InlineData("USER_CMD")]
+    [InlineData("UNKNOWN[1321]")]
+    [InlineData("1323")]
+    public void Type_codes_told_from_the_bytes_are_those_the_parser_gives_the_name(string name) =>
+        Assert.Equal(AuditRecordType.Parse(name), AuditRecordType.CodeOf(System.Text.Encoding.UTF8.GetBytes(name)));
 }

@@ -20,20 +20,31 @@ public sealed class NdjsonAlertWriter(DateTimeOffset? created = null) : IAlertWr
     // otherwise leave megabytes of large-object garbage, freed only by a full collection.
     private const int SliceSize = 8;
 
-    /// <summary>Slices of alerts are serialized side by side, on every core, and written in order.</summary>
+    // An alert serializes in a few microseconds: side by side pays only for a batch this large (the table's most severe
+    // at the end of a scan). Batches streaming out during a scan are smaller and serialized on the caller's thread: the
+    // cores are busy with the scan then, and each pool thread woken for them costs its start and its first heap pages.
+    private const int SideBySideFrom = 1024;
+
+    /// <summary>Slices of alerts are serialized in order, side by side on every core for a large batch, and written in order.</summary>
     public void Write(IReadOnlyList<Alert> alerts, TextWriter output)
     {
         var newline = Encoding.UTF8.GetBytes(output.NewLine);
         var slices = (alerts.Count + SliceSize - 1) / SliceSize;
         var texts = new string[Math.Clamp(8 * Environment.ProcessorCount, 1, Math.Max(1, slices))];
+        var sideBySide = alerts.Count >= SideBySideFrom;
         for (var first = 0; first < slices; first += texts.Length)
         {
             var count = Math.Min(texts.Length, slices - first);
             var from = first;
-            if (count == 1)
-                texts[0] = Serialize(alerts, from * SliceSize, newline, created); // a few alerts streaming out: no pool work
+            if (!sideBySide)
+            {
+                for (var k = 0; k < count; k++)
+                    texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created);
+            }
             else
+            {
                 Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created));
+            }
             for (var k = 0; k < count; k++)
                 output.Write(texts[k]);
         }

@@ -112,6 +112,11 @@ public static class AuditRecordType
             return 0;
         if (char.IsAsciiLetter((char)name[0]))
         {
+            // The kernel's records of an exec beside the few the parser names itself (an exec-heavy log has one each).
+            if (name.SequenceEqual("BPRM_FCAPS"u8))
+                return 1321;
+            if (name.SequenceEqual("MMAP"u8))
+                return 1323;
             if (name.StartsWith("UNKNOWN["u8) && name[^1] == (byte)']')
                 return int.TryParse(name[8..^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var unknown) ? unknown : 0;
             if (name.Length > 32)

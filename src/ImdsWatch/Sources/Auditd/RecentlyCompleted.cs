@@ -105,6 +105,8 @@ internal sealed class RecentlyCompleted
     private void Recount()
     {
         _nextRecount = _completions + Window;
+        if (_maxProbe == 0)
+            return; // nothing to lower: the usual case, serials climbing by one, each in a slot of its own
         var longest = 0;
         for (var i = 0; i < Size; i++)
         {

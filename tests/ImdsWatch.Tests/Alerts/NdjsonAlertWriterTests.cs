@@ -1,3 +1,4 @@
+using ImdsWatch.Alerts;
 using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
 using ImdsWatch.Pipeline;
@@ -16,7 +17,8 @@ public sealed class NdjsonAlertWriterTests
     [InlineData(8)]
     [InlineData(9)]
     [InlineData(64)]
-    [InlineData(1000)] // several rounds of slices, serialized side by side
+    [InlineData(1000)] // streaming batches stay under the side-by-side size
+    [InlineData(3000)] // several rounds of slices, serialized side by side
     public void Every_alert_is_one_line_in_order(int count)
     {
         var path = Path.Combine(Repo.Samples, "audit-enriched.log");
@@ -27,6 +29,24 @@ public sealed class NdjsonAlertWriterTests
         new NdjsonAlertWriter().Write(alerts, output);
 
         Assert.Equal(string.Concat(alerts.Select(a => NdjsonAlertWriter.ToJson(a) + "\n")), output.ToString());
+    }
+
+    [Fact]
+    public void One_writer_given_batch_after_batch_writes_each_alert_whole()
+    {
+        var path = Path.Combine(Repo.Samples, "audit-enriched.log");
+        var sample = new DetectionPipeline(DetectionRules.Default).Scan([new InputSource(path, path)]).Alerts;
+        var longest = sample.MaxBy(a => NdjsonAlertWriter.ToJson(a).Length)!;
+        var shortest = sample.MinBy(a => NdjsonAlertWriter.ToJson(a).Length)!;
+        var unicode = shortest with { Summary = shortest.Summary + " é中😀" };
+        Alert[][] batches = [[longest], [shortest, unicode], [.. Enumerable.Repeat(longest, 40)], [unicode]];
+
+        var writer = new NdjsonAlertWriter();
+        var output = new StringWriter { NewLine = "\n" };
+        foreach (var batch in batches)
+            writer.Write(batch, output);
+
+        Assert.Equal(string.Concat(batches.SelectMany(b => b).Select(a => NdjsonAlertWriter.ToJson(a) + "\n")), output.ToString());
     }
 
     [Fact]

@@ -25,28 +25,54 @@ public sealed class NdjsonAlertWriter(DateTimeOffset? created = null) : IAlertWr
     // cores are busy with the scan then, and each pool thread woken for them costs its start and its first heap pages.
     private const int SideBySideFrom = 1024;
 
-    /// <summary>Slices of alerts are serialized in order, side by side on every core for a large batch, and written in order.</summary>
+    // The batches streaming out, serialized one alert after another into buffers kept for the next batch.
+    private readonly Lock _inOrder = new();
+    private ArrayBufferWriter<byte>? _buffer;
+    private char[] _chars = [];
+
+    /// <summary>
+    /// Alerts a line each, in order: a large batch in slices serialized side by side on every core, a smaller one on the
+    /// caller's thread without allocating.
+    /// </summary>
     public void Write(IReadOnlyList<Alert> alerts, TextWriter output)
     {
         var newline = Encoding.UTF8.GetBytes(output.NewLine);
+        if (alerts.Count < SideBySideFrom)
+        {
+            WriteInOrder(alerts, output, newline);
+            return;
+        }
         var slices = (alerts.Count + SliceSize - 1) / SliceSize;
-        var texts = new string[Math.Clamp(8 * Environment.ProcessorCount, 1, Math.Max(1, slices))];
-        var sideBySide = alerts.Count >= SideBySideFrom;
+        var texts = new string[Math.Clamp(8 * Environment.ProcessorCount, 1, slices)];
         for (var first = 0; first < slices; first += texts.Length)
         {
             var count = Math.Min(texts.Length, slices - first);
             var from = first;
-            if (!sideBySide)
-            {
-                for (var k = 0; k < count; k++)
-                    texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created);
-            }
-            else
-            {
-                Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created));
-            }
+            Parallel.For(0, count, k => texts[k] = Serialize(alerts, (from + k) * SliceSize, newline, created));
             for (var k = 0; k < count; k++)
                 output.Write(texts[k]);
+        }
+    }
+
+    private void WriteInOrder(IReadOnlyList<Alert> alerts, TextWriter output, byte[] newline)
+    {
+        lock (_inOrder)
+        {
+            _buffer ??= new ArrayBufferWriter<byte>(4096);
+            using var json = new Utf8JsonWriter(_buffer, Options);
+            foreach (var alert in alerts)
+            {
+                _buffer.ResetWrittenCount();
+                json.Reset(_buffer);
+                WriteAlert(json, alert, created);
+                json.Flush();
+                _buffer.Write(newline);
+                var bytes = _buffer.WrittenSpan;
+                if (_chars.Length < bytes.Length) // UTF-8 never needs more chars than bytes
+                    _chars = new char[Math.Max(bytes.Length, 2 * _chars.Length)];
+                var length = Encoding.UTF8.GetChars(bytes, _chars);
+                output.Write(_chars, 0, length);
+            }
         }
     }
 

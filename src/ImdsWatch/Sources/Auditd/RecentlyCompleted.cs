@@ -13,9 +13,11 @@ internal sealed class RecentlyCompleted
 {
     public const int Window = 16384;
     private const int Size = Window * 2; // at most half the slots are live
-    private const int Mask = Size - 1;
+    private const int FirstSize = 1024; // grown as events come: a prefiltered scan completes a few thousand
 
-    private readonly Entry[] _slots = new Entry[Size];
+    private Entry[] _slots = new Entry[FirstSize];
+    private int _mask = FirstSize - 1;
+    private long _added;
     private long _completions;
     private int _maxProbe;
     private long _nextRecount = Window;
@@ -40,7 +42,7 @@ internal sealed class RecentlyCompleted
         var free = -1;
         for (var probe = 0; probe <= _maxProbe; probe++)
         {
-            ref var slot = ref _slots[(start + probe) & Mask];
+            ref var slot = ref _slots[(start + probe) & _mask];
             if (Taken(slot.Stamp, before) && slot.Serial == serial && SameNode(slot.Node, node))
                 return; // remembered already, from its first completion (as a set would)
             if (free < 0 && !Taken(slot.Stamp, after))
@@ -51,12 +53,14 @@ internal sealed class RecentlyCompleted
         if (free < 0)
         {
             free = _maxProbe + 1;
-            while (Taken(_slots[(start + free) & Mask].Stamp, after))
+            while (Taken(_slots[(start + free) & _mask].Stamp, after))
                 free++; // ends: at most Window of the 2 × Window slots are taken
         }
-        _slots[(start + free) & Mask] = new Entry { Node = node, Serial = serial, Stamp = _completions };
+        _slots[(start + free) & _mask] = new Entry { Node = node, Serial = serial, Stamp = _completions };
         if (free > _maxProbe)
             _maxProbe = free;
+        if (++_added * 2 >= _slots.Length && _slots.Length < Size)
+            Grow(); // live entries stay at most half the slots, as they do at full size
         if (_completions >= _nextRecount)
             Recount();
     }
@@ -74,7 +78,7 @@ internal sealed class RecentlyCompleted
         var start = Home(node, serial);
         for (var probe = 0; probe <= _maxProbe; probe++)
         {
-            ref var slot = ref _slots[(start + probe) & Mask];
+            ref var slot = ref _slots[(start + probe) & _mask];
             if (slot.Stamp == 0)
                 return false;
             if (IsLive(slot) && slot.Serial == serial && SameNode(slot.Node, node))
@@ -88,6 +92,29 @@ internal sealed class RecentlyCompleted
     {
         Array.Clear(_slots);
         _maxProbe = 0;
+        _added = 0;
+    }
+
+    /// <summary>Twice the slots, the live entries in them again.</summary>
+    private void Grow()
+    {
+        var old = _slots;
+        _slots = new Entry[old.Length * 2];
+        _mask = _slots.Length - 1;
+        _maxProbe = 0;
+        _added = 0;
+        foreach (var entry in old)
+        {
+            if (!IsLive(entry))
+                continue;
+            var start = Home(entry.Node, entry.Serial);
+            var probe = 0;
+            while (_slots[(start + probe) & _mask].Stamp != 0)
+                probe++;
+            _slots[(start + probe) & _mask] = entry;
+            _maxProbe = Math.Max(_maxProbe, probe);
+            _added++;
+        }
     }
 
     private bool IsLive(in Entry slot) => Taken(slot.Stamp, _completions - Window);
@@ -98,8 +125,8 @@ internal sealed class RecentlyCompleted
     // Node names are interned by the parser, but not all of them (it keeps 4,096): compared by value.
     private static bool SameNode(string? a, string? b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);
 
-    private static int Home(string? node, ulong serial) =>
-        (int)((serial ^ (serial >> 32) ^ (uint)(node is null ? 0 : node.GetHashCode(StringComparison.Ordinal))) & Mask);
+    private int Home(string? node, ulong serial) =>
+        (int)((serial ^ (serial >> 32) ^ (uint)(node is null ? 0 : node.GetHashCode(StringComparison.Ordinal))) & (uint)_mask);
 
     /// <summary>The longest displacement among live entries: probing need not go further.</summary>
     private void Recount()
@@ -108,11 +135,11 @@ internal sealed class RecentlyCompleted
         if (_maxProbe == 0)
             return; // nothing to lower: the usual case, serials climbing by one, each in a slot of its own
         var longest = 0;
-        for (var i = 0; i < Size; i++)
+        for (var i = 0; i < _slots.Length; i++)
         {
             if (!IsLive(_slots[i]))
                 continue;
-            var displacement = (i - Home(_slots[i].Node, _slots[i].Serial)) & Mask;
+            var displacement = (i - Home(_slots[i].Node, _slots[i].Serial)) & _mask;
             if (displacement > longest)
                 longest = displacement;
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Ecs;
@@ -14,9 +15,9 @@ public static class FormatDetector
         var lines = new List<string>();
         try
         {
-            if (CloudTrailSniffer.LooksLikeCloudTrail(Head(source)))
+            if (HeadLooksLikeCloudTrail(source))
                 return LogFormat.CloudTrail; // any of its shapes, pretty-printed ones too: lines would not tell
-            using var reader = new LineReader(source.Open(), bufferSize: 256 * 1024);
+            using var reader = new LineReader(source.Open(), bufferSize: 64 * 1024); // grows for a longer line
             while (lines.Count < maxLines && reader.TryReadLine(out var line))
             {
                 if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
@@ -30,11 +31,19 @@ public static class FormatDetector
         return Detect(lines);
     }
 
-    private static byte[] Head(InputSource source)
+    private static bool HeadLooksLikeCloudTrail(InputSource source)
     {
-        using var stream = source.Open();
-        var head = new byte[CloudTrailSniffer.HeadBytes];
-        return head[..stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
+        var head = ArrayPool<byte>.Shared.Rent(CloudTrailSniffer.HeadBytes);
+        try
+        {
+            using var stream = source.Open();
+            var length = stream.ReadAtLeast(head.AsSpan(0, CloudTrailSniffer.HeadBytes), CloudTrailSniffer.HeadBytes, throwOnEndOfStream: false);
+            return CloudTrailSniffer.LooksLikeCloudTrail(head.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(head);
+        }
     }
 
     public static LogFormat Detect(IReadOnlyList<string> lines)

@@ -32,6 +32,9 @@ public sealed class AuditEventBuilder
 
     public AuditEventAssembler Assembler { get; }
 
+    /// <summary>Where records parsed for <see cref="Assembler"/> keep their bodies: released as their event is normalized.</summary>
+    internal AuditRecordArena Arena => _arena;
+
     /// <summary>Parses one record line and adds it to its event; an unreadable line is an issue (false).</summary>
     /// <remarks>
     /// The full parser's hot methods are compiled optimized at once (AggressiveOptimization): a scan runs them over

@@ -30,6 +30,7 @@ public sealed class PrefilteredAuditLogSource(ReferenceCandidates candidates) : 
         var stream = new AuditEventBuilder(context);
         var fast = new PrefilteredAuditScan(candidates, stream.Parser, stream.Assembler)
         {
+            Arena = stream.Arena,
             Workers = Workers,
             BlockSize = BlockSize,
             Progress = context.Progress,

@@ -28,6 +28,9 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     /// <summary>The selector's tables, kept between the files of a scan (null: new for this file).</summary>
     public TableShelf? SelectorTables { get; init; }
 
+    /// <summary>Where kept records' bodies go (the assembler's consumer releases them); arrays of their own without one.</summary>
+    internal AuditRecordArena? Arena { get; init; }
+
     /// <summary>Called after each block with the bytes read so far.</summary>
     public Action<long>? Progress { get; init; }
 
@@ -186,7 +189,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             var line = bytes[range];
             if (line.Length > 0 && line[^1] == (byte)'\r')
                 line = line[..^1];
-            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0 && parser.TryParse(line, sourceId, lineNumber, out var record, out _))
+            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0 && parser.TryParse(line, sourceId, lineNumber, Arena, out var record, out _))
             {
                 RecordsParsed++;
                 assembler.Add(record!);

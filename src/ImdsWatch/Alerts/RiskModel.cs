@@ -19,7 +19,7 @@ public sealed class RiskModel
         Medium = medium;
     }
 
-    public static RiskModel Default { get; } = Parse(EmbeddedData.Read("ImdsWatch.Alerts.risk.yaml"));
+    public static RiskModel Default { get; } = From(BuiltInDocuments.Risk());
 
     public int Critical { get; }
     public int High { get; }
@@ -37,10 +37,8 @@ public sealed class RiskModel
     public Severity SeverityOf(int score) =>
         score >= Critical ? Severity.Critical : score >= High ? Severity.High : score >= Medium ? Severity.Medium : Severity.Low;
 
-    internal static RiskModel Parse(string yaml)
+    private static RiskModel From(RiskDocument doc)
     {
-        var doc = YamlDocuments.Deserializer().Deserialize<RiskDocument>(yaml)
-            ?? throw new InvalidDataException("risk.yaml is empty");
         var points = doc.Points.ToDictionary(kv => kv.Key, kv => new RiskPoint(kv.Key, kv.Value.Points, kv.Value.Reason), StringComparer.Ordinal);
         return new RiskModel(points, doc.Severity.Critical, doc.Severity.High, doc.Severity.Medium);
     }

@@ -13,15 +13,15 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
 
     public IReadOnlyList<AgentRule> Rules => rules;
 
-    private static readonly Lazy<AgentAllowList> BuiltIn = new(() => new AgentAllowList(Parse(Config.EmbeddedData.Read("ImdsWatch.Detection.agents.yaml"))));
+    private static readonly Lazy<AgentAllowList> BuiltIn = new(() => new AgentAllowList(From(Config.BuiltInDocuments.Agents())));
 
     public static AgentAllowList Default => BuiltIn.Value;
 
-    public static IReadOnlyList<AgentRule> Parse(string yaml)
-    {
-        var doc = Config.YamlDocuments.Deserializer().Deserialize<Doc>(yaml) ?? new Doc();
-        return doc.Agents.Select(a => new AgentRule(a.Name, a.Executables, a.Scripts, a.Descendants)).ToList();
-    }
+    public static IReadOnlyList<AgentRule> Parse(string yaml) =>
+        From(Config.YamlDocuments.Deserializer().Deserialize<Doc>(yaml) ?? new Doc());
+
+    internal static IReadOnlyList<AgentRule> From(Doc doc) =>
+        doc.Agents.Select(a => new AgentRule(a.Name, a.Executables, a.Scripts, a.Descendants)).ToList();
 
     public AgentAllowList With(IEnumerable<AgentRule> more, bool replace) => new(replace ? more.ToList() : [.. rules, .. more]);
 

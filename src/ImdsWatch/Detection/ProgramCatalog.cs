@@ -15,14 +15,15 @@ public sealed class ProgramCatalog
     public required IReadOnlySet<string> MentionOptions { get; init; }
     public required IReadOnlyDictionary<string, WrapperSpec> Wrappers { get; init; }
 
-    private static readonly Lazy<ProgramCatalog> BuiltIn = new(() => Load(Config.EmbeddedData.Read("ImdsWatch.Detection.programs.yaml")));
+    private static readonly Lazy<ProgramCatalog> BuiltIn = new(() => From(Config.BuiltInDocuments.Programs()));
 
     public static ProgramCatalog Default => BuiltIn.Value;
 
-    public static ProgramCatalog Load(string yaml)
-    {
-        var doc = Config.YamlDocuments.Deserializer().Deserialize<Doc>(yaml) ?? new Doc();
-        return new ProgramCatalog
+    public static ProgramCatalog Load(string yaml) =>
+        From(Config.YamlDocuments.Deserializer().Deserialize<Doc>(yaml) ?? new Doc());
+
+    internal static ProgramCatalog From(Doc doc) =>
+        new()
         {
             FetchTools = doc.FetchTools.ToHashSet(StringComparer.Ordinal),
             Shells = doc.Shells.ToHashSet(StringComparer.Ordinal),
@@ -36,7 +37,6 @@ public sealed class ProgramCatalog
                 w.Name, w.ValueOptions.ToHashSet(StringComparer.Ordinal), w.Positionals, w.CommandOption, w.SplitOption,
                 w.JoinAsScript, w.Subcommand), StringComparer.Ordinal),
         };
-    }
 
     public InterpreterSpec? Interpreter(string program)
     {

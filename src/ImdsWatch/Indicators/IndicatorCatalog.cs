@@ -23,7 +23,7 @@ public sealed class IndicatorCatalog
     internal IEnumerable<(string Hostname, MetadataEndpoint Endpoint, bool UrlOnly)> HostnameEntries =>
         _byHostname.Select(h => (h.Key, h.Value.Endpoint, h.Value.UrlOnly));
 
-    private static readonly Lazy<IndicatorCatalog> BuiltIn = new(() => Load(Config.EmbeddedData.Read("ImdsWatch.Indicators.catalog.yaml")));
+    private static readonly Lazy<IndicatorCatalog> BuiltIn = new(() => From(Config.BuiltInDocuments.Indicators()));
 
     public static IndicatorCatalog Default => BuiltIn.Value;
 
@@ -38,6 +38,12 @@ public sealed class IndicatorCatalog
         {
             throw new InvalidDataException($"indicator catalog: {e.InnerException?.Message ?? e.Message}", e);
         }
+        return From(doc, extend);
+    }
+
+    /// <summary>The catalog a parsed document describes, after what <paramref name="extend"/> holds.</summary>
+    internal static IndicatorCatalog From(CatalogDocument doc, IndicatorCatalog? extend = null)
+    {
         var catalog = new IndicatorCatalog();
         if (extend is not null)
             catalog.AddFrom(extend);

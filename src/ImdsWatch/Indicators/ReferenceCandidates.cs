@@ -115,6 +115,7 @@ public sealed class ReferenceCandidates
 
     /// <summary>Does the text contain a catalog host name or strong path (any case)?</summary>
     [SkipLocalsInit] // scratch buffers are written before they are read
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool HasWord(ReadOnlySpan<byte> text)
     {
         if (text.Length < _minimumWordLength)

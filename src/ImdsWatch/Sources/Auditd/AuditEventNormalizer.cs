@@ -149,6 +149,7 @@ public sealed class AuditEventNormalizer
     /// saddr= starts with the family in either byte order: 0200/0002 (AF_INET) or 0A00/000A (AF_INET6). Anything
     /// else (AF_UNIX, netlink) can never be a metadata address. Errs toward true.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool MayBeInet(ReadOnlySpan<byte> body)
     {
         var at = body.IndexOf("saddr="u8);

@@ -54,6 +54,7 @@ public sealed class AuditRecordParser
     }
 
     /// <summary>Decodes the header without allocating; <see cref="AuditRecordHeader.Type"/> is -1 for names not in the fast table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParseHeader(ReadOnlySpan<byte> line, out AuditRecordHeader header, out string? error)
     {
         error = null;
@@ -175,6 +176,7 @@ public sealed class AuditRecordParser
     }
 
     /// <summary>The record types the hot path decides on, without a string.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int TypeOf(ReadOnlySpan<byte> t) => t.Length switch
     {
         7 when t.SequenceEqual("SYSCALL"u8) => AuditRecordType.Syscall,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace ImdsWatch.Sources.Auditd;
 
@@ -90,6 +91,7 @@ public static class AuditRecordType
     /// Kernel records of one syscall share a serial and belong together until EOE; user-space
     /// messages (1100-1299, 2100+) stand alone.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsStandalone(int code) => code is (>= 1100 and < 1300) or >= 2000;
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ImdsWatch.Sources.Auditd;
@@ -14,6 +15,7 @@ public static class HexField
     public static bool LooksLikeHex(ReadOnlySpan<byte> value) =>
         value.Length >= 2 && (value.Length & 1) == 0 && value.IndexOfAnyExcept(NotUpperHex) < 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryDecode(ReadOnlySpan<byte> hex, Span<byte> destination, out int written)
     {
         written = 0;

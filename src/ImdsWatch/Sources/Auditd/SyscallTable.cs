@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ImdsWatch.Sources.Auditd;
 
 /// <summary>
@@ -40,9 +42,11 @@ public static class SyscallTable
     public static bool IsExec(string? name) => name is "execve" or "execveat";
 
     /// <summary><see cref="IsExec(string?)"/> of a name as the log spells it (ENRICHED: SYSCALL=execve).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool IsExec(ReadOnlySpan<byte> name) => name.SequenceEqual("execve"u8) || name.SequenceEqual("execveat"u8);
 
     /// <summary><see cref="IsOutbound(string?)"/> of a name as the log spells it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool IsOutbound(ReadOnlySpan<byte> name) =>
         name.SequenceEqual("connect"u8) || name.SequenceEqual("sendto"u8) || name.SequenceEqual("sendmsg"u8)
         || name.SequenceEqual("sendmmsg"u8) || name.SequenceEqual("socketcall"u8) || name.SequenceEqual("io_uring_enter"u8);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ImdsWatch.Sources.CloudTrail;
@@ -27,6 +28,7 @@ internal sealed class StringPool
         _mask = slots - 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string Get(ReadOnlySpan<byte> utf8)
     {
         if (utf8.Length > MaxPooledLength)
@@ -41,6 +43,7 @@ internal sealed class StringPool
     }
 
     /// <summary>A multiplicative hash, eight bytes at a time (values are short: addresses, names, agents).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Hash(ReadOnlySpan<byte> bytes)
     {
         var h = (ulong)bytes.Length * 0x9E3779B97F4A7C15UL;

@@ -450,6 +450,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>Nodes by a 64-bit FNV-1a hash of their bytes; 0 is "no node".</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ulong NodeHash(ReadOnlySpan<byte> node)
     {
         if (node.IsEmpty)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace ImdsWatch.Sources.Auditd.Prefilter;
@@ -63,6 +64,7 @@ internal sealed class PassTwoStage : IDisposable
         _thread.Start();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(in PassTwoItem item)
     {
         _batch[_count++] = item;

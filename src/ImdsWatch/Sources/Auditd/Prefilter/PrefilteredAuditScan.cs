@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
@@ -83,7 +84,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
                 throw failed;
             }
         }, threaded: end - start > blockSize, PassTwoBatches);
-        using var selector = new RunSelector((run, line, keep) => passTwo.Add(new PassTwoItem
+        using var selector = new RunSelector([MethodImpl(MethodImplOptions.AggressiveOptimization)] (run, line, keep) => passTwo.Add(new PassTwoItem
         {
             Offset = run.Offset,
             Length = run.Length,
@@ -109,6 +110,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         SkippedConnects = selector.SkippedConnects;
         BytesRead = end - start;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void OnBlock(BlockSummary block)
         {
             foreach (var (hash, name) in block.NewNodes)

@@ -178,6 +178,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     public long SkippedConnects { get; private set; }
 
     /// <summary>As <see cref="Sources.Auditd.AuditEventNormalizer"/> decides on the event's records (SYSCALL, EXECVE, SOCKADDR).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CountSkipped(RunFlags f)
     {
         SkippedEvents++;
@@ -393,6 +394,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
 
         public long Newest { get; private set; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public long Position(ulong raw, out bool jumped)
         {
             jumped = false;

@@ -33,6 +33,7 @@ internal struct SyscallFields
     public static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields) => TryScan(body, out fields, Vector256.IsHardwareAccelerated);
 
     /// <param name="wide">32 bytes at a time (AVX2) rather than 16: the tests run both.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool TryScan(ReadOnlySpan<byte> body, out SyscallFields fields, bool wide)
     {
         fields = None;
@@ -171,6 +172,7 @@ internal struct SyscallFields
     }
 
     /// <summary>Notes a field that starts at <paramref name="s"/>; false for a quoted value of a key read here.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Consider(ReadOnlySpan<byte> body, int s, bool interpreted)
     {
         if (s >= body.Length)

@@ -19,6 +19,7 @@ namespace ImdsWatch.Sources.Auditd.Prefilter;
 public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRecordParser parser, AuditEventAssembler assembler)
 {
     private readonly Dictionary<ulong, string> _nodes = [];
+    private readonly System.Collections.Concurrent.ConcurrentBag<BlockSummary> _summaries = []; // pass one's, reused file after file
     private ulong _lastNodeHash;
     private string? _lastNodeName;
 
@@ -202,7 +203,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         file.LineNumberAtLastNewline = firstLine - 1;
         try
         {
-            new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)) { Buffers = BlockBuffers }
+            new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)) { Buffers = BlockBuffers, Summaries = _summaries }
                 .Run(file.Handle, start, end, OnBlock, cancellation);
         }
         catch (PassOneFailure failure)

@@ -23,8 +23,9 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
 
     /// <summary>
     /// Where block summaries come from and go back to, kept between the files of a set (null: new for this pass). Each
-    /// grows its list of runs to a block's worth (~100 KB, on the large-object heap): made anew for every 8 MB file of
-    /// a rotated set, they came to more than the scan's no-GC budget, and the collections that followed cost a third more CPU.
+    /// grows its list of runs to a block's worth (~150 KB, large-object heap, ~450 KB with the lists it outgrew): made
+    /// anew for every 8 MB file of a rotated set, 12 a file, they came to ~350 MB on 63 files, several times the scan's
+    /// no-GC budget (ScanHeap); reused, those 63 files take 0.80 s of CPU instead of 0.93 s.
     /// </summary>
     internal System.Collections.Concurrent.ConcurrentBag<BlockSummary>? Summaries { get; init; }
 

@@ -62,6 +62,12 @@ if [ ! -d "$work/rotated" ]; then
     done
 fi
 
+# logrotate's way: the same set with all but audit.log and audit.log.1 gzipped (compress, delaycompress)
+if [ ! -d "$work/rotated-gz" ]; then
+    cp -r "$work/rotated" "$work/rotated-gz"
+    find "$work/rotated-gz" -name 'audit.log.*' ! -name audit.log.1 -exec gzip -1 {} +
+fi
+
 # best of N runs (warm cache): wall seconds, user+sys CPU seconds, and the peak RSS (KB) of the best run
 best() {
     local n=$1; shift
@@ -97,11 +103,15 @@ row "zcat alone" "$s_mb" zcat "$work/sparse.log.gz"
 row "dense, native" "$d_mb" $native "${scan[@]}" "$work/dense.log"
 many_label="many files ($(ls "$work/rotated" | wc -l) x 8 MB), native"
 row "$many_label" "$s_mb" $native "${scan[@]}" "$work/rotated"
+row "many files, logrotate .gz, native" "$s_mb" $native "${scan[@]}" "$work/rotated-gz"
+row "zcat alone, logrotate .gz" "$s_mb" bash -c "zcat '$work'/rotated-gz/*.gz"
 if [ -n "$before" ]; then
     row "before: sparse, native" "$s_mb" "$before" "${scan[@]}" "$work/sparse.log"
     row "before: full parser, native" "$s_mb" "$before" "${scan[@]}" --no-prefilter "$work/sparse.log"
     row "before: dense, native" "$d_mb" "$before" "${scan[@]}" "$work/dense.log"
     row "before: many files, native" "$s_mb" "$before" "${scan[@]}" "$work/rotated"
+    row "before: sparse .gz, native" "$s_mb" "$before" "${scan[@]}" "$work/sparse.log.gz"
+    row "before: many files, logrotate .gz, native" "$s_mb" "$before" "${scan[@]}" "$work/rotated-gz"
 fi
 if [ -n "${BEFORE_FD:-}" ]; then # BEFORE_FD=path/to/an/older/imdswatch.dll
     row "before: sparse, framework-dependent" "$s_mb" dotnet "$BEFORE_FD" "${scan[@]}" "$work/sparse.log"
@@ -139,3 +149,5 @@ fi
 printf "  dense peak RSS <= 200 MB: %.0f MB  %s\n" "$(echo "${M["dense, native"]} / 1024" | bc -l)" "$(check "${M["dense, native"]} <= 204800")"
 many=$(ratio "${T[$many_label]}" "${T["sparse, native"]}"); manyc=$(ratio "${C[$many_label]}" "${C["sparse, native"]}")
 printf "  many files as fast as one: %sx the time, %sx the CPU  %s\n" "$many" "$manyc" "$(check "$many <= 1.2")"
+manygz=$(ratio "${T["many files, logrotate .gz, native"]}" "${T["zcat alone, logrotate .gz"]}")
+printf "  rotated .gz at the speed of decompression: %sx zcat's time  %s\n" "$manygz" "$(check "$manygz <= 1.2")"

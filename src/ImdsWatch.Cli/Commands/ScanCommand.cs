@@ -132,6 +132,11 @@ public static class ScanCommand
                     + (learning.Count > 0 ? $"; still learning (under {config.Anomaly.LearningPeriod.TotalDays:0} days of history): {string.Join(", ", learning.Select(h => h.Length == 0 ? "(unnamed)" : h))}" : ""));
             }
         }
+        if (!o.Quiet)
+        {
+            foreach (var (file, stats) in result.Files.Zip(result.Inputs).Where(f => f.Second.Note is not null))
+                stderr.WriteLine($"imdswatch: {TerminalText.Escape(file)}: {stats.Note}");
+        }
         var damaged = result.Files.Zip(result.Inputs).Where(f => f.Second.Unreadable is not null).ToList();
         foreach (var (file, stats) in damaged)
             stderr.WriteLine($"imdswatch: {TerminalText.Escape(file)}: {stats.Unreadable}");

@@ -24,6 +24,9 @@ public sealed class EventSources(ReferenceCandidates candidates)
     /// <summary>Block size of pass one (tests make it tiny).</summary>
     public int PrefilterBlockSize { get; init; } = Sources.Auditd.Prefilter.ParallelBlockPass.DefaultBlockSize;
 
+    /// <summary>The free bytes of a directory, where a .gz is unpacked for the prefilter (tests; null: the file system's).</summary>
+    internal Func<string, long>? FreeSpace { get; init; }
+
     /// <summary>The format of an input, told from its first lines; what is none of the others is read as audit.</summary>
     public static LogFormat FormatOf(InputSource input) =>
         FormatDetector.Detect(input) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
@@ -31,7 +34,7 @@ public sealed class EventSources(ReferenceCandidates candidates)
     public IEventSource For(LogFormat format, InputSource input) => format switch
     {
         LogFormat.Auditd when Prefilter && PrefilteredAuditLogSource.CanRead(input) =>
-            new PrefilteredAuditLogSource(candidates) { Workers = Workers, Heap = Heap, BlockSize = PrefilterBlockSize },
+            new PrefilteredAuditLogSource(candidates) { Workers = Workers, Heap = Heap, BlockSize = PrefilterBlockSize, FreeSpace = FreeSpace },
         LogFormat.Auditd => new AuditLogSource(),
         LogFormat.Syslog => new SyslogSource(),
         LogFormat.Ecs => new TextLineSource(EcsEventReader.Parse),

@@ -7,6 +7,9 @@ public sealed class SourceStats
 
     /// <summary>Why the input could not be read to its end (damaged or truncated gzip, an I/O error), with the line reached.</summary>
     public string? Unreadable { get; set; }
+    /// <summary>What a user should know of how the input was read (a .gz without room to unpack it, read the slow way).</summary>
+    public string? Note { get; set; }
+
     public long Records { get; set; }
     public long Events { get; set; }
     public long Bytes { get; set; }

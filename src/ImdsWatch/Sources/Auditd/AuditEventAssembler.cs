@@ -183,6 +183,19 @@ public sealed class AuditEventAssembler(Action<AuditEvent> onEvent)
         _lastNodeKnown = false;
     }
 
+    /// <summary>
+    /// The next file of a set read in one scan begins: what <see cref="Flush"/> does, and the record count starts
+    /// again, so that events complete where they would for an assembler of that file alone (the full parser reads
+    /// each file with one of its own, and completion is looked at every 256 records).
+    /// </summary>
+    public void Restart()
+    {
+        Flush();
+        _counter = 0;
+        _lastObservedSerial = ulong.MaxValue;
+        _lastObservedNode = null;
+    }
+
     /// <summary>Records the newest serial of the node; true when this serial is newer than any seen before.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool NoteSerial(string? node, ulong serial)

@@ -13,13 +13,24 @@ public sealed class AuditEventBuilder
     private readonly AuditRecordArena _arena = new();
 
     public AuditEventBuilder(SourceContext context)
+        : this(context, null)
+    {
+    }
+
+    /// <summary>
+    /// For the files of a set read in one scan: each record names its file (its source id), and
+    /// <paramref name="contextOf"/> gives that file's context, where its events are counted and its issues reported.
+    /// </summary>
+    internal AuditEventBuilder(SourceContext context, Func<int, SourceContext>? contextOf)
     {
         _context = context;
-        var normalizer = new AuditEventNormalizer(_ => context.Name, context.DefaultHost, a => context.Issue(a.Line, a.Reason));
+        var normalizer = contextOf is null
+            ? new AuditEventNormalizer(_ => context.Name, context.DefaultHost, a => context.Issue(a.Line, a.Reason))
+            : new AuditEventNormalizer(id => contextOf(id).Name, context.DefaultHost, a => contextOf(a.SourceId).Issue(a.Line, a.Reason));
         Action<HostEvent> emit = context.Emit;
         Assembler = new AuditEventAssembler(e =>
         {
-            context.Stats.Events++;
+            (contextOf is null ? context : contextOf(e.Records[0].SourceId)).Stats.Events++;
             normalizer.Normalize(e, emit);
             // Normalized events hold strings, never the records: their bodies and objects are reused.
             foreach (var record in e.Records)

@@ -21,6 +21,14 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
     /// <summary>Where the workers' block buffers come from and go back to, kept between the files of a scan (null: new each pass).</summary>
     internal ArrayShelf<byte>? Buffers { get; init; }
 
+    /// <summary>
+    /// Where block summaries come from and go back to, kept between the files of a set (null: new for this pass). Each
+    /// grows its list of runs to a block's worth (~150 KB, large-object heap, ~450 KB with the lists it outgrew): made
+    /// anew for every 8 MB file of a rotated set, 12 a file, they came to ~350 MB on 63 files, several times the scan's
+    /// no-GC budget (ScanHeap); reused, those 63 files take 0.80 s of CPU instead of 0.93 s.
+    /// </summary>
+    internal System.Collections.Concurrent.ConcurrentBag<BlockSummary>? Summaries { get; init; }
+
     /// <summary>Called by a worker with each block's index after classifying it (tests make a worker fail with it).</summary>
     internal Action<int>? Classified { get; init; }
 
@@ -37,7 +45,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         var results = new BlockSummary?[slots];
         var ready = Enumerable.Range(0, slots).Select(_ => new SemaphoreSlim(0)).ToArray();
         var free = new SemaphoreSlim(slots);
-        var pool = new System.Collections.Concurrent.ConcurrentBag<BlockSummary>();
+        var pool = Summaries ?? [];
         var next = -1;
         Exception? failure = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);

@@ -15,6 +15,8 @@ internal struct PassTwoItem
     public ulong Serial;
     public long Milliseconds;
     public string? Node;
+    /// <summary>The file the run or bad line is in (<see cref="Offset"/> is in that file).</summary>
+    public ScanFile? File;
     /// <summary>Set for a bad line of pass one; the other fields but <see cref="Line"/> are then unused.</summary>
     public string? Issue;
     public int Length;

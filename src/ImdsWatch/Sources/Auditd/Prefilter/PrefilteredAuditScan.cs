@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using ImdsWatch.Indicators;
 using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
-using Microsoft.Win32.SafeHandles;
 
 namespace ImdsWatch.Sources.Auditd.Prefilter;
 
@@ -10,10 +9,18 @@ namespace ImdsWatch.Sources.Auditd.Prefilter;
 /// A plain audit log read the fast way: pass one classifies blocks on every core (<see cref="ParallelBlockPass"/>),
 /// the <see cref="RunSelector"/> decides which events the full parser must see, and pass two parses just those
 /// runs' bytes — the rest only advance the assembler's clock — so detection sees what a full parse would show it.
+/// <para>
+/// Consecutive files of a scan (auditd's rotated logs, oldest first) are read as one: one selector and one pass two
+/// for the set, so that the many small files cost what the same bytes in one file cost, and a hot event's
+/// ancestors are kept also when their execs are in the file before. At each boundary the selector starts a new
+/// file (<see cref="RunSelector.NextFile"/>) and pass two's assembler starts over (<see cref="AuditEventAssembler.Restart"/>),
+/// as the full parser, which reads each file with an assembler of its own, does.
+/// </para>
 /// </summary>
 public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRecordParser parser, AuditEventAssembler assembler)
 {
     private readonly Dictionary<ulong, string> _nodes = [];
+    private readonly System.Collections.Concurrent.ConcurrentBag<BlockSummary> _summaries = []; // pass one's, reused file after file
     private ulong _lastNodeHash;
     private string? _lastNodeName;
 
@@ -35,6 +42,9 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     /// <summary>Called after each block with the bytes read so far.</summary>
     public Action<long>? Progress { get; init; }
 
+    /// <summary>Called after each block with the file and the bytes of it read so far (a set of files).</summary>
+    internal Action<ScanFile, long>? FileProgress { get; init; }
+
     public long Lines { get; private set; }
     public long Records { get; private set; }
     public long RecordsParsed { get; private set; }
@@ -48,7 +58,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     public long SkippedExecs { get; private set; }
     public long SkippedConnects { get; private set; }
 
-    /// <summary>True when the source is a plain file this scan can read (gzip and other streams are parsed fully).</summary>
+    /// <summary>True when the source is a plain file this scan can read (gzip is unpacked first, or parsed fully).</summary>
     public static bool CanRead(InputSource source)
     {
         if (source.Path is null)
@@ -58,57 +68,154 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         return !InputSource.IsGzip(head[..PositionalRead.Fill(f, head, 0)]);
     }
 
+    /// <summary>One plain file; its counts are this scan's properties. The assembler is flushed at the end.</summary>
     public void Scan(InputSource source, int sourceId, Action<long, string> report, CancellationToken cancellation = default)
     {
-        using var file = File.OpenHandle(source.Path!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var end = RandomAccess.GetLength(file);
-        var start = Math.Min(source.Offset, end);
-        var kept = new KeptRunReader(file);
-        var firstLine = source.FirstLineNumber;
-        LineNumberAtLastNewline = firstLine - 1;
+        using var handle = File.OpenHandle(source.Path!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var file = new ScanFile(source, sourceId, handle, report);
+        Scan([file], RandomAccess.GetLength(handle) - source.Offset, cancellation);
+        Lines = file.Lines;
+        Records = file.Records;
+        RecordsParsed = file.RecordsParsed;
+        NewestMilliseconds = file.NewestMilliseconds;
+        BytesConsumedToLastNewline = file.BytesConsumedToLastNewline;
+        LineNumberAtLastNewline = file.LineNumberAtLastNewline;
+        BytesRead = file.BytesRead;
+        SkippedEvents = file.SkippedEvents;
+        SkippedExecs = file.SkippedExecs;
+        SkippedConnects = file.SkippedConnects;
+    }
 
-        var blockSize = BlockSizeFor(end - start);
+    /// <summary>
+    /// Consecutive files as one scan, in the order given (taken one at a time, so that a file can be made ready just
+    /// before it is read); each file's counts are on it. <paramref name="expectedBytes"/> sizes the selector's tables
+    /// and decides whether pass two gets a thread. The assembler is flushed at the end.
+    /// </summary>
+    internal void Scan(IEnumerable<ScanFile> files, long expectedBytes, CancellationToken cancellation = default)
+    {
+        var read = new List<ScanFile>(); // the files pass one has begun, in order (the selector's side)
+        var emitting = 0; // the file of the run the selector decides now
+        ScanFile? current = null; // the file of the run pass two reads now (pass two's side)
+        long lateBefore = 0;
+        long joiningBefore = 0;
+        long skippedEvents = 0;
+        long skippedExecs = 0;
+        long skippedConnects = 0;
+        RunSelector? selector = null;
+
         using var passTwo = new PassTwoStage((in PassTwoItem item) =>
         {
+            var file = item.File!;
             try
             {
                 if (item.Issue is not null)
-                    report(item.Line, item.Issue);
-                else if (item.Keep)
-                    Parse(kept.Bytes(item.Offset, item.Length), item.Line, sourceId);
+                {
+                    file.Report(item.Line, item.Issue);
+                    return;
+                }
+                if (!ReferenceEquals(file, current))
+                    StartFile(file);
+                if (item.Keep)
+                    Parse(file.Kept!.Bytes(item.Offset, item.Length), item.Line, file);
                 else
                     assembler.ObserveRun(item.Node, item.Serial, item.Milliseconds, item.Records);
             }
-            catch (Exception e) when (ScanFailedException.At(source.Name, item.Line, e) is ScanFailedException failed)
+            catch (Exception e) when (ScanFailedException.At(file.Source.Name, item.Line, e) is ScanFailedException failed)
             {
                 throw failed;
             }
-        }, threaded: end - start > blockSize, PassTwoBatches);
-        using var selector = new RunSelector([MethodImpl(MethodImplOptions.AggressiveOptimization)] (run, line, keep) => passTwo.Add(new PassTwoItem
+        }, threaded: expectedBytes > BlockSize, PassTwoBatches);
+        using (selector = new RunSelector([MethodImpl(MethodImplOptions.AggressiveOptimization)] (run, line, keep) =>
         {
-            Offset = run.Offset,
-            Length = run.Length,
-            Line = line,
-            Records = run.Records,
-            Serial = run.Serial,
-            Milliseconds = run.Milliseconds,
-            Node = keep ? null : NodeName(run.Node),
-            Keep = keep,
-        }), RunSelector.ExpectedRuns(end - start), SelectorTables);
+            while (emitting + 1 < read.Count && read[emitting + 1].Base <= run.Offset)
+                emitting++;
+            var file = read[emitting];
+            CountSkipped(file);
+            passTwo.Add(new PassTwoItem
+            {
+                Offset = run.Offset - file.Base,
+                Length = run.Length,
+                Line = line,
+                Records = run.Records,
+                Serial = run.Serial,
+                Milliseconds = run.Milliseconds,
+                Node = keep ? null : NodeName(run.Node),
+                Keep = keep,
+                File = file,
+            });
+        }, RunSelector.ExpectedRuns(expectedBytes), SelectorTables))
+        {
+            long next = 0;
+            foreach (var file in files)
+            {
+                if (read.Count > 0)
+                    selector.NextFile();
+                file.Base = next;
+                file.Kept = new KeptRunReader(file.Handle);
+                read.Add(file);
+                next += PassOne(file, selector, passTwo, cancellation);
+            }
+            selector.Finish();
+            passTwo.Complete();
+        }
+        CountSkipped(read.Count > 0 ? read[^1] : null);
+        assembler.Flush();
+        if (current is not null)
+            EndFile(current);
+
+        // Pass two's side: the assembler starts over at a new file, as the full parser's assembler of that file would.
+        void StartFile(ScanFile file)
+        {
+            if (current is not null)
+            {
+                assembler.Restart();
+                EndFile(current);
+            }
+            current = file;
+        }
+
+        void EndFile(ScanFile file)
+        {
+            file.LateRecords = assembler.LateRecords - lateBefore;
+            file.ObservedJoiningOpen = assembler.ObservedJoiningOpen - joiningBefore;
+            lateBefore = assembler.LateRecords;
+            joiningBefore = assembler.ObservedJoiningOpen;
+        }
+
+        // The selector counts a skipped event as it decides it, just before it emits the event's first run: the
+        // counts since the last run are that run's file's.
+        void CountSkipped(ScanFile? file)
+        {
+            if (file is null || selector is null)
+                return;
+            file.SkippedEvents += selector.SkippedEvents - skippedEvents;
+            file.SkippedExecs += selector.SkippedExecs - skippedExecs;
+            file.SkippedConnects += selector.SkippedConnects - skippedConnects;
+            skippedEvents = selector.SkippedEvents;
+            skippedExecs = selector.SkippedExecs;
+            skippedConnects = selector.SkippedConnects;
+        }
+    }
+
+    /// <summary>Pass one over one file of the scan; returns the length it read to (where the next file's offsets start).</summary>
+    private long PassOne(ScanFile file, RunSelector selector, PassTwoStage passTwo, CancellationToken cancellation)
+    {
+        var source = file.Source;
+        var end = RandomAccess.GetLength(file.Handle);
+        var start = Math.Min(source.Offset, end);
+        var firstLine = source.FirstLineNumber;
+        file.LineNumberAtLastNewline = firstLine - 1;
         try
         {
-            new ParallelBlockPass(candidates, Workers, blockSize) { Buffers = BlockBuffers }.Run(file, start, end, block => OnBlock(block), cancellation);
+            new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)) { Buffers = BlockBuffers, Summaries = _summaries }
+                .Run(file.Handle, start, end, OnBlock, cancellation);
         }
         catch (PassOneFailure failure)
         {
             throw new ScanFailedException(source.Name, FailingLine(source, failure.BlockOffset), failure.InnerException!);
         }
-        selector.Finish();
-        passTwo.Complete();
-        SkippedEvents = selector.SkippedEvents;
-        SkippedExecs = selector.SkippedExecs;
-        SkippedConnects = selector.SkippedConnects;
-        BytesRead = end - start;
+        file.BytesRead = end - start;
+        return end;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void OnBlock(BlockSummary block)
@@ -116,20 +223,25 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             foreach (var (hash, name) in block.NewNodes)
                 _nodes.TryAdd(hash, name);
             foreach (var (line, reason) in block.Issues)
-                passTwo.Report(firstLine + line, reason);
+                passTwo.Add(new PassTwoItem { Line = firstLine + line, Issue = reason, File = file });
             foreach (var run in block.Runs)
-                selector.Add(run, firstLine + run.FirstLine);
+            {
+                var shifted = run;
+                shifted.Offset += file.Base;
+                selector.Add(shifted, firstLine + run.FirstLine);
+            }
             if (block.LastNewlineLine >= 0)
             {
-                BytesConsumedToLastNewline = block.EndOfLastNewline - start;
-                LineNumberAtLastNewline = firstLine + block.LastNewlineLine;
+                file.BytesConsumedToLastNewline = block.EndOfLastNewline - start;
+                file.LineNumberAtLastNewline = firstLine + block.LastNewlineLine;
             }
             firstLine += block.Lines;
-            Lines += block.Lines - block.SkippedLongLines;
-            Records += block.Records;
-            NewestMilliseconds = Math.Max(NewestMilliseconds, block.NewestMilliseconds);
-            BytesRead = block.End - start;
-            Progress?.Invoke(BytesRead);
+            file.Lines += block.Lines - block.SkippedLongLines;
+            file.Records += block.Records;
+            file.NewestMilliseconds = Math.Max(file.NewestMilliseconds, block.NewestMilliseconds);
+            file.BytesRead = block.End - start;
+            Progress?.Invoke(file.BytesRead);
+            FileProgress?.Invoke(file, file.BytesRead);
         }
     }
 
@@ -184,41 +296,19 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         return _lastNodeName;
     }
 
-    private void Parse(ReadOnlySpan<byte> bytes, long lineNumber, int sourceId)
+    private void Parse(ReadOnlySpan<byte> bytes, long lineNumber, ScanFile file)
     {
         foreach (var range in bytes.Split((byte)'\n'))
         {
             var line = bytes[range];
             if (line.Length > 0 && line[^1] == (byte)'\r')
                 line = line[..^1];
-            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0 && parser.TryParse(line, sourceId, lineNumber, Arena, out var record, out _))
+            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0 && parser.TryParse(line, file.SourceId, lineNumber, Arena, out var record, out _))
             {
-                RecordsParsed++;
+                file.RecordsParsed++;
                 assembler.Add(record!);
             }
             lineNumber++;
-        }
-    }
-
-    /// <summary>The bytes of kept runs, read through a window: runs kept near each other cost one read.</summary>
-    private sealed class KeptRunReader(SafeFileHandle file)
-    {
-        private const int MinimumRead = 16 * 1024;
-        private byte[] _window = new byte[MinimumRead];
-        private long _windowStart = -1;
-        private int _windowLength;
-
-        public ReadOnlySpan<byte> Bytes(long offset, int length)
-        {
-            if (_windowStart < 0 || offset < _windowStart || offset + length > _windowStart + _windowLength)
-            {
-                if (_window.Length < length)
-                    _window = new byte[Math.Max(length, _window.Length * 2)];
-                _windowStart = offset;
-                _windowLength = PositionalRead.Fill(file, _window.AsSpan(0, Math.Max(length, MinimumRead)), offset);
-            }
-            var at = (int)(offset - _windowStart);
-            return at >= _windowLength ? default : _window.AsSpan(at, Math.Min(length, _windowLength - at)); // cut short meanwhile
         }
     }
 }

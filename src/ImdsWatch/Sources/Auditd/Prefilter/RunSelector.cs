@@ -41,6 +41,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     private ulong _lastNode;
     private int _lastNodeIndex = -1;
     private long _lastEvent = -1;
+    private long _fileStart; // the first event of the file being read: runs join no event before it
     private bool _disposed;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -141,6 +142,17 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         Drain(force: false);
     }
 
+    /// <summary>
+    /// The next file of a set read in one scan begins (auditd's rotated logs, oldest first). Its runs never join an
+    /// event of the file before, since the assembler completes those at the boundary; but the processes and the
+    /// undecided runs stay, so that a hot event early in this file still keeps its ancestors' execs from the last one.
+    /// </summary>
+    public void NextFile()
+    {
+        _lastEvent = -1;
+        _fileStart = _eventHead;
+    }
+
     /// <summary>The end of the file: every remaining run is decided now.</summary>
     public void Finish()
     {
@@ -150,6 +162,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         _nodeStates.Clear();
         _lastNodeIndex = -1;
         _eventTail = _eventHead;
+        _fileStart = _eventHead;
         _lastEvent = -1;
     }
 
@@ -297,7 +310,7 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long FindOpen(int nodeIndex, long serial)
     {
-        var limit = Math.Max(_eventTail, _eventHead - 4096);
+        var limit = Math.Max(Math.Max(_eventTail, _fileStart), _eventHead - 4096);
         for (var ev = _eventHead - 1; ev >= limit; ev--)
         {
             ref var e = ref Slot(ev);

@@ -1,4 +1,5 @@
 using System.Runtime;
+using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Input;
 
 namespace ImdsWatch.Sources.Auditd.Prefilter;
@@ -73,7 +74,7 @@ public sealed class ScanHeap : IDisposable
         long bytes = 0;
         foreach (var input in inputs)
         {
-            if (input.Path is not null && EventSources.FormatOf(input) == LogFormat.Auditd && PrefilteredAuditScan.CanRead(input))
+            if (input.Path is not null && EventSources.FormatOf(input) == LogFormat.Auditd && PrefilteredAuditLogSource.CanRead(input))
                 bytes += Math.Max(0, (input.Length ?? 0) - input.Offset);
         }
         _expectedFastBytes = bytes;

@@ -93,7 +93,7 @@ public sealed class AuditEventNormalizer
         if (argsProblem is not null)
             _reportIssue(new ParseIssueArgs(head.SourceId, head.Line, argsProblem));
 
-        var evidence = new EvidenceRef(_sourceName(head.SourceId), head.Line, $"audit:{e.Serial}");
+        var evidence = EvidenceRef.Audit(_sourceName(head.SourceId), head.Line, e.Serial);
         var host = e.Node ?? _defaultHost;
         var key = sys.GetUntrusted("key"u8);
         var exit = sys.GetInt64("exit"u8);
@@ -177,7 +177,7 @@ public sealed class AuditEventNormalizer
             Host = e.Node ?? _defaultHost,
             Sequence = e.Serial,
             Process = process,
-            Evidence = new EvidenceRef(_sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"),
+            Evidence = EvidenceRef.Audit(_sourceName(r.SourceId), r.Line, e.Serial),
             Source = EventOrigin.Auditd,
             Kind = kind,
             Account = f.GetUntrusted("acct"u8) ?? f.GetInterpreted("AUID"u8),

@@ -212,13 +212,7 @@ public sealed class AuditEventNormalizer
             fromProctitle = args.Count > 0;
         }
 
-        var files = new List<FileRef>();
-        foreach (var p in e.All(AuditRecordType.Path))
-        {
-            var pf = p.ReadFields(_aux);
-            if (pf.GetUntrusted("name"u8) is { } name)
-                files.Add(new FileRef(name, pf.GetInt64("ouid"u8), pf.GetString("nametype"u8)));
-        }
+        var files = Files(e);
 
         return new ProcessSnapshot
         {
@@ -237,6 +231,32 @@ public sealed class AuditEventNormalizer
                 sys.GetInt64("euid"u8), sys.GetInterpreted("EUID"u8)),
             Files = files,
         };
+    }
+
+    /// <summary>The files the PATH records name, in an array of their own (the image keeps it for as long as it is tracked).</summary>
+    private FileRef[] Files(AuditEvent e)
+    {
+        var paths = 0;
+        foreach (var r in e.Records)
+        {
+            if (r.Type == AuditRecordType.Path)
+                paths++;
+        }
+        if (paths == 0)
+            return [];
+        var files = new FileRef[paths];
+        var named = 0;
+        foreach (var r in e.Records)
+        {
+            if (r.Type != AuditRecordType.Path)
+                continue;
+            var pf = r.ReadFields(_aux);
+            if (pf.GetUntrusted("name"u8) is { } name)
+                files[named++] = new FileRef(name, pf.GetInt64("ouid"u8), pf.GetString("nametype"u8));
+        }
+        if (named < paths)
+            Array.Resize(ref files, named);
+        return files;
     }
 
     /// <summary>The event's EXECVE records indexed, in order, into reused instances.</summary>

@@ -42,7 +42,7 @@ public sealed class AuditEventBuilder
             context.Stats.Events++;
             normalizer.Normalize(e, emit);
             // Normalized events hold strings, never the records: their bodies and objects are reused.
-            foreach (var record in e.Records)
+            foreach (var record in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(e.Records))
                 _arena.Release(record);
             Assembler!.Recycle(e); // assigned before the first event
         });

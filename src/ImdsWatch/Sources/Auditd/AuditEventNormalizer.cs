@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ImdsWatch.Events;
 using ImdsWatch.Sources.CloudTrail;
 
@@ -237,7 +238,7 @@ public sealed class AuditEventNormalizer
     private FileRef[] Files(AuditEvent e)
     {
         var paths = 0;
-        foreach (var r in e.Records)
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
         {
             if (r.Type == AuditRecordType.Path)
                 paths++;
@@ -246,7 +247,7 @@ public sealed class AuditEventNormalizer
             return [];
         var files = new FileRef[paths];
         var named = 0;
-        foreach (var r in e.Records)
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
         {
             if (r.Type != AuditRecordType.Path)
                 continue;
@@ -263,7 +264,7 @@ public sealed class AuditEventNormalizer
     private List<AuditFields> ExecveFields(AuditEvent e)
     {
         _execveInUse.Clear();
-        foreach (var r in e.Records)
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
         {
             if (r.Type != AuditRecordType.Execve)
                 continue;

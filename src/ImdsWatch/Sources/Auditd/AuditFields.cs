@@ -32,6 +32,10 @@ public sealed class AuditFields
     private int _tableMask;
     private bool _tableBuilt;
 
+    // Lookups of a record answered by a search from the end before the table is built: a table pays from a few on.
+    private const int LinearLookups = 3;
+    private int _lookups;
+
     /// <summary>
     /// A field's place in the body, 16 bytes: records are parsed by the ten thousand in a scan. Written field by field
     /// in its array and read by reference: a copy made on the stack and moved as one 16-byte value stalled on every
@@ -103,6 +107,7 @@ public sealed class AuditFields
         _count = 0;
         _all = null;
         _tableBuilt = false;
+        _lookups = 0;
         var delimiters = new Delimiters(buffer.AsSpan(0, offset + length));
         Index(ref delimiters, offset, offset + length, interpreted: false);
         return this;
@@ -287,6 +292,8 @@ public sealed class AuditFields
     {
         if (_count == 0)
             return -1;
+        if (!_tableBuilt && (_count <= 8 || ++_lookups <= LinearLookups))
+            return IndexOfLinear(key, interpreted);
         if (!_tableBuilt)
             BuildTable();
         var hash = Hash(key, interpreted);
@@ -302,6 +309,18 @@ public sealed class AuditFields
                     return entry - 1;
             }
         }
+    }
+
+    /// <summary>The last field of the key, searched from the end: the first few lookups of a record (CWD, PATH take one to three).</summary>
+    private int IndexOfLinear(ReadOnlySpan<byte> key, bool interpreted)
+    {
+        for (var n = _count - 1; n >= 0; n--)
+        {
+            ref readonly var slot = ref _slots[n];
+            if (slot.KeyLength == key.Length && slot.Interpreted == interpreted && _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key))
+                return n;
+        }
+        return -1;
     }
 
     /// <summary>Every field into the table, at least half of it empty; a later field of a key takes its place.</summary>

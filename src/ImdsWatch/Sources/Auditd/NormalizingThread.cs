@@ -59,7 +59,7 @@ internal sealed class NormalizingThread : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(AuditEvent e)
     {
-        foreach (var record in e.Records)
+        foreach (var record in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(e.Records))
             AuditRecordArena.Lend(record);
         Put(new Item(e, 0, null));
     }
@@ -149,7 +149,7 @@ internal sealed class NormalizingThread : IDisposable
         {
             if (batch.Items[i].Event is not { } e)
                 continue;
-            foreach (var record in e.Records)
+            foreach (var record in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(e.Records))
                 _arena.Release(record);
             _recycle(e);
         }

@@ -182,7 +182,10 @@ public sealed class DetectionPipeline(DetectionRules rules)
         var counts = new EventCounts();
         var sources = new EventSources(rules.Candidates)
         {
-            Prefilter = UsePrefilter, Workers = Workers, Heap = Heap, PrefilterBlockSize = PrefilterBlockSize,
+            Prefilter = UsePrefilter,
+            Workers = Workers,
+            Heap = Heap,
+            PrefilterBlockSize = PrefilterBlockSize,
             NormalizeAsideFrom = RulesThreadFrom,
         };
         var sequence = new SyntheticSequence();

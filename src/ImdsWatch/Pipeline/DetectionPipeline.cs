@@ -7,7 +7,6 @@ using ImdsWatch.Events;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Sinks;
 using ImdsWatch.Sources;
-using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.CloudTrail;
 using ImdsWatch.Sources.Input;
@@ -59,8 +58,8 @@ public sealed class DetectionPipeline(DetectionRules rules)
     internal int PrefilterBlockSize { get; init; } = Sources.Auditd.Prefilter.ParallelBlockPass.DefaultBlockSize;
 
     /// <summary>
-    /// Inputs of the full parser from this size on have the rules run on a thread of their own, and audit events
-    /// normalized on another (tests: 0, so that small files take that path too, or <see cref="long.MaxValue"/> for none).
+    /// Inputs of the full parser from this size on have the rules run on a thread of their own (tests: 0, so that
+    /// small files take that path too, or <see cref="long.MaxValue"/> for none).
     /// </summary>
     internal long RulesThreadFrom { get; init; } = EventHandoff.WorthFrom;
 
@@ -180,14 +179,7 @@ public sealed class DetectionPipeline(DetectionRules rules)
         };
         var sessions = new List<SessionEvent>();
         var counts = new EventCounts();
-        var sources = new EventSources(rules.Candidates)
-        {
-            Prefilter = UsePrefilter,
-            Workers = Workers,
-            Heap = Heap,
-            PrefilterBlockSize = PrefilterBlockSize,
-            NormalizeAsideFrom = RulesThreadFrom,
-        };
+        var sources = new EventSources(rules.Candidates) { Prefilter = UsePrefilter, Workers = Workers, Heap = Heap, PrefilterBlockSize = PrefilterBlockSize };
         var sequence = new SyntheticSequence();
         var perInput = new SourceStats[inputs.Count];
         long bytesBefore = 0;

@@ -24,9 +24,6 @@ public sealed class EventSources(ReferenceCandidates candidates)
     /// <summary>Block size of pass one (tests make it tiny).</summary>
     public int PrefilterBlockSize { get; init; } = Sources.Auditd.Prefilter.ParallelBlockPass.DefaultBlockSize;
 
-    /// <summary>Audit inputs the full parser reads from this size on are normalized on a thread of their own (tests: 0).</summary>
-    internal long NormalizeAsideFrom { get; init; } = NormalizingThread.WorthFrom;
-
     /// <summary>The format of an input, told from its first lines; what is none of the others is read as audit.</summary>
     public static LogFormat FormatOf(InputSource input) =>
         FormatDetector.Detect(input) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
@@ -35,10 +32,10 @@ public sealed class EventSources(ReferenceCandidates candidates)
     {
         LogFormat.Auditd when Prefilter && PrefilteredAuditLogSource.CanRead(input) =>
             new PrefilteredAuditLogSource(candidates) { Workers = Workers, Heap = Heap, BlockSize = PrefilterBlockSize },
-        LogFormat.Auditd => new AuditLogSource { NormalizeAsideFrom = NormalizeAsideFrom },
+        LogFormat.Auditd => new AuditLogSource(),
         LogFormat.Syslog => new SyslogSource(),
         LogFormat.Ecs => new TextLineSource(EcsEventReader.Parse),
         LogFormat.WebAccess => new TextLineSource(WebAccessLogReader.Parse),
-        _ => new AuditLogSource { NormalizeAsideFrom = NormalizeAsideFrom },
+        _ => new AuditLogSource(),
     };
 }

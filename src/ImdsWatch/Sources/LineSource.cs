@@ -17,31 +17,7 @@ public abstract class LineSource : IEventSource
         using var reader = new LineReader(input.Open(), firstLineNumber: input.FirstLineNumber);
         var stats = context.Stats;
         long lastReport = 0;
-        IsBatchRead = true;
         Begin(input, context);
-        var completed = false;
-        try
-        {
-            ReadAll(reader, context, cancellation, ref lastReport);
-            Finish(context);
-            completed = true;
-        }
-        finally
-        {
-            AfterRead(completed);
-        }
-        stats.BytesToLastNewline = reader.BytesConsumedToLastNewline;
-        stats.LastLine = reader.LineNumberAtLastNewline;
-        foreach (var skipped in reader.SkippedLongLines)
-            context.Issue(skipped, LineReader.LongLineIssue);
-        stats.Bytes = reader.BytesRead;
-        context.Progress?.Invoke(reader.BytesRead);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ReadAll(LineReader reader, SourceContext context, CancellationToken cancellation, ref long lastReport)
-    {
-        var stats = context.Stats;
         while (TryReadLine(reader, context, out var line))
         {
             stats.Lines++;
@@ -63,6 +39,13 @@ public abstract class LineSource : IEventSource
                 cancellation.ThrowIfCancellationRequested();
             }
         }
+        Finish(context);
+        stats.BytesToLastNewline = reader.BytesConsumedToLastNewline;
+        stats.LastLine = reader.LineNumberAtLastNewline;
+        foreach (var skipped in reader.SkippedLongLines)
+            context.Issue(skipped, LineReader.LongLineIssue);
+        stats.Bytes = reader.BytesRead;
+        context.Progress?.Invoke(reader.BytesRead);
     }
 
     /// <summary>
@@ -95,17 +78,6 @@ public abstract class LineSource : IEventSource
 
     /// <summary>The input went quiet (or ends): what is pending is handed over; more lines may follow.</summary>
     internal void FlushLive(SourceContext context) => Finish(context);
-
-    /// <summary>
-    /// True when <see cref="Begin"/> starts a read of the whole input by <see cref="Read"/>, which calls
-    /// <see cref="AfterRead"/> at its end; false when the agent feeds lines as they are written.
-    /// </summary>
-    protected bool IsBatchRead { get; private set; }
-
-    /// <summary>After a batch read, whether it read to the end (after <see cref="Finish"/>) or failed on the way.</summary>
-    protected virtual void AfterRead(bool completed)
-    {
-    }
 
     /// <summary>Before the first line of an input.</summary>
     protected virtual void Begin(InputSource input, SourceContext context)

@@ -7,11 +7,7 @@ public sealed class AuditLogSource : LineSource
 {
     private AuditEventBuilder? _stream;
 
-    /// <summary>A batch read of an input from this size on normalizes on a thread of its own (tests: 0, or <see cref="long.MaxValue"/>).</summary>
-    internal long NormalizeAsideFrom { get; init; } = NormalizingThread.WorthFrom;
-
-    protected override void Begin(InputSource input, SourceContext context) =>
-        _stream = new AuditEventBuilder(context, IsBatchRead && NormalizingThread.IsWorthIt(input.Length - input.Offset, NormalizeAsideFrom));
+    protected override void Begin(InputSource input, SourceContext context) => _stream = new AuditEventBuilder(context);
 
     protected override void ReadLine(ReadOnlySpan<byte> line, long lineNumber, SourceContext context)
     {
@@ -22,12 +18,4 @@ public sealed class AuditLogSource : LineSource
     }
 
     protected override void Finish(SourceContext context) => _stream!.Flush();
-
-    protected override void AfterRead(bool completed)
-    {
-        if (completed)
-            _stream?.Complete();
-        else
-            _stream?.Abandon();
-    }
 }

@@ -28,9 +28,6 @@ public sealed class AuditRecord
     /// <summary>The arena chunk the body is in (null when it has an array of its own).</summary>
     internal AuditRecordArena.Chunk? Chunk { get; set; }
 
-    /// <summary>Lent to another thread by its arena (<see cref="AuditRecordArena.Lend"/>) until released.</summary>
-    internal bool Lent { get; set; }
-
     public DateTimeOffset Timestamp => DateTimeOffset.FromUnixTimeMilliseconds(EpochMilliseconds);
 
     public AuditFields ReadFields() => AuditFields.Parse(Body);

@@ -37,9 +37,6 @@ internal sealed class AuditRecordArena
         public int Used { get; set; }
         public int Live { get; set; }
 
-        /// <summary>Its records lent to another thread (<see cref="Lend"/>) and not yet released: it may not be unpinned.</summary>
-        public int Lent { get; set; }
-
         /// <summary>When it was last retired (full, no longer written), 0 while it is written or free.</summary>
         public long Retired { get; set; }
     }
@@ -71,30 +68,12 @@ internal sealed class AuditRecordArena
         return record;
     }
 
-    /// <summary>
-    /// The record is read on another thread until it is released: its body stays where it is (its chunk is not
-    /// unpinned, which would move the body under the reader). The arena itself is still used by one thread alone.
-    /// </summary>
-    public static void Lend(AuditRecord record)
-    {
-        if (record.Chunk is { } chunk)
-        {
-            chunk.Lent++;
-            record.Lent = true;
-        }
-    }
-
     /// <summary>The record is not read again: its place in the chunk and the object itself may be reused.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Release(AuditRecord record)
     {
         if (record.Chunk is { } chunk)
         {
-            if (record.Lent)
-            {
-                chunk.Lent--;
-                record.Lent = false;
-            }
             record.Chunk = null;
             if (--chunk.Live == 0)
                 Emptied(chunk);
@@ -129,8 +108,7 @@ internal sealed class AuditRecordArena
             full.Retired = ++_retirements;
             _pinned.Enqueue((full, full.Retired));
             _pinnedCount++;
-            // A chunk with lent records is passed over (put back in the queue): at most one round of the queue.
-            for (var tries = _pinned.Count; _pinnedCount > MaxPinnedChunks && tries > 0; tries--)
+            while (_pinnedCount > MaxPinnedChunks)
                 Unpin();
             if (_pinned.Count > 4 * MaxPinnedChunks)
                 DropEmptied();
@@ -157,11 +135,6 @@ internal sealed class AuditRecordArena
         var (chunk, retired) = _pinned.Dequeue();
         if (chunk.Retired != retired)
             return; // emptied since (and perhaps reused)
-        if (chunk.Lent > 0)
-        {
-            _pinned.Enqueue((chunk, retired)); // read on another thread now: unpinned later, or emptied first
-            return;
-        }
         foreach (var record in chunk.Records)
         {
             if (!ReferenceEquals(record.Chunk, chunk))

@@ -19,6 +19,11 @@ if (args is ["fullparser", var full, ..])
     FullParserTimes.Run(full, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
+if (args is ["fullscan", var scanned, ..])
+{
+    FullScanTimes.Run(scanned, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
 if (args is ["passone", var one, ..])
 {
     PassOneTimes.Run(one, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);

@@ -19,7 +19,7 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
     /// <summary>The name of this table in <see cref="DetectionStats.Evicted"/>.</summary>
     public const string EvictedName = "process-table";
 
-    private readonly Dictionary<(string? Host, int Pid), LinkedListNode<TrackedImage>> _byPid = [];
+    private readonly Dictionary<(string? Host, int Pid), LinkedListNode<TrackedImage>> _byPid = new(HostPidComparer.Instance);
     private readonly LinkedList<TrackedImage> _byAge = new();
 
     public ulong Window => window;
@@ -91,6 +91,20 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
     /// <summary>True when <paramref name="exec"/> is no more than the window before (or shortly after) <paramref name="at"/>.</summary>
     private bool Within(ulong exec, ulong at) =>
         at >= exec ? at - exec <= window : exec - at <= window; // out-of-order events by a few serials either way
+}
+
+/// <summary>
+/// (host, pid) compared as the default comparer does, hashed without hashing the host name: a scan records every exec
+/// (three lookups each), hosts are few and pids many, and the randomized string hash of the host was most of the cost.
+/// </summary>
+internal sealed class HostPidComparer : IEqualityComparer<(string? Host, int Pid)>
+{
+    public static HostPidComparer Instance { get; } = new();
+
+    public bool Equals((string? Host, int Pid) x, (string? Host, int Pid) y) => x.Pid == y.Pid && string.Equals(x.Host, y.Host, StringComparison.Ordinal);
+
+    public int GetHashCode((string? Host, int Pid) key) =>
+        key.Pid ^ (key.Host is { Length: > 0 } h ? (h.Length * 31 + h[0] + (h[^1] << 8)) << 20 : 0);
 }
 
 /// <summary>An exec and what its command line says, worked out when first asked: most images only ever serve as ancestry.</summary>

@@ -99,8 +99,9 @@ public sealed class ReferenceCandidates
     public bool MayReference(IReadOnlyList<string> args)
     {
         Span<byte> buffer = stackalloc byte[512];
-        foreach (var arg in args)
+        for (var i = 0; i < args.Count; i++) // by index: foreach over the interface would allocate an enumerator per exec
         {
+            var arg = args[i];
             var bytes = Encoding.UTF8.GetByteCount(arg) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(arg, buffer)] : Encoding.UTF8.GetBytes(arg);
             if (MayReference(bytes))
                 return true;

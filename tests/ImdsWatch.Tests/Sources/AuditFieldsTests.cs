@@ -1,4 +1,5 @@
 using System.Text;
+using CsCheck;
 using ImdsWatch.Sources.Auditd;
 
 namespace ImdsWatch.Tests.Sources;
@@ -78,5 +79,93 @@ public sealed class AuditFieldsTests
         Assert.Equal(1, fields.GetInt64("gg"));
         Assert.Null(fields.GetInt64("a"));
         Assert.Equal(["pid", "exe", "gg"], fields.All.Select(f => f.Key));
+    }
+
+    [Fact]
+    public void Fields_and_lookups_match_a_byte_by_byte_reading_on_any_body()
+    {
+        // Pieces rich in separators, quotes and braces, long enough together to cross the 64-byte blocks the index
+        // reads at a time; each body is read alone and at an offset inside a larger buffer with bytes either side.
+        string[] pieces = [" ", "  ", "=", "\"", "'", "{", "}", "\u001d", "a", "pid", "msg=", "msg='", "key", "x=1", "UID=\"root\"", "0123456789abcdef", "k=v=w"];
+        var earlier = Encoding.UTF8.GetBytes(string.Join(' ', Enumerable.Range(0, 80).Select(n => $"k{n}=\"{n}\" a{n % 7}=1")));
+        Gen.Select(Gen.Int[0, pieces.Length - 1].Array[0, 90], Gen.Int[0, 8]).Sample((picks, pad) =>
+        {
+            var body = Encoding.UTF8.GetBytes(string.Concat(picks.Select(p => pieces[p])));
+            var expected = Oracle(body, 0, body.Length, interpreted: false);
+            var buffer = new byte[body.Length + (2 * pad)];
+            buffer.AsSpan().Fill((byte)' ');
+            buffer.AsSpan(0, pad).Fill((byte)'=');
+            body.CopyTo(buffer, pad);
+            var reused = new AuditFields(null);
+            reused.Reset(earlier, 0, earlier.Length);
+            foreach (var key in new[] { "a3", "k5", "a6", "k79" })
+                Assert.Equal(key[0] == 'a' ? "1" : key[1..], reused.GetString(key)); // from the fourth lookup on, by its table
+            foreach (var fields in new[] { AuditFields.Parse(body), reused.Reset(buffer, pad, body.Length) })
+            {
+                Assert.Equal(expected, fields.All.Select(f => (f.Key, f.Value, f.Quoted, f.Interpreted)));
+                foreach (var (key, _, _, interpreted) in expected)
+                {
+                    var last = expected.Last(f => f.Key == key && f.Interpreted == interpreted);
+                    if (interpreted)
+                        Assert.Equal(last.Value, fields.GetInterpreted(key));
+                    else
+                        Assert.Equal(last.Value is "(null)" or "?" ? null : last.Value, fields.GetString(key));
+                }
+                Assert.Null(fields.GetString("absent"));
+            }
+        });
+    }
+
+    /// <summary>The fields as the index read them before it was vectorized: byte by byte, the last of a key wins on lookup.</summary>
+    private static List<(string Key, string Value, bool Quoted, bool Interpreted)> Oracle(byte[] s, int from, int to, bool interpreted)
+    {
+        var fields = new List<(string, string, bool, bool)>();
+        var i = from;
+        while (i < to)
+        {
+            if (s[i] == 0x1D)
+            {
+                interpreted = true;
+                i++;
+                continue;
+            }
+            if (s[i] == (byte)' ')
+            {
+                i++;
+                continue;
+            }
+            var keyStart = i;
+            while (i < to && s[i] is not (byte)'=' and not (byte)' ' and not 0x1D)
+                i++;
+            if (i >= to || s[i] != (byte)'=')
+                continue;
+            var key = Encoding.UTF8.GetString(s, keyStart, i - keyStart);
+            i++;
+            int start, end;
+            var open = i < to ? s[i] : (byte)0;
+            var close = open switch { (byte)'"' => (byte)'"', (byte)'\'' => (byte)'\'', (byte)'{' => (byte)'}', _ => (byte)0 };
+            if (close != 0)
+            {
+                var stop = Array.IndexOf(s, close, i + 1, to - i - 1);
+                if (stop < 0)
+                    (start, end, i) = (i + 1, to, to);
+                else if (open == (byte)'{')
+                    (start, end, i) = (i, stop + 1, stop + 1);
+                else
+                    (start, end, i) = (i + 1, stop, stop + 1);
+            }
+            else
+            {
+                start = i;
+                while (i < to && s[i] is not (byte)' ' and not 0x1D)
+                    i++;
+                end = i;
+            }
+            if (open == (byte)'\'' && key == "msg")
+                fields.AddRange(Oracle(s, start, end, interpreted));
+            else
+                fields.Add((key, Encoding.UTF8.GetString(s, start, end - start), open == (byte)'"', interpreted));
+        }
+        return fields;
     }
 }

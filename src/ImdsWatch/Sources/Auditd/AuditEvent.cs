@@ -32,7 +32,9 @@ public sealed class AuditEvent(string? node, ulong serial, long epochMillisecond
 
     public AuditRecord? First(int type)
     {
-        foreach (var r in Records)
+        // By index over the list's span: the enumerator of a list of a reference type is shared code a native build
+        // does not inline, and the normalizer asks several times per event.
+        foreach (var r in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Records))
         {
             if (r.Type == type)
                 return r;

@@ -33,7 +33,7 @@ public sealed class AuditEventBuilder
             (contextOf is null ? context : contextOf(e.Records[0].SourceId)).Stats.Events++;
             normalizer.Normalize(e, emit);
             // Normalized events hold strings, never the records: their bodies and objects are reused.
-            foreach (var record in e.Records)
+            foreach (var record in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(e.Records))
                 _arena.Release(record);
             Assembler!.Recycle(e); // assigned before the first event
         });

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ImdsWatch.Events;
 using ImdsWatch.Sources.CloudTrail;
 
@@ -93,7 +94,7 @@ public sealed class AuditEventNormalizer
         if (argsProblem is not null)
             _reportIssue(new ParseIssueArgs(head.SourceId, head.Line, argsProblem));
 
-        var evidence = new EvidenceRef(_sourceName(head.SourceId), head.Line, $"audit:{e.Serial}");
+        var evidence = EvidenceRef.Audit(_sourceName(head.SourceId), head.Line, e.Serial);
         var host = e.Node ?? _defaultHost;
         var key = sys.GetUntrusted("key"u8);
         var exit = sys.GetInt64("exit"u8);
@@ -178,7 +179,7 @@ public sealed class AuditEventNormalizer
             Host = e.Node ?? _defaultHost,
             Sequence = e.Serial,
             Process = process,
-            Evidence = new EvidenceRef(_sourceName(r.SourceId), r.Line, $"audit:{e.Serial}"),
+            Evidence = EvidenceRef.Audit(_sourceName(r.SourceId), r.Line, e.Serial),
             Source = EventOrigin.Auditd,
             Kind = kind,
             Account = f.GetUntrusted("acct"u8) ?? f.GetInterpreted("AUID"u8),
@@ -213,13 +214,7 @@ public sealed class AuditEventNormalizer
             fromProctitle = args.Count > 0;
         }
 
-        var files = new List<FileRef>();
-        foreach (var p in e.All(AuditRecordType.Path))
-        {
-            var pf = p.ReadFields(_aux);
-            if (pf.GetUntrusted("name"u8) is { } name)
-                files.Add(new FileRef(name, pf.GetInt64("ouid"u8), pf.GetString("nametype"u8)));
-        }
+        var files = Files(e);
 
         return new ProcessSnapshot
         {
@@ -240,11 +235,37 @@ public sealed class AuditEventNormalizer
         };
     }
 
+    /// <summary>The files the PATH records name, in an array of their own (the image keeps it for as long as it is tracked).</summary>
+    private FileRef[] Files(AuditEvent e)
+    {
+        var paths = 0;
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
+        {
+            if (r.Type == AuditRecordType.Path)
+                paths++;
+        }
+        if (paths == 0)
+            return [];
+        var files = new FileRef[paths];
+        var named = 0;
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
+        {
+            if (r.Type != AuditRecordType.Path)
+                continue;
+            var pf = r.ReadFields(_aux);
+            if (pf.GetUntrusted("name"u8) is { } name)
+                files[named++] = new FileRef(name, pf.GetInt64("ouid"u8), pf.GetString("nametype"u8));
+        }
+        if (named < paths)
+            Array.Resize(ref files, named);
+        return files;
+    }
+
     /// <summary>The event's EXECVE records indexed, in order, into reused instances.</summary>
     private List<AuditFields> ExecveFields(AuditEvent e)
     {
         _execveInUse.Clear();
-        foreach (var r in e.Records)
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
         {
             if (r.Type != AuditRecordType.Execve)
                 continue;

@@ -1,4 +1,8 @@
+using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using ImdsWatch.Sources.CloudTrail;
 
@@ -19,17 +23,42 @@ public sealed class AuditFields
     private int _count;
     private List<AuditField>? _all;
 
-    /// <summary>A field's place in the body, 16 bytes: records are parsed by the ten thousand in a scan.</summary>
-    private readonly struct Slot(int keyStart, int keyLength, int valueStart, int valueLength, bool quoted, bool interpreted)
-    {
-        private readonly int _valueLengthAndFlags = (valueLength << 2) | (quoted ? 1 : 0) | (interpreted ? 2 : 0);
+    // Lookups by key: an open-addressing table of slot index + 1 (0: empty) on a hash of the key's bytes and whether
+    // it is interpreted, built at the first lookup after an index (records read field by field, EXECVE, never pay for
+    // it) and holding the last field of each key, as auditd takes it. Its arrays are kept from record to record.
+    private const int MinTableSize = 64;
+    private int[] _table = new int[MinTableSize];
+    private uint[] _hashes = new uint[MinTableSize];
+    private int _tableMask;
+    private bool _tableBuilt;
 
-        public int KeyStart { get; } = keyStart;
-        public int KeyLength { get; } = keyLength;
-        public int ValueStart { get; } = valueStart;
-        public int ValueLength => _valueLengthAndFlags >>> 2;
-        public bool Quoted => (_valueLengthAndFlags & 1) != 0;
-        public bool Interpreted => (_valueLengthAndFlags & 2) != 0;
+    // Lookups of a record answered by a search from the end before the table is built: a table pays from a few on.
+    private const int LinearLookups = 3;
+    private int _lookups;
+
+    /// <summary>
+    /// A field's place in the body, 16 bytes: records are parsed by the ten thousand in a scan. Written field by field
+    /// in its array and read by reference: a copy made on the stack and moved as one 16-byte value stalled on every
+    /// field (store forwarding), a third of the index's time in a profile.
+    /// </summary>
+    private struct Slot
+    {
+        public int KeyStart;
+        public int KeyLength;
+        public int ValueStart;
+        private int _valueLengthAndFlags;
+
+        public readonly int ValueLength => _valueLengthAndFlags >>> 2;
+        public readonly bool Quoted => (_valueLengthAndFlags & 1) != 0;
+        public readonly bool Interpreted => (_valueLengthAndFlags & 2) != 0;
+
+        public void Set(int keyStart, int keyLength, int valueStart, int valueLength, bool quoted, bool interpreted)
+        {
+            KeyStart = keyStart;
+            KeyLength = keyLength;
+            ValueStart = valueStart;
+            _valueLengthAndFlags = (valueLength << 2) | (quoted ? 1 : 0) | (interpreted ? 2 : 0);
+        }
     }
 
     /// <param name="strings">Where the values asked for get their strings: one per recurring value (exe, comm, cwd,
@@ -77,12 +106,19 @@ public sealed class AuditFields
         _body = buffer;
         _count = 0;
         _all = null;
-        Index(offset, offset + length, interpreted: false);
+        _tableBuilt = false;
+        _lookups = 0;
+        var delimiters = new Delimiters(buffer.AsSpan(0, offset + length));
+        Index(ref delimiters, offset, offset + length, interpreted: false);
         return this;
     }
 
+    /// <summary>
+    /// Finds the fields of body[from..to): the ends of keys and of unquoted values come from <paramref name="delimiters"/>
+    /// (64 bytes compared at a time), quoted and braced values end at their closing byte (a vectorized search).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Index(int from, int to, bool interpreted)
+    private void Index(ref Delimiters delimiters, int from, int to, bool interpreted)
     {
         var s = _body.AsSpan(0, to);
         var i = from;
@@ -101,57 +137,149 @@ public sealed class AuditFields
                 continue;
             }
             var keyStart = i;
-            while (i < to && s[i] is not (byte)'=' and not (byte)' ' and not EnrichedSeparator)
-                i++;
+            i = delimiters.Next(i, to);
             if (i >= to || s[i] != (byte)'=')
                 continue; // a bare word such as "family" in "SADDR=unknown family": not a field
             var keyLength = i - keyStart;
             i++;
-            var (valueStart, valueEnd, next, quote) = ScanValue(s, i, to);
-            i = next;
-            if (quote == (byte)'\'' && s.Slice(keyStart, keyLength).SequenceEqual("msg"u8))
+            var quote = ScanValue(ref delimiters, s, i, to, out var valueStart, out var valueEnd, out i);
+            if (quote == (byte)'\'' && keyLength == 3 && s.Slice(keyStart, 3).SequenceEqual("msg"u8))
             {
-                Index(valueStart, valueEnd, interpreted);
+                Index(ref delimiters, valueStart, valueEnd, interpreted);
                 continue;
             }
             if (_count == _slots.Length)
                 Array.Resize(ref _slots, Math.Max(32, _count * 2)); // room for the longest record seen, kept
-            _slots[_count++] = new Slot(keyStart, keyLength, valueStart, valueEnd - valueStart, quote == (byte)'"', interpreted);
+            _slots[_count++].Set(keyStart, keyLength, valueStart, valueEnd - valueStart, quote == (byte)'"', interpreted);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (int Start, int End, int Next, byte Quote) ScanValue(ReadOnlySpan<byte> s, int i, int to)
+    /// <summary>The value that starts at <paramref name="i"/>: where it starts and ends, where the next field may start, and its quote (0: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte ScanValue(ref Delimiters delimiters, ReadOnlySpan<byte> s, int i, int to, out int start, out int end, out int next)
     {
         if (i >= to)
-            return (i, i, i, 0);
+        {
+            start = end = next = i;
+            return 0;
+        }
         var open = s[i];
         var close = open switch { (byte)'"' => (byte)'"', (byte)'\'' => (byte)'\'', (byte)'{' => (byte)'}', _ => (byte)0 };
         if (close != 0)
         {
-            var end = s[(i + 1)..to].IndexOf(close);
-            if (end < 0)
-                return (i + 1, to, to, open);
-            var stop = i + 1 + end;
-            return open == (byte)'{' ? (i, stop + 1, stop + 1, open) : (i + 1, stop, stop + 1, open);
+            var length = s[(i + 1)..to].IndexOf(close);
+            if (length < 0)
+            {
+                (start, end, next) = (i + 1, to, to);
+                return open;
+            }
+            var stop = i + 1 + length;
+            (start, end, next) = open == (byte)'{' ? (i, stop + 1, stop + 1) : (i + 1, stop, stop + 1);
+            return open;
         }
-        var j = i;
-        while (j < to && s[j] is not (byte)' ' and not EnrichedSeparator)
-            j++;
-        return (i, j, j, 0);
+        // An unquoted value ends at a space or the separator; an '=' inside it (a user message's text) does not end it.
+        var j = delimiters.Next(i, to);
+        while (j < to && s[j] == (byte)'=')
+            j = delimiters.Next(j + 1, to);
+        (start, end, next) = (i, j, j);
+        return 0;
     }
 
-    private AuditField Materialize(Slot slot) => new(
+    /// <summary>
+    /// Where the next space, '=' or 0x1D separator is, from a mask of those bytes 64 at a time (most fields are a few
+    /// bytes long: one mask serves several of them). Reads only inside the span it is given.
+    /// </summary>
+    private ref struct Delimiters(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _block = -64;
+        private ulong _mask;
+
+        /// <summary>The first delimiter at or after <paramref name="p"/> and before <paramref name="to"/>, or <paramref name="to"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Next(int p, int to)
+        {
+            while (p < to)
+            {
+                var offset = p - _block;
+                if ((uint)offset >= 64)
+                {
+                    Load(p);
+                    offset = 0;
+                }
+                var m = _mask >> offset;
+                if (m != 0)
+                    return Math.Min(to, p + BitOperations.TrailingZeroCount(m));
+                p = _block + 64;
+            }
+            return to;
+        }
+
+        private void Load(int at)
+        {
+            _block = at;
+            var length = _data.Length;
+            if (length - at >= 64)
+            {
+                _mask = Match(ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), at));
+            }
+            else if (length >= 64)
+            {
+                // the 64 bytes that end the data, shifted to start at `at`: nothing past the end is read or set
+                _mask = Match(ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), length - 64)) >> (at - (length - 64));
+            }
+            else
+            {
+                ulong mask = 0;
+                for (var k = at; k < length; k++)
+                {
+                    if (_data[k] is (byte)' ' or (byte)'=' or EnrichedSeparator)
+                        mask |= 1UL << (k - at);
+                }
+                _mask = mask;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong Match(ref byte r)
+        {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var a = Vector256.LoadUnsafe(ref r);
+                var b = Vector256.LoadUnsafe(ref r, 32);
+                return Of(a).ExtractMostSignificantBits() | ((ulong)Of(b).ExtractMostSignificantBits() << 32);
+            }
+            ulong mask = 0;
+            for (var k = 0; k < 64; k += 16)
+                mask |= (ulong)Of(Vector128.LoadUnsafe(ref r, (nuint)k)).ExtractMostSignificantBits() << k;
+            return mask;
+        }
+
+        private static Vector256<byte> Of(Vector256<byte> v) =>
+            Vector256.Equals(v, Vector256.Create((byte)' ')) | Vector256.Equals(v, Vector256.Create((byte)'=')) | Vector256.Equals(v, Vector256.Create(EnrichedSeparator));
+
+        private static Vector128<byte> Of(Vector128<byte> v) =>
+            Vector128.Equals(v, Vector128.Create((byte)' ')) | Vector128.Equals(v, Vector128.Create((byte)'=')) | Vector128.Equals(v, Vector128.Create(EnrichedSeparator));
+    }
+
+    private AuditField Materialize(in Slot slot) => new(
         Encoding.UTF8.GetString(_body, slot.KeyStart, slot.KeyLength),
         Encoding.UTF8.GetString(_body, slot.ValueStart, slot.ValueLength),
         slot.Quoted, slot.Interpreted);
 
     /// <summary>The index of the last field of that key (as auditd, the last one wins), or -1.</summary>
+    [SkipLocalsInit]
     private int IndexOf(string key, bool interpreted)
     {
+        if (key.Length <= 64 && Ascii.IsValid(key))
+        {
+            Span<byte> bytes = stackalloc byte[key.Length];
+            Ascii.FromUtf16(key, bytes, out _);
+            return IndexOf(bytes, interpreted);
+        }
         for (var n = _count - 1; n >= 0; n--)
         {
-            var slot = _slots[n];
+            ref readonly var slot = ref _slots[n];
             if (slot.KeyLength == key.Length && slot.Interpreted == interpreted && KeyEquals(slot, key))
                 return n;
         }
@@ -162,18 +290,98 @@ public sealed class AuditFields
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int IndexOf(ReadOnlySpan<byte> key, bool interpreted)
     {
-        var first = key[0];
+        if (_count == 0)
+            return -1;
+        if (!_tableBuilt && (_count <= 8 || ++_lookups <= LinearLookups))
+            return IndexOfLinear(key, interpreted);
+        if (!_tableBuilt)
+            BuildTable();
+        var hash = Hash(key, interpreted);
+        for (var i = (int)hash & _tableMask; ; i = (i + 1) & _tableMask)
+        {
+            var entry = _table[i];
+            if (entry == 0)
+                return -1;
+            if (_hashes[i] == hash)
+            {
+                ref readonly var slot = ref _slots[entry - 1];
+                if (slot.KeyLength == key.Length && slot.Interpreted == interpreted && _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key))
+                    return entry - 1;
+            }
+        }
+    }
+
+    /// <summary>The last field of the key, searched from the end: the first few lookups of a record (CWD, PATH take one to three).</summary>
+    private int IndexOfLinear(ReadOnlySpan<byte> key, bool interpreted)
+    {
         for (var n = _count - 1; n >= 0; n--)
         {
-            var slot = _slots[n];
-            if (slot.KeyLength == key.Length && _body[slot.KeyStart] == first && slot.Interpreted == interpreted
-                && _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key))
+            ref readonly var slot = ref _slots[n];
+            if (slot.KeyLength == key.Length && slot.Interpreted == interpreted && _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key))
                 return n;
         }
         return -1;
     }
 
-    private bool KeyEquals(Slot slot, string key)
+    /// <summary>Every field into the table, at least half of it empty; a later field of a key takes its place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BuildTable()
+    {
+        var size = Math.Max(MinTableSize, (int)BitOperations.RoundUpToPowerOf2((uint)_count * 2));
+        if (size > _table.Length)
+        {
+            _table = new int[size];
+            _hashes = new uint[size];
+        }
+        else
+        {
+            Array.Clear(_table, 0, size);
+        }
+        _tableMask = size - 1;
+        for (var n = 0; n < _count; n++)
+        {
+            ref readonly var slot = ref _slots[n];
+            var key = _body.AsSpan(slot.KeyStart, slot.KeyLength);
+            var hash = Hash(key, slot.Interpreted);
+            for (var i = (int)hash & _tableMask; ; i = (i + 1) & _tableMask)
+            {
+                var entry = _table[i];
+                if (entry == 0)
+                {
+                    _table[i] = n + 1;
+                    _hashes[i] = hash;
+                    break;
+                }
+                ref readonly var other = ref _slots[entry - 1];
+                if (_hashes[i] == hash && other.KeyLength == slot.KeyLength && other.Interpreted == slot.Interpreted
+                    && _body.AsSpan(other.KeyStart, other.KeyLength).SequenceEqual(key))
+                {
+                    _table[i] = n + 1;
+                    break;
+                }
+            }
+        }
+        _tableBuilt = true;
+    }
+
+    /// <summary>A multiplicative hash of a key (its first and last bytes, its length) and whether it is interpreted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Hash(ReadOnlySpan<byte> key, bool interpreted)
+    {
+        ulong x;
+        if (key.Length >= 8)
+            x = BinaryPrimitives.ReadUInt64LittleEndian(key) ^ BitOperations.RotateLeft(BinaryPrimitives.ReadUInt64LittleEndian(key[^8..]), 29);
+        else if (key.Length >= 4)
+            x = BinaryPrimitives.ReadUInt32LittleEndian(key) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(key[^4..]) << 32);
+        else if (key.Length > 0)
+            x = key[0] | ((ulong)key[key.Length / 2] << 8) | ((ulong)key[^1] << 16);
+        else
+            x = 0;
+        x ^= ((ulong)key.Length << 40) ^ (interpreted ? 0x5555_0000_0000_0000UL : 0);
+        return (uint)((x * 0x9E3779B97F4A7C15UL) >> 32);
+    }
+
+    private bool KeyEquals(in Slot slot, string key)
     {
         for (var k = 0; k < key.Length; k++)
         {
@@ -183,7 +391,7 @@ public sealed class AuditFields
         return true;
     }
 
-    private ReadOnlySpan<byte> ValueBytes(Slot slot) => _body.AsSpan(slot.ValueStart, slot.ValueLength);
+    private ReadOnlySpan<byte> ValueBytes(in Slot slot) => _body.AsSpan(slot.ValueStart, slot.ValueLength);
 
     /// <summary>The raw bytes of the last field of that key (not interpreted), as the kernel wrote them.</summary>
     internal bool TryGetRaw(string key, out ReadOnlySpan<byte> value) => RawAt(IndexOf(key, interpreted: false), out value);

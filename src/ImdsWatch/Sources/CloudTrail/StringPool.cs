@@ -7,7 +7,7 @@ namespace ImdsWatch.Sources.CloudTrail;
 /// <summary>
 /// One string per recurring short value (event names, sources, regions, roles, user agents): CloudTrail repeats
 /// them on every record, and the calls kept for evidence then share them. A direct-mapped cache keyed by the UTF-8
-/// bytes: a hit costs a hash and a byte comparison (no transcoding, no allocation), a miss replaces the slot, so
+/// bytes: a hit costs a hash and a comparison (no transcoding, no allocation), a miss replaces the slot, so
 /// memory is fixed whatever the input. Invalid UTF-8 becomes U+FFFD, never an exception. Not thread-safe (one per
 /// reader).
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class StringPool
 {
     private const int MaxPooledLength = 256;
 
-    private readonly byte[][] _keys;
+    private readonly byte[]?[] _keys;
     private readonly string[] _values;
     private readonly int _mask;
 
@@ -34,10 +34,11 @@ internal sealed class StringPool
         if (utf8.Length > MaxPooledLength)
             return Encoding.UTF8.GetString(utf8);
         var slot = (int)Hash(utf8) & _mask;
-        if (_keys[slot] is { } key && utf8.SequenceEqual(key))
-            return _values[slot];
+        if (_values[slot] is { } cached && (_keys[slot] is { } key ? utf8.SequenceEqual(key) : Ascii.Equals(utf8, cached)))
+            return cached;
         var value = Encoding.UTF8.GetString(utf8);
-        _keys[slot] = utf8.ToArray();
+        // An ASCII value is its own key (compared char to byte); only other text keeps a copy of its bytes.
+        _keys[slot] = Ascii.IsValid(utf8) ? null : utf8.ToArray();
         _values[slot] = value;
         return value;
     }

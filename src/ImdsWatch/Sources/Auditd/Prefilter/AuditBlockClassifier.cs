@@ -187,8 +187,9 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>
-    /// The pid and ppid of a SYSCALL record, and as much of its call as the event's count needs: an event without a
-    /// SOCKADDR never counts as an outbound connect, and one with an EXECVE counts as an exec unless it failed — so
+    /// The pid and ppid of a SYSCALL record, and as much of its call as the event's count needs: an event without an
+    /// inet SOCKADDR (none, or a netlink or unix one: most) never counts as an outbound connect, nor as an exec by its
+    /// call alone, and one with an EXECVE counts as an exec unless it failed — so
     /// for most records a few searches are enough (<see cref="SyscallFields.TryFindIds"/>), and the run
     /// says so (<see cref="RunFlags.CallUnread"/>). <paramref name="whole"/>: read everything (the run is not complete).
     /// </summary>
@@ -198,11 +199,10 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         int pid, ppid;
         bool found;
         var execve = (run.Flags & RunFlags.Execve) != 0;
-        if (!whole && (run.Flags & RunFlags.SockAddr) == 0 && SyscallFields.TryFindIds(body, withSuccess: execve, out var head))
+        if (!whole && (run.Flags & RunFlags.SockAddrMayBeInet) == 0 && SyscallFields.TryFindIds(body, withSuccess: execve, out var head))
         {
             found = head.TryReadIds(body, out pid, out ppid);
-            run.Flags |= RunFlags.CallUnread | (execve ? RunFlags.SuccessRead : 0)
-                | (execve && SyscallFields.Value(body, head.Success).SequenceEqual("no"u8) ? RunFlags.Failed : 0);
+            run.Flags |= RunFlags.CallUnread | (execve && SyscallFields.Value(body, head.Success).SequenceEqual("no"u8) ? RunFlags.Failed : 0);
         }
         else if (SyscallFields.TryScan(body, out var fields))
         {

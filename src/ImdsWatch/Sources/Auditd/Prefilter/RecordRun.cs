@@ -51,12 +51,9 @@ public enum RunFlags : uint
     Standalone = 1 << 18,
     /// <summary>
     /// The SYSCALL was read only as far as its own run needed (pid, ppid, and success where the run holds an EXECVE):
-    /// an event whose records came in more than one run is then kept, and the full parser counts it, where a record of
-    /// another run makes the count depend on what was not read (a SOCKADDR, an EXECVE without success read).
+    /// an event whose records came in more than one run is then kept, and the full parser counts it.
     /// </summary>
     CallUnread = 1 << 19,
-    /// <summary>Of a SYSCALL read so, its success was read too: its run held the event's EXECVE.</summary>
-    SuccessRead = 1 << 20,
 }
 
 /// <summary>

@@ -204,13 +204,6 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
             SkippedConnects++;
     }
 
-    /// <summary>
-    /// Whether counting an event whose SYSCALL was read only in part needs what was not read: a SOCKADDR needs the call
-    /// and arch (outbound connect, exec), an EXECVE the success unless the SYSCALL's own run held it.
-    /// </summary>
-    private static bool CountNeedsUnread(RunFlags f) =>
-        (f & RunFlags.SockAddr) != 0 || ((f & RunFlags.Execve) != 0 && (f & RunFlags.SuccessRead) == 0);
-
     private static bool IsHot(RunFlags f) =>
         (f & (RunFlags.Hot | RunFlags.NoPid)) != 0
         || ((f & RunFlags.EmptyArgv) != 0 && (f & (RunFlags.ProctitleMayReference | RunFlags.ProctitleUnchecked)) != 0);
@@ -270,10 +263,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 e.Decided = true;
                 // Wanted events are execs of processes a hot event may consult; events without a SYSCALL, or with a
                 // user-space record among its records (the assembler splits those), are kept whole.
-                // So is an event in several runs whose SYSCALL was read only for its own run's records, where another
-                // run's records make the count depend on what was not read.
+                // So is an event in several runs whose SYSCALL was read only for its own run's records.
                 e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone)) != RunFlags.Syscall || e.Wanted || (crowded && !force)
-                    || (e.Split && (e.Flags & RunFlags.CallUnread) != 0 && CountNeedsUnread(e.Flags));
+                    || (e.Split && (e.Flags & RunFlags.CallUnread) != 0);
                 if (!e.Keep)
                     CountSkipped(e.Flags);
             }

@@ -11,7 +11,12 @@ namespace ImdsWatch.Tests.Cli;
 /// The commands that stop by themselves (emulate, the agent, validate) as real processes: SIGTERM and SIGINT go
 /// through the one handler of Main, the command cleans up, says so in one line and ends with 143 / 130.
 /// </summary>
+/// <remarks>
+/// In the "validate" collection: its validate starts an audit daemon of its own, which a validate or live agent test
+/// running beside it would take for the system's and read the wrong log of (and lose when this one stops it).
+/// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection("validate")]
 public sealed class SignalExitTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("imdswatch-signal-").FullName;

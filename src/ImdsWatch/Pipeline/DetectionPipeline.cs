@@ -245,7 +245,7 @@ public sealed class DetectionPipeline(DetectionRules rules)
             if (source is PrefilteredAuditLogSource fast)
             {
                 var last = id;
-                while (last + 1 < inputs.Count && formatOf[last + 1] == LogFormat.Auditd && sources.For(LogFormat.Auditd, inputs[last + 1]) is PrefilteredAuditLogSource)
+                while (last + 1 < inputs.Count && sources.ReadsFast(formatOf[last + 1], inputs[last + 1]))
                     last++;
                 ReadAuditSet(fast, id, last);
                 id = last;

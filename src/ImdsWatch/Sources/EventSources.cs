@@ -31,9 +31,13 @@ public sealed class EventSources(ReferenceCandidates candidates)
     public static LogFormat FormatOf(InputSource input) =>
         FormatDetector.Detect(input) is var f && f != LogFormat.Unknown ? f : LogFormat.Auditd;
 
+    /// <summary>Whether <see cref="For"/> gives the two-pass source for this input.</summary>
+    public bool ReadsFast(LogFormat format, InputSource input) =>
+        format == LogFormat.Auditd && Prefilter && PrefilteredAuditLogSource.CanRead(input);
+
     public IEventSource For(LogFormat format, InputSource input) => format switch
     {
-        LogFormat.Auditd when Prefilter && PrefilteredAuditLogSource.CanRead(input) =>
+        LogFormat.Auditd when ReadsFast(format, input) =>
             new PrefilteredAuditLogSource(candidates) { Workers = Workers, Heap = Heap, BlockSize = PrefilterBlockSize, FreeSpace = FreeSpace },
         LogFormat.Auditd => new AuditLogSource(),
         LogFormat.Syslog => new SyslogSource(),

@@ -20,7 +20,7 @@ public sealed class PassTwoStageTests
             for (var i = 0; i < count; i++)
             {
                 if (i % 7 == 3)
-                    stage.Report(i, $"bad line {i}");
+                    stage.Add(new PassTwoItem { Line = i, Issue = $"bad line {i}" });
                 else
                     stage.Add(new PassTwoItem { Line = i, Keep = i % 2 == 0 });
             }

@@ -3,6 +3,7 @@ using ImdsWatch.Alerts.Output;
 using ImdsWatch.Detection;
 using ImdsWatch.Pipeline;
 using ImdsWatch.Sources;
+using ImdsWatch.Sources.Auditd;
 using ImdsWatch.Sources.Auditd.Prefilter;
 using ImdsWatch.Sources.Input;
 using ImdsWatch.Tests.Support;
@@ -52,13 +53,13 @@ public sealed class PrefilterPassTests
     [MemberData(nameof(Cuts))]
     public void The_raw_sample_reads_the_same_wherever_blocks_are_cut(int blockSize, int workers)
     {
-        // gzip is read by the full parser; the same log unpacked goes the fast way.
+        // The log unpacked by hand (the scan also unpacks a .gz itself, tested in UnpackedGzipTests): the fast way.
         var path = Audit.WriteTemp("");
         using (var gz = new GZipStream(File.OpenRead(Path.Combine(Repo.Samples, "audit-raw.log.gz")), CompressionMode.Decompress))
         using (var plain = File.Create(path))
             gz.CopyTo(plain);
         var source = new InputSource(path, path);
-        Assert.True(PrefilteredAuditScan.CanRead(source));
+        Assert.True(PrefilteredAuditLogSource.CanRead(source));
         Assert.NotEmpty(Scan(source, prefilter: true).Alerts);
         AssertSameAsFull(source, blockSize, workers);
     }

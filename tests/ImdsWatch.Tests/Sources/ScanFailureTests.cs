@@ -90,7 +90,8 @@ public sealed class ScanFailureTests : IDisposable
         var scan = new PrefilteredAuditScan(DetectionRules.Default.Candidates, new AuditRecordParser(), assembler) { BlockSize = 4096 };
         var e = Assert.Throws<ScanFailedException>(() => Within(() =>
         {
-            scan.Scan(new InputSource(path, path), 0, (_, _) => { });
+            using var handle = File.OpenHandle(path);
+            scan.Scan([new ScanFile(new InputSource(path, path), 0, handle, (_, _) => { })], RandomAccess.GetLength(handle));
             return 0;
         }));
         Assert.Equal(path, e.File);

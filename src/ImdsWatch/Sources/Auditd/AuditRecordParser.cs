@@ -186,6 +186,8 @@ public sealed class AuditRecordParser
         4 when t.SequenceEqual("PATH"u8) => AuditRecordType.Path,
         3 when t.SequenceEqual("CWD"u8) => AuditRecordType.Cwd,
         3 when t.SequenceEqual("EOE"u8) => AuditRecordType.Eoe,
+        10 when t.SequenceEqual("BPRM_FCAPS"u8) => AuditRecordType.BprmFcaps, // with every exec that gains capabilities
+        4 when t.SequenceEqual("MMAP"u8) => AuditRecordType.Mmap,
         _ => -1,
     };
 
@@ -199,6 +201,8 @@ public sealed class AuditRecordParser
         AuditRecordType.Path => "PATH",
         AuditRecordType.Cwd => "CWD",
         AuditRecordType.Eoe => "EOE",
+        AuditRecordType.BprmFcaps => "BPRM_FCAPS",
+        AuditRecordType.Mmap => "MMAP",
         _ => null,
     };
 

@@ -18,6 +18,8 @@ public static class AuditRecordType
     public const int Cwd = 1307;
     public const int Execve = 1309;
     public const int Eoe = 1320;
+    public const int BprmFcaps = 1321;
+    public const int Mmap = 1323;
     public const int Proctitle = 1327;
     public const int UringOp = 1336;
 
@@ -42,9 +44,9 @@ public static class AuditRecordType
         ["CONFIG_CHANGE"] = 1305,
         ["FD_PAIR"] = 1317,
         ["OBJ_PID"] = 1318,
-        ["BPRM_FCAPS"] = 1321,
+        ["BPRM_FCAPS"] = BprmFcaps,
         ["CAPSET"] = 1322,
-        ["MMAP"] = 1323,
+        ["MMAP"] = Mmap,
         ["NETFILTER_PKT"] = 1324,
         ["NETFILTER_CFG"] = 1325,
         ["SECCOMP"] = 1326,
@@ -114,11 +116,6 @@ public static class AuditRecordType
             return 0;
         if (char.IsAsciiLetter((char)name[0]))
         {
-            // The kernel's records of an exec beside the few the parser names itself (an exec-heavy log has one each).
-            if (name.SequenceEqual("BPRM_FCAPS"u8))
-                return 1321;
-            if (name.SequenceEqual("MMAP"u8))
-                return 1323;
             if (name.StartsWith("UNKNOWN["u8) && name[^1] == (byte)']')
                 return int.TryParse(name[8..^1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var unknown) ? unknown : 0;
             if (name.Length > 32)

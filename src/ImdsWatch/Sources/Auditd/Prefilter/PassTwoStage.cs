@@ -74,8 +74,6 @@ internal sealed class PassTwoStage : IDisposable
             HandOver();
     }
 
-    public void Report(long line, string reason) => Add(new PassTwoItem { Line = line, Issue = reason });
-
     /// <summary>Consumes everything added and waits for it; rethrows what the consumer threw.</summary>
     public void Complete()
     {

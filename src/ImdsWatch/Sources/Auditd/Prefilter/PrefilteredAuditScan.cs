@@ -39,52 +39,8 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     /// <summary>Where kept records' bodies go (the assembler's consumer releases them); arrays of their own without one.</summary>
     internal AuditRecordArena? Arena { get; init; }
 
-    /// <summary>Called after each block with the bytes read so far.</summary>
-    public Action<long>? Progress { get; init; }
-
     /// <summary>Called after each block with the file and the bytes of it read so far (a set of files).</summary>
     internal Action<ScanFile, long>? FileProgress { get; init; }
-
-    public long Lines { get; private set; }
-    public long Records { get; private set; }
-    public long RecordsParsed { get; private set; }
-    public long NewestMilliseconds { get; private set; }
-    public long BytesConsumedToLastNewline { get; private set; }
-    public long LineNumberAtLastNewline { get; private set; }
-    public long BytesRead { get; private set; }
-
-    /// <summary>Events pass two only counted, and of them the execs and outbound connects detection would have counted.</summary>
-    public long SkippedEvents { get; private set; }
-    public long SkippedExecs { get; private set; }
-    public long SkippedConnects { get; private set; }
-
-    /// <summary>True when the source is a plain file this scan can read (gzip is unpacked first, or parsed fully).</summary>
-    public static bool CanRead(InputSource source)
-    {
-        if (source.Path is null)
-            return false;
-        using var f = File.OpenHandle(source.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        Span<byte> head = stackalloc byte[2];
-        return !InputSource.IsGzip(head[..PositionalRead.Fill(f, head, 0)]);
-    }
-
-    /// <summary>One plain file; its counts are this scan's properties. The assembler is flushed at the end.</summary>
-    public void Scan(InputSource source, int sourceId, Action<long, string> report, CancellationToken cancellation = default)
-    {
-        using var handle = File.OpenHandle(source.Path!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var file = new ScanFile(source, sourceId, handle, report);
-        Scan([file], RandomAccess.GetLength(handle) - source.Offset, cancellation);
-        Lines = file.Lines;
-        Records = file.Records;
-        RecordsParsed = file.RecordsParsed;
-        NewestMilliseconds = file.NewestMilliseconds;
-        BytesConsumedToLastNewline = file.BytesConsumedToLastNewline;
-        LineNumberAtLastNewline = file.LineNumberAtLastNewline;
-        BytesRead = file.BytesRead;
-        SkippedEvents = file.SkippedEvents;
-        SkippedExecs = file.SkippedExecs;
-        SkippedConnects = file.SkippedConnects;
-    }
 
     /// <summary>
     /// Consecutive files as one scan, in the order given (taken one at a time, so that a file can be made ready just
@@ -240,7 +196,6 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
             file.Records += block.Records;
             file.NewestMilliseconds = Math.Max(file.NewestMilliseconds, block.NewestMilliseconds);
             file.BytesRead = block.End - start;
-            Progress?.Invoke(file.BytesRead);
             FileProgress?.Invoke(file, file.BytesRead);
         }
     }

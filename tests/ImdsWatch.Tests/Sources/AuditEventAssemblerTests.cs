@@ -106,6 +106,30 @@ public sealed class AuditEventAssemblerTests
         Assert.Equal(2, events.Single(e => e.Node == "a").Records.Count);
     }
 
+    /// <summary>Open events are found by node and serial whichever node came last (the node's hash is kept for the last one).</summary>
+    [Fact]
+    public void Nodes_taking_turns_with_the_same_serials_keep_their_events_apart()
+    {
+        var lines = new StringBuilder();
+        for (var serial = 1; serial <= 50; serial++)
+        {
+            foreach (var node in new[] { "a", "b", "a-long-host-name", "" })
+            {
+                var prefix = node.Length == 0 ? "" : $"node={node} ";
+                lines.Append(prefix).Append("type=SYSCALL msg=audit(1.000:").Append(serial).Append("): syscall=42\n");
+            }
+            foreach (var node in new[] { "", "a-long-host-name", "b", "a" })
+            {
+                var prefix = node.Length == 0 ? "" : $"node={node} ";
+                lines.Append(prefix).Append("type=SOCKADDR msg=audit(1.000:").Append(serial).Append("): saddr=00\n");
+            }
+        }
+        var events = Assemble(lines.ToString());
+        Assert.Equal(200, events.Count);
+        Assert.All(events, e => Assert.Equal(2, e.Records.Count));
+        Assert.Equal(200, events.Select(e => (e.Node, e.Serial)).Distinct().Count());
+    }
+
     [Fact]
     public void A_record_after_its_event_was_completed_is_kept_as_a_fragment()
     {

@@ -59,6 +59,47 @@ public sealed class ScanFailureTests : IDisposable
         Assert.True(blocks <= 7, $"{blocks} blocks were handed on past the failed one");
     }
 
+    /// <summary>A team kept between the files of a scan: a failure in one pass leaves its threads ready for the next pass.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_team_whose_worker_threw_reads_the_next_file_whole(int workers)
+    {
+        var path = Log(2000);
+        using var file = File.OpenHandle(path);
+        var length = RandomAccess.GetLength(file);
+        using var team = new BlockPassTeam(workers);
+        var failing = new ParallelBlockPass(DetectionRules.Default.Candidates, workers, blockSize: 4096)
+        {
+            Team = team,
+            Classified = index => { if (index == 7) throw new InvalidOperationException("bug in block 7"); },
+        };
+        var e = Assert.ThrowsAny<Exception>(() => Within(() =>
+        {
+            failing.Run(file, 0, length, _ => { });
+            return 0;
+        }));
+        Assert.Equal("bug in block 7", e.InnerException?.Message);
+        var threads = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        var expected = (int)((length + 4095) / 4096);
+        for (var pass = 0; pass < 3; pass++)
+        {
+            var blocks = 0;
+            var next = new ParallelBlockPass(DetectionRules.Default.Candidates, workers, blockSize: 4096)
+            {
+                Team = team,
+                Classified = _ => threads.TryAdd(Environment.CurrentManagedThreadId, true),
+            };
+            Within(() =>
+            {
+                next.Run(file, 0, length, block => Assert.Equal(blocks++, block.Index));
+                return 0;
+            });
+            Assert.Equal(expected, blocks);
+        }
+        Assert.InRange(threads.Count, 1, workers); // the same threads, pass after pass
+    }
+
     [Fact]
     public void Cancelling_pass_one_wakes_the_reader_and_the_workers()
     {

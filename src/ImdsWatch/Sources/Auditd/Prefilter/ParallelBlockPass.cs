@@ -29,6 +29,9 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
     /// </summary>
     internal System.Collections.Concurrent.ConcurrentBag<BlockSummary>? Summaries { get; init; }
 
+    /// <summary>Threads kept between the files of a scan (null: threads of this pass's own).</summary>
+    internal BlockPassTeam? Team { get; init; }
+
     /// <summary>Called by a worker with each block's index after classifying it (tests make a worker fail with it).</summary>
     internal Action<int>? Classified { get; init; }
 
@@ -109,8 +112,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
 
         // Threads of their own, not the pool's: a worker blocks while its slots are full, and work the pool runs meanwhile
         // (serializing alerts that stream out during the scan, Parallel.For) would wait for the pool to add a thread, 0.5 s.
-        var workers = Enumerable.Range(0, Math.Min(_workers, blocks))
+        var team = Team;
+        var workers = team is not null ? null : Enumerable.Range(0, Math.Min(_workers, blocks))
             .Select(_ => Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        team?.Start(Work, Math.Min(_workers, blocks));
         try
         {
             for (var index = 0; index < blocks; index++)
@@ -129,7 +134,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         finally
         {
             stop.Cancel();
-            Task.WaitAll(workers, CancellationToken.None);
+            if (workers is null)
+                team!.Wait();
+            else
+                Task.WaitAll(workers, CancellationToken.None);
             foreach (var semaphore in ready)
                 semaphore.Dispose();
             free.Dispose();

@@ -58,6 +58,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         long skippedExecs = 0;
         long skippedConnects = 0;
         RunSelector? selector = null;
+        using var team = new BlockPassTeam(ParallelBlockPass.WorkerCount(Workers));
 
         using var passTwo = new PassTwoStage((in PassTwoItem item) =>
         {
@@ -109,7 +110,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
                 file.Base = next;
                 file.Kept = new KeptRunReader(file.Handle);
                 read.Add(file);
-                next += PassOne(file, selector, passTwo, cancellation);
+                next += PassOne(file, selector, passTwo, team, cancellation);
             }
             selector.Finish();
             passTwo.Complete();
@@ -154,7 +155,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
     }
 
     /// <summary>Pass one over one file of the scan; returns the length it read to (where the next file's offsets start).</summary>
-    private long PassOne(ScanFile file, RunSelector selector, PassTwoStage passTwo, CancellationToken cancellation)
+    private long PassOne(ScanFile file, RunSelector selector, PassTwoStage passTwo, BlockPassTeam team, CancellationToken cancellation)
     {
         var source = file.Source;
         var end = RandomAccess.GetLength(file.Handle);
@@ -163,7 +164,7 @@ public sealed class PrefilteredAuditScan(ReferenceCandidates candidates, AuditRe
         file.LineNumberAtLastNewline = firstLine - 1;
         try
         {
-            new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)) { Buffers = BlockBuffers, Summaries = _summaries }
+            new ParallelBlockPass(candidates, Workers, BlockSizeFor(end - start)) { Buffers = BlockBuffers, Summaries = _summaries, Team = team }
                 .Run(file.Handle, start, end, OnBlock, cancellation);
         }
         catch (PassOneFailure failure)

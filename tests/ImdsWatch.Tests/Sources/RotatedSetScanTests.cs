@@ -89,6 +89,24 @@ public sealed partial class RotatedSetScanTests : IDisposable
         Assert.Equal(Alerts(set, prefilter: false), fast);
     }
 
+    /// <summary>An empty log gives pass one no block to read: its threads, kept for the set, were never started (a crash once).</summary>
+    [Fact]
+    public void Empty_files_alone_or_in_a_set_scan_as_the_full_parser_reads_them()
+    {
+        var (older, _) = AttackAcrossTheRotation();
+        var empty = Write("empty/audit.log", "");
+        Write("set/audit.log.2", "");
+        Write("set/audit.log.1", older);
+        Write("set/audit.log", "");
+        foreach (var inputs in new[] { [new InputSource(empty, empty)], Resolve(Path.Combine(_dir, "set")) })
+        {
+            var full = new DetectionPipeline(DetectionRules.Default) { UsePrefilter = false }.Scan(inputs);
+            var fast = new DetectionPipeline(DetectionRules.Default).Scan(inputs);
+            Assert.Equal(Counts(full), Counts(fast));
+            Assert.Equal(Alerts(inputs, prefilter: false), Alerts(inputs, prefilter: true));
+        }
+    }
+
     [Fact]
     public void A_rotated_set_gives_the_full_parsers_counts_and_only_the_files_it_has()
     {

@@ -67,7 +67,8 @@ internal sealed class BlockPassTeam(int size) : IDisposable
             return;
         Wait();
         Volatile.Write(ref _disposed, true);
-        _start.Release(_threads.Count);
+        if (_threads.Count > 0)
+            _start.Release(_threads.Count);
         foreach (var thread in _threads)
             thread.Join();
         _start.Dispose();

@@ -19,8 +19,12 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
     /// <summary>The name of this table in <see cref="DetectionStats.Evicted"/>.</summary>
     public const string EvictedName = "process-table";
 
-    private readonly Dictionary<(string? Host, int Pid), LinkedListNode<TrackedImage>> _byPid = new(HostPidComparer.Instance);
-    private readonly LinkedList<TrackedImage> _byAge = new();
+    // The current image of each (host, pid), and every image recorded, oldest first. An image replaced by a later
+    // exec of its pid stays in the queue until it reaches the front, and is dropped there without touching the
+    // table (it is no longer the table's): one array slot per exec instead of a linked-list node, an object that
+    // outlived the young generation for each of the ~40,000 images a full scan keeps.
+    private readonly Dictionary<(string? Host, int Pid), TrackedImage> _byPid = new(HostPidComparer.Instance);
+    private readonly Queue<TrackedImage> _byAge = new();
 
     public ulong Window => window;
 
@@ -40,39 +44,50 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
     public void Record(TrackedImage image)
     {
         var exec = image.Exec;
-        var key = (exec.Host, exec.Process.Pid);
-        if (_byPid.TryGetValue(key, out var old))
-            _byAge.Remove(old);
-        _byPid[key] = _byAge.AddLast(image);
+        _byPid[(exec.Host, exec.Process.Pid)] = image;
+        _byAge.Enqueue(image);
         // Forget what no later event can reach any more (events arrive in serial order, give or take the
         // assembler's slack, which is far inside the window).
-        while (_byAge.First is { } oldest && !Within(oldest.Value.Exec.Sequence, exec.Sequence))
-            Forget(oldest);
+        while (Oldest() is { } oldest && !Within(oldest.Exec.Sequence, exec.Sequence))
+            Forget();
         if (MaxAge is { } age)
         {
-            while (_byAge.First is { } oldest && exec.Timestamp - oldest.Value.Exec.Timestamp > age)
-                Forget(oldest);
+            while (Oldest() is { } oldest && exec.Timestamp - oldest.Exec.Timestamp > age)
+                Forget();
         }
         if (MaxEntries is { } max)
         {
-            while (_byPid.Count > max && _byAge.First is { } oldest)
+            while (_byPid.Count > max && Oldest() is not null)
             {
-                Forget(oldest);
+                Forget();
                 if (Stats is not null)
                     Stats.Evicted[EvictedName] = Stats.Evicted.GetValueOrDefault(EvictedName) + 1;
             }
         }
     }
 
-    private void Forget(LinkedListNode<TrackedImage> node)
+    /// <summary>The oldest image still current, the replaced ones before it dropped.</summary>
+    private TrackedImage? Oldest()
     {
-        _byAge.Remove(node);
-        _byPid.Remove((node.Value.Exec.Host, node.Value.Exec.Process.Pid));
+        while (_byAge.TryPeek(out var oldest))
+        {
+            if (_byPid.TryGetValue((oldest.Exec.Host, oldest.Exec.Process.Pid), out var current) && ReferenceEquals(current, oldest))
+                return oldest;
+            _byAge.Dequeue();
+        }
+        return null;
+    }
+
+    /// <summary>Forgets the image <see cref="Oldest"/> returned.</summary>
+    private void Forget()
+    {
+        var oldest = _byAge.Dequeue();
+        _byPid.Remove((oldest.Exec.Host, oldest.Exec.Process.Pid));
     }
 
     /// <summary>The image of (host, pid) as an event with serial <paramref name="at"/> sees it.</summary>
     public TrackedImage? Current(string? host, int pid, ulong at) =>
-        _byPid.TryGetValue((host, pid), out var node) && Within(node.Value.Exec.Sequence, at) ? node.Value : null;
+        _byPid.TryGetValue((host, pid), out var image) && Within(image.Exec.Sequence, at) ? image : null;
 
     /// <summary>Parents, nearest first, as far as the log shows them (at most <paramref name="depth"/>).</summary>
     public IEnumerable<ProcessSnapshot> Ancestors(string? host, ProcessSnapshot process, ulong at, int depth = 8)

@@ -1,0 +1,51 @@
+using System.Runtime.CompilerServices;
+
+namespace ImdsWatch.Sources.Auditd;
+
+/// <summary>
+/// One array for every exec whose records of a kind hold the same bytes: the argv of a command run again (cron, a
+/// script's loop, a shell's pipeline), the files it names. The process table keeps ~40,000 execs for ancestry, and
+/// each array of its own outlived the young generation and was copied up to gen2; a shared one is already old.
+/// Direct-mapped and keyed by the bytes themselves (a hit is a hash and a comparison, a miss replaces the slot), the
+/// keys in one fixed buffer, so memory is fixed whatever the input. The arrays handed out are never written again.
+/// Not thread-safe (one per normalizer).
+/// </summary>
+internal sealed class RecurringArrays<T>
+{
+    /// <summary>Longer keys are not kept (an exec's PATH records take ~200 bytes each, a command line rarely more).</summary>
+    public const int MaxKeyLength = 1024;
+
+    private readonly byte[] _keys;
+    private readonly int[] _lengths;
+    private readonly T[]?[] _values;
+    private readonly int _mask;
+
+    public RecurringArrays(int slots = 1 << 9)
+    {
+        if (slots <= 0 || (slots & (slots - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(slots), "a power of two");
+        _keys = new byte[slots * MaxKeyLength];
+        _lengths = new int[slots];
+        _values = new T[]?[slots];
+        _mask = slots - 1;
+    }
+
+    /// <summary>The array kept for <paramref name="key"/>, or null; <paramref name="slot"/> is where to keep one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public T[]? Find(ReadOnlySpan<byte> key, out int slot)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(key);
+        slot = hash.ToHashCode() & _mask;
+        return _values[slot] is { } kept && _lengths[slot] == key.Length
+            && key.SequenceEqual(_keys.AsSpan(slot * MaxKeyLength, key.Length)) ? kept : null;
+    }
+
+    /// <summary>Keeps <paramref name="value"/> for <paramref name="key"/> (at most <see cref="MaxKeyLength"/> bytes) in <paramref name="slot"/>.</summary>
+    public void Keep(int slot, ReadOnlySpan<byte> key, T[] value)
+    {
+        key.CopyTo(_keys.AsSpan(slot * MaxKeyLength, MaxKeyLength));
+        _lengths[slot] = key.Length;
+        _values[slot] = value;
+    }
+}

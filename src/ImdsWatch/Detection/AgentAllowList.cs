@@ -45,14 +45,17 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
         var exe = p.Executable;
         if (string.IsNullOrEmpty(exe))
             return AgentVerdict.None;
-        foreach (var rule in rules)
+        // By index, without closures: every activity's verdict asks each rule of the process and of each ancestor,
+        // and the enumerators and closures of that were 1 % of a full scan's samples (collections they triggered).
+        for (var r = 0; r < rules.Count; r++)
         {
+            var rule = rules[r];
             if (requireDescendants && !rule.Descendants)
                 continue;
             string? matched = null;
-            if (rule.Executables.Any(g => Glob.Matches(g, exe)))
+            if (AnyMatches(rule.Executables, exe))
                 matched = exe;
-            else if (script is not null && rule.Scripts.Any(g => Glob.Matches(g, script)))
+            else if (script is not null && AnyMatches(rule.Scripts, script))
                 matched = script;
             if (matched is null)
                 continue;
@@ -66,6 +69,16 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
             return new AgentVerdict(rule.Name, null, null);
         }
         return AgentVerdict.None;
+    }
+
+    private static bool AnyMatches(IReadOnlyList<string> globs, string text)
+    {
+        for (var i = 0; i < globs.Count; i++)
+        {
+            if (Glob.Matches(globs[i], text))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>Where an interpreter's script is: PATH item 0 when exec'd by its shebang, else the first argument, from cwd.</summary>
@@ -103,7 +116,8 @@ public sealed class AgentAllowList(IReadOnlyList<AgentRule> rules)
     }
 
     private static long? OwnerOf(ProcessSnapshot p, string path) =>
-        p.Files.FirstOrDefault(f => f.Name == path || (f.Name.StartsWith('.') && path.EndsWith(f.Name.TrimStart('.'), StringComparison.Ordinal)))?.OwnerUid;
+        p.Files.Where(f => f.Name == path || (f.Name.StartsWith('.') && path.EndsWith(f.Name.TrimStart('.'), StringComparison.Ordinal)))
+            .Select(f => f.OwnerUid).FirstOrDefault();
 
     internal sealed class Doc
     {

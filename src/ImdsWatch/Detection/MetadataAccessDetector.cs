@@ -43,7 +43,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     // How far event time moves between two sweeps of the open activities.
     private static readonly TimeSpan SweepStep = TimeSpan.FromSeconds(1);
 
-    private readonly ProcessTracker _tracker = new();
+    private readonly ProcessTracker _tracker = new() { Analyzer = rules.Analyzer };
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
     private readonly OpenActivities _open = new();
     private long _opened;
@@ -57,7 +57,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         if (context.Live)
         {
             SettleWindow = SettleAfter < LiveWindow ? SettleAfter : LiveWindow;
-            _tracker = new ProcessTracker { MaxEntries = ProcessTracker.LiveMaxEntries, MaxAge = ProcessTracker.LiveMaxAge, Stats = Stats };
+            _tracker = new ProcessTracker { MaxEntries = ProcessTracker.LiveMaxEntries, MaxAge = ProcessTracker.LiveMaxAge, Stats = Stats, Analyzer = context.Rules.Analyzer };
         }
         else
         {
@@ -222,7 +222,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         {
             // Nothing on the command line can name an endpoint: the image serves as ancestry, or as the image of a
             // connect, and its command line is read only if an alert asks.
-            _tracker.Record(new TrackedImage(exec, rules.Analyzer));
+            _tracker.Record(exec);
             return;
         }
         var analysis = rules.Analyzer.Analyze(exec.Process.Args);

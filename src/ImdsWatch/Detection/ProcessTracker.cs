@@ -19,8 +19,13 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
     /// <summary>The name of this table in <see cref="DetectionStats.Evicted"/>.</summary>
     public const string EvictedName = "process-table";
 
-    private readonly Dictionary<(string? Host, int Pid), LinkedListNode<TrackedImage>> _byPid = new(HostPidComparer.Instance);
-    private readonly LinkedList<TrackedImage> _byAge = new();
+    // The current image of each (host, pid), and every exec recorded, oldest first. An exec replaced by a later one
+    // of its pid stays in the queue until it reaches the front, and is dropped there without touching the table (it
+    // is no longer the table's): one array slot per exec instead of a linked-list node. The table holds the bare
+    // exec until someone asks for its image (an alert's process, its ancestors): most of the ~40,000 images a full
+    // scan keeps are never asked for, and their TrackedImage was one more object each that outlived gen0.
+    private readonly Dictionary<(string? Host, int Pid), object> _byPid = new(HostPidComparer.Instance); // ProcessExec or TrackedImage
+    private readonly Queue<ProcessExec> _byAge = new();
 
     public ulong Window => window;
 
@@ -33,46 +38,75 @@ public sealed class ProcessTracker(ulong window = ProcessTracker.DefaultWindow)
     /// <summary>Where evictions at <see cref="MaxEntries"/> are counted.</summary>
     public DetectionStats? Stats { get; init; }
 
+    /// <summary>What reads the command line of an exec recorded bare (<see cref="Record(ProcessExec)"/>) once its image is asked for.</summary>
+    public CommandLineAnalyzer? Analyzer { get; init; }
+
     public int Count => _byPid.Count;
 
     public void Record(ProcessExec exec, CommandAnalysis analysis) => Record(new TrackedImage(exec, analysis));
 
-    public void Record(TrackedImage image)
+    public void Record(TrackedImage image) => Add(image.Exec, image);
+
+    /// <summary>An exec whose image is made only when asked for (needs <see cref="Analyzer"/>).</summary>
+    public void Record(ProcessExec exec) => Add(exec, exec);
+
+    private void Add(ProcessExec exec, object entry)
     {
-        var exec = image.Exec;
-        var key = (exec.Host, exec.Process.Pid);
-        if (_byPid.TryGetValue(key, out var old))
-            _byAge.Remove(old);
-        _byPid[key] = _byAge.AddLast(image);
+        _byPid[(exec.Host, exec.Process.Pid)] = entry;
+        _byAge.Enqueue(exec);
         // Forget what no later event can reach any more (events arrive in serial order, give or take the
         // assembler's slack, which is far inside the window).
-        while (_byAge.First is { } oldest && !Within(oldest.Value.Exec.Sequence, exec.Sequence))
-            Forget(oldest);
+        while (Oldest() is { } oldest && !Within(oldest.Sequence, exec.Sequence))
+            Forget();
         if (MaxAge is { } age)
         {
-            while (_byAge.First is { } oldest && exec.Timestamp - oldest.Value.Exec.Timestamp > age)
-                Forget(oldest);
+            while (Oldest() is { } oldest && exec.Timestamp - oldest.Timestamp > age)
+                Forget();
         }
         if (MaxEntries is { } max)
         {
-            while (_byPid.Count > max && _byAge.First is { } oldest)
+            while (_byPid.Count > max && Oldest() is not null)
             {
-                Forget(oldest);
+                Forget();
                 if (Stats is not null)
                     Stats.Evicted[EvictedName] = Stats.Evicted.GetValueOrDefault(EvictedName) + 1;
             }
         }
     }
 
-    private void Forget(LinkedListNode<TrackedImage> node)
+    private static ProcessExec ExecOf(object entry) => entry as ProcessExec ?? ((TrackedImage)entry).Exec;
+
+    /// <summary>The oldest exec still current, the replaced ones before it dropped.</summary>
+    private ProcessExec? Oldest()
     {
-        _byAge.Remove(node);
-        _byPid.Remove((node.Value.Exec.Host, node.Value.Exec.Process.Pid));
+        while (_byAge.TryPeek(out var oldest))
+        {
+            if (_byPid.TryGetValue((oldest.Host, oldest.Process.Pid), out var current) && ReferenceEquals(ExecOf(current), oldest))
+                return oldest;
+            _byAge.Dequeue();
+        }
+        return null;
+    }
+
+    /// <summary>Forgets the exec <see cref="Oldest"/> returned.</summary>
+    private void Forget()
+    {
+        var oldest = _byAge.Dequeue();
+        _byPid.Remove((oldest.Host, oldest.Process.Pid));
     }
 
     /// <summary>The image of (host, pid) as an event with serial <paramref name="at"/> sees it.</summary>
-    public TrackedImage? Current(string? host, int pid, ulong at) =>
-        _byPid.TryGetValue((host, pid), out var node) && Within(node.Value.Exec.Sequence, at) ? node.Value : null;
+    public TrackedImage? Current(string? host, int pid, ulong at)
+    {
+        if (!_byPid.TryGetValue((host, pid), out var entry) || !Within(ExecOf(entry).Sequence, at))
+            return null;
+        if (entry is TrackedImage image)
+            return image;
+        // Made once, then kept in the table: every later asker sees the same image (its analysis, its ended mark).
+        image = new TrackedImage((ProcessExec)entry, Analyzer ?? throw new InvalidOperationException("a bare exec needs the tracker's Analyzer"));
+        _byPid[(host, pid)] = image;
+        return image;
+    }
 
     /// <summary>Parents, nearest first, as far as the log shows them (at most <paramref name="depth"/>).</summary>
     public IEnumerable<ProcessSnapshot> Ancestors(string? host, ProcessSnapshot process, ulong at, int depth = 8)

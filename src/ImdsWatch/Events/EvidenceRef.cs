@@ -1,7 +1,11 @@
 namespace ImdsWatch.Events;
 
-/// <summary>Where a piece of evidence is: file and line, and the record's own id (audit serial, event id).</summary>
-public sealed record EvidenceRef
+/// <summary>
+/// Where a piece of evidence is: file and line, and the record's own id (audit serial, event id). A value inside its
+/// event, not an object of its own: the full parser makes one per exec, and the ~40,000 execs the process table keeps
+/// for ancestry each had one more object that outlived the young generation.
+/// </summary>
+public readonly struct EvidenceRef : IEquatable<EvidenceRef>
 {
     private readonly string? _recordId;
     private readonly ulong _auditSerial;
@@ -32,10 +36,17 @@ public sealed record EvidenceRef
 
     public string RecordId => _recordId ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"audit:{_auditSerial}");
 
-    public bool Equals(EvidenceRef? other) =>
-        other is not null && (ReferenceEquals(this, other) || (Line == other.Line && File == other.File && RecordId == other.RecordId));
+    public bool Equals(EvidenceRef other) => Line == other.Line && File == other.File && RecordId == other.RecordId;
+
+    public override bool Equals(object? obj) => obj is EvidenceRef other && Equals(other);
 
     public override int GetHashCode() => HashCode.Combine(File, Line, RecordId);
 
+    public static bool operator ==(EvidenceRef left, EvidenceRef right) => left.Equals(right);
+
+    public static bool operator !=(EvidenceRef left, EvidenceRef right) => !left.Equals(right);
+
     public void Deconstruct(out string file, out long line, out string recordId) => (file, line, recordId) = (File, Line, RecordId);
+
+    public override string ToString() => $"EvidenceRef {{ File = {File}, Line = {Line}, RecordId = {RecordId} }}";
 }

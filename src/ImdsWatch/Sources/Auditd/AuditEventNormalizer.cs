@@ -48,6 +48,12 @@ public sealed class AuditEventNormalizer
     private readonly List<AuditFields> _execveInUse = [];
     private readonly Dictionary<int, string> _arguments = [];
 
+    // argv and files of recurring execs, shared by every exec of the same bytes, and the key being looked up: the
+    // bytes of the event's EXECVE (or PATH) records one after another.
+    private readonly RecurringArrays<string> _argv = new();
+    private readonly RecurringArrays<FileRef> _files = new();
+    private readonly byte[] _key = new byte[RecurringArrays<string>.MaxKeyLength];
+
     /// <summary>The event's normalized events, all made before the first is returned.</summary>
     public IEnumerable<HostEvent> Normalize(AuditEvent e)
     {
@@ -206,7 +212,17 @@ public sealed class AuditEventNormalizer
         var fromProctitle = false;
         if (isExec && e.First(AuditRecordType.Execve) is not null)
         {
-            args = ExecveArguments.Rebuild(ExecveFields(e), _arguments, out problem);
+            var key = KeyOf(e, AuditRecordType.Execve);
+            var slot = 0;
+            if (!key.IsEmpty && _argv.Find(key, out slot) is { } kept)
+                args = kept;
+            else
+            {
+                var rebuilt = ExecveArguments.Rebuild(ExecveFields(e), _arguments, out problem);
+                if (!key.IsEmpty && problem is null)
+                    _argv.Keep(slot, key, rebuilt);
+                args = rebuilt;
+            }
         }
         if (args.Count == 0 && e.First(AuditRecordType.Proctitle) is { } pt)
         {
@@ -235,7 +251,10 @@ public sealed class AuditEventNormalizer
         };
     }
 
-    /// <summary>The files the PATH records name, in an array of their own (the image keeps it for as long as it is tracked).</summary>
+    /// <summary>
+    /// The files the PATH records name, in an array the image keeps for as long as it is tracked: shared with the
+    /// earlier execs of the same PATH records.
+    /// </summary>
     private FileRef[] Files(AuditEvent e)
     {
         var paths = 0;
@@ -246,6 +265,18 @@ public sealed class AuditEventNormalizer
         }
         if (paths == 0)
             return [];
+        var key = KeyOf(e, AuditRecordType.Path);
+        var slot = 0;
+        if (!key.IsEmpty && _files.Find(key, out slot) is { } kept)
+            return kept;
+        var files = NamedFiles(e, paths);
+        if (!key.IsEmpty)
+            _files.Keep(slot, key, files);
+        return files;
+    }
+
+    private FileRef[] NamedFiles(AuditEvent e, int paths)
+    {
         var files = new FileRef[paths];
         var named = 0;
         foreach (var r in CollectionsMarshal.AsSpan(e.Records))
@@ -259,6 +290,27 @@ public sealed class AuditEventNormalizer
         if (named < paths)
             Array.Resize(ref files, named);
         return files;
+    }
+
+    /// <summary>
+    /// The bodies of the event's records of <paramref name="type"/>, each followed by a newline (no body holds one),
+    /// in a buffer reused event after event; empty when they are longer than a recurring array's key.
+    /// </summary>
+    private ReadOnlySpan<byte> KeyOf(AuditEvent e, int type)
+    {
+        var length = 0;
+        foreach (var r in CollectionsMarshal.AsSpan(e.Records))
+        {
+            if (r.Type != type)
+                continue;
+            var body = r.Body;
+            if (length + body.Length + 1 > _key.Length)
+                return default;
+            body.CopyTo(_key.AsSpan(length));
+            length += body.Length;
+            _key[length++] = (byte)'\n';
+        }
+        return _key.AsSpan(0, length);
     }
 
     /// <summary>The event's EXECVE records indexed, in order, into reused instances.</summary>

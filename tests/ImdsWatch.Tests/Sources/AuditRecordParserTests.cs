@@ -101,4 +101,33 @@ public sealed class AuditRecordParserTests
         var fast = AuditRecordParser.TypeOf(bytes);
         Assert.True(fast == -1 || fast == AuditRecordType.Parse(name), $"{name}: fast table {fast}");
     }
+
+    /// <summary>A stamp's numbers read eight digits at a time are those read one at a time: any bytes, any limit.</summary>
+    [Fact]
+    public void Digits_read_eight_at_a_time_are_the_digits_read_one_by_one()
+    {
+        var bytes = Gen.OneOf(Gen.Byte[(byte)'0', (byte)'9'], Gen.Byte[(byte)'0', (byte)'9'], Gen.Byte[(byte)'0', (byte)'9'], Gen.Byte);
+        Gen.Select(bytes.Array[0, 30], Gen.Int[1, 19]).Sample((s, max) =>
+        {
+            ulong expected = 0;
+            var n = 0;
+            while (n < max && n < s.Length && s[n] is >= (byte)'0' and <= (byte)'9')
+                expected = (expected * 10) + (ulong)(s[n++] - '0');
+            Assert.Equal(n, AuditRecordParser.Digits(s, max, out var value));
+            Assert.Equal(expected, value);
+        }, iter: 200_000);
+    }
+
+    [Theory]
+    [InlineData("type=SYSCALL msg=audit(1790000000.123:4294967296): x=1", 1790000000123L, 4294967296UL)]
+    [InlineData("type=SYSCALL msg=audit(1790000000.000:9999999999999999999): x=1", 1790000000000L, 9999999999999999999UL)] // 19 digits
+    [InlineData("type=SYSCALL msg=audit(1790000000.123:12345678x): x=1", 0L, 0UL)] // a serial ending in a letter
+    [InlineData("type=SYSCALL msg=audit(17900000001234567.000:1): x=1", 0L, 0UL)] // 17 digits of seconds
+    public void A_stamp_is_read_whole_or_not_at_all(string line, long milliseconds, ulong serial)
+    {
+        var ok = AuditRecordParser.TryParseHeader(Encoding.UTF8.GetBytes(line), out var h, out _);
+        Assert.Equal(milliseconds != 0, ok);
+        if (ok)
+            Assert.Equal((milliseconds, serial), (h.EpochMilliseconds, h.Serial));
+    }
 }

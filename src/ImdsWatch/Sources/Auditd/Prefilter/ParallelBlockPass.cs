@@ -29,7 +29,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
     /// </summary>
     internal System.Collections.Concurrent.ConcurrentBag<BlockSummary>? Summaries { get; init; }
 
-    /// <summary>Threads kept between the files of a scan (null: threads of this pass's own).</summary>
+    /// <summary>Threads kept between the files of a scan (null: a team of this pass's own, ended with it).</summary>
     internal BlockPassTeam? Team { get; init; }
 
     /// <summary>Called by a worker with each block's index after classifying it (tests make a worker fail with it).</summary>
@@ -112,10 +112,10 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
 
         // Threads of their own, not the pool's: a worker blocks while its slots are full, and work the pool runs meanwhile
         // (serializing alerts that stream out during the scan, Parallel.For) would wait for the pool to add a thread, 0.5 s.
-        var team = Team;
-        var workers = team is not null ? null : Enumerable.Range(0, Math.Min(_workers, blocks))
-            .Select(_ => Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        team?.Start(Work, Math.Min(_workers, blocks));
+        // A pass given no team has one of its own.
+        using var ownTeam = Team is null ? new BlockPassTeam(_workers) : null;
+        var team = Team ?? ownTeam!;
+        team.Start(Work, Math.Min(_workers, blocks));
         try
         {
             for (var index = 0; index < blocks; index++)
@@ -134,10 +134,7 @@ public sealed class ParallelBlockPass(ReferenceCandidates candidates, int worker
         finally
         {
             stop.Cancel();
-            if (workers is null)
-                team!.Wait();
-            else
-                Task.WaitAll(workers, CancellationToken.None);
+            team.Wait();
             foreach (var semaphore in ready)
                 semaphore.Dispose();
             free.Dispose();

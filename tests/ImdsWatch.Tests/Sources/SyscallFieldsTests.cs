@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text;
 using CsCheck;
 using ImdsWatch.Sources.Auditd;
@@ -105,6 +106,26 @@ public sealed class SyscallFieldsTests
     }
 
     [Theory]
+    [InlineData("4400", true, 4400)]
+    [InlineData("123456789", true, 123456789)]
+    [InlineData("2147483647", true, 2147483647)] // ten digits: the parser's
+    [InlineData("2147483648", false, 0)] // too large
+    [InlineData("00000000000042", true, 42)]
+    [InlineData("-5", true, -5)]
+    [InlineData("+7", true, 7)]
+    [InlineData("12x", true, 12)] // the digits that start the value
+    [InlineData("x", false, 0)]
+    [InlineData("", false, 0)]
+    public void A_pid_is_read_as_the_number_parser_reads_it(string value, bool read, int expected)
+    {
+        var body = Encoding.UTF8.GetBytes($"arch=c000003e syscall=42 success=no exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=1 pid={value}");
+        Assert.True(SyscallFields.TryFindIds(body, withSuccess: true, out var f));
+        Assert.True(SyscallFields.IsNo(body, f.Success));
+        Assert.Equal(read, f.TryReadIds(body, out var pid, out var ppid));
+        Assert.Equal((expected, 1), (pid, ppid));
+    }
+
+    [Theory]
     [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400 comm=\"x pid=9\"")] // a later pid=
     [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400 msg='ppid=9'")] // a later ppid=
     [InlineData("arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=7ffd a2=10 a3=0 items=0 ppid=4321 pid=4400 x=1 success=no")] // a later success=
@@ -139,13 +160,19 @@ public sealed class SyscallFieldsTests
             if (at < head.Length)
                 text = text[..at] + b + text[(at + 1)..];
             var body = Encoding.UTF8.GetBytes(text);
-            if (!SyscallFields.TryFindIds(body, withSuccess: true, out var f))
+            var wide = SyscallFields.TryFindIds(body, withSuccess: true, out var f, wide: true);
+            Assert.Equal(wide, SyscallFields.TryFindIds(body, withSuccess: true, out var narrow, wide: false));
+            Assert.Equal(f, narrow);
+            if (!wide)
                 return;
             answered++;
             var index = AuditFields.Parse(body);
             Assert.Equal(Raw(index, "pid"), Value(body, f.Pid));
             Assert.Equal(Raw(index, "ppid"), Value(body, f.ParentPid));
             Assert.Equal(Raw(index, "success"), Value(body, f.Success));
+            Assert.Equal(Raw(index, "success") == "no", SyscallFields.IsNo(body, f.Success));
+            Assert.Equal(Utf8Parser.TryParse(Encoding.UTF8.GetBytes(Raw(index, "pid") ?? ""), out int pid, out _), f.TryReadIds(body, out var read, out _));
+            Assert.Equal(pid, read);
         }, iter: 100_000);
         Assert.True(answered > 5_000, $"only {answered} bodies answered: the generator no longer tests the searches");
     }

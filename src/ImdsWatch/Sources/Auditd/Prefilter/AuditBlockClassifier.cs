@@ -202,7 +202,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         if (!whole && (run.Flags & RunFlags.SockAddrMayBeInet) == 0 && SyscallFields.TryFindIds(body, withSuccess: execve, out var head))
         {
             found = head.TryReadIds(body, out pid, out ppid);
-            run.Flags |= RunFlags.CallUnread | (execve && SyscallFields.Value(body, head.Success).SequenceEqual("no"u8) ? RunFlags.Failed : 0);
+            run.Flags |= RunFlags.CallUnread | (execve && SyscallFields.IsNo(body, head.Success) ? RunFlags.Failed : 0);
         }
         else if (SyscallFields.TryScan(body, out var fields))
         {

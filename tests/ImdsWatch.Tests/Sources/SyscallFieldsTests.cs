@@ -160,8 +160,8 @@ public sealed class SyscallFieldsTests
             if (at < head.Length)
                 text = text[..at] + b + text[(at + 1)..];
             var body = Encoding.UTF8.GetBytes(text);
-            var wide = SyscallFields.TryFindIds(body, withSuccess: true, out var f, wide: true);
-            Assert.Equal(wide, SyscallFields.TryFindIds(body, withSuccess: true, out var narrow, wide: false));
+            var wide = SyscallFields.TryFindIds<SyscallFields.Wide>(body, withSuccess: true, out var f);
+            Assert.Equal(wide, SyscallFields.TryFindIds<SyscallFields.Narrow>(body, withSuccess: true, out var narrow));
             Assert.Equal(f, narrow);
             if (!wide)
                 return;

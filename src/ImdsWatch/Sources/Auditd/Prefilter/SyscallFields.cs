@@ -119,33 +119,31 @@ internal struct SyscallFields
     /// </summary>
     /// <remarks>
     /// One pass, 32 bytes at a time, finds every "pid=" and "success=" at once: each '=' whose third byte before is 'p'
-    /// or seventh is 's' (a few a record: ppid, pid, success, syscall), and the first byte that is not plain. Three
-    /// searches of the body did the same before (~650 instructions a record against ~100 for 6d8a45c's one search for
-    /// " ppid=", which took the first); this pass costs about half. Anything else returns false, and the caller reads
-    /// the record with <see cref="TryScan(ReadOnlySpan{byte}, out SyscallFields)"/>.
+    /// or seventh is 's' (a few a record: ppid, pid, success, syscall); then one search for an unplain byte up to the
+    /// values read. Three searches of the whole body did the same before. Anything else returns false, and the caller
+    /// reads the record with <see cref="TryScan(ReadOnlySpan{byte}, out SyscallFields)"/>.
     /// </remarks>
     public static bool TryFindIds(ReadOnlySpan<byte> body, bool withSuccess, out SyscallFields fields) =>
-        TryFindIds(body, withSuccess, out fields, Vector256.IsHardwareAccelerated);
+        Vector256.IsHardwareAccelerated ? TryFindIds<Wide>(body, withSuccess, out fields) : TryFindIds<Narrow>(body, withSuccess, out fields);
 
-    /// <param name="wide">32 bytes in one vector (AVX2) rather than two: the tests run both.</param>
+    /// <typeparam name="TBlock">How a block is compared: in one 32-byte vector (AVX2) or two of 16; the tests run both.</typeparam>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool TryFindIds(ReadOnlySpan<byte> body, bool withSuccess, out SyscallFields fields, bool wide)
+    internal static bool TryFindIds<TBlock>(ReadOnlySpan<byte> body, bool withSuccess, out SyscallFields fields)
+        where TBlock : struct, IKeyBlock
     {
         fields = None;
         // The kernel's record starts with arch=: no key read here ends in its first seven bytes, so the blocks, which
-        // look seven bytes back, start after them (two of them are the value's, checked alone).
-        if (body.Length < KeyBlock + 7 || !Vector128.IsHardwareAccelerated || !body.StartsWith("arch="u8) || IsUnplain(body[5]) || IsUnplain(body[6]))
+        // look seven bytes back, start after them.
+        if (body.Length < KeyBlock + 7 || !Vector128.IsHardwareAccelerated || !body.StartsWith("arch="u8))
             return false;
         ref var start = ref MemoryMarshal.GetReference(body);
         var keys = new KeySearch();
         var last = body.Length - KeyBlock;
         var at = 7;
-        ulong unplain;
         for (; at < last; at += KeyBlock)
-            keys.Block(ref start, at, KeyEnds(ref Unsafe.Add(ref start, at), wide, keys.Unplain == int.MaxValue, out unplain), unplain);
-        // The last block is read as the 32 bytes that end the body, its masks shifted to start at `at`.
-        var shift = at - last;
-        keys.Block(ref start, at, KeyEnds(ref Unsafe.Add(ref start, last), wide, keys.Unplain == int.MaxValue, out unplain) >> shift, unplain >> shift);
+            keys.Block(ref start, at, TBlock.KeyEnds(ref Unsafe.Add(ref start, at)));
+        // The last block is read as the 32 bytes that end the body, its mask shifted to start at `at`.
+        keys.Block(ref start, at, TBlock.KeyEnds(ref Unsafe.Add(ref start, last)) >> (at - last));
         var (pid, success) = (keys.Pid, keys.Success);
         if (pid < 1 || body[pid - 1] != (byte)' ')
             return false;
@@ -163,7 +161,7 @@ internal struct SyscallFields
         }
         // Up to the values read (their first bytes included), every space separates two fields: no value there is quoted,
         // nests others or is interpreted.
-        if (keys.Unplain < end)
+        if (body[..end].IndexOfAny(Unplain) >= 0)
             return false;
         fields.Pid = pid + 4;
         fields.ParentPid = parent + 5;
@@ -172,7 +170,10 @@ internal struct SyscallFields
 
     private const int KeyBlock = 32;
 
-    /// <summary>What <see cref="TryFindIds(ReadOnlySpan{byte}, bool, out SyscallFields, bool)"/> has seen so far.</summary>
+    /// <summary>Bytes after which a space may lie inside a value, or a field be interpreted rather than raw.</summary>
+    private static readonly System.Buffers.SearchValues<byte> Unplain = System.Buffers.SearchValues.Create("\"'{\u001d"u8);
+
+    /// <summary>What <see cref="TryFindIds{TBlock}"/> has seen so far.</summary>
     private struct KeySearch()
     {
         private const uint PidKey = 0x3D64_6970; // "pid=", little-endian
@@ -181,14 +182,11 @@ internal struct SyscallFields
         public int Pid = -1; // where the last "pid=" starts
         public int Success = -1; // where the first "success=" starts
         public int Successes;
-        public int Unplain = int.MaxValue; // the first quote, brace or separator
 
-        /// <summary>Notes the keys whose '=' <paramref name="keys"/> marks, and the first unplain byte, from position <paramref name="at"/>.</summary>
+        /// <summary>Notes the keys whose '=' <paramref name="keys"/> marks, from position <paramref name="at"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Block(ref byte body, int at, ulong keys, ulong unplain)
+        public void Block(ref byte body, int at, ulong keys)
         {
-            if (unplain != 0 && Unplain == int.MaxValue)
-                Unplain = at + BitOperations.TrailingZeroCount(unplain);
             for (; keys != 0; keys &= keys - 1)
             {
                 var equals = at + BitOperations.TrailingZeroCount(keys);
@@ -205,51 +203,36 @@ internal struct SyscallFields
         }
     }
 
-    private static bool IsUnplain(byte b) => b is (byte)'"' or (byte)'\'' or (byte)'{' or Separator;
-
     /// <summary>
-    /// A bit for each of the 32 bytes at <paramref name="r"/> that is an '=' with 'p' three bytes before it or 's' seven
-    /// before (the ends of "pid=" and "success=", among a few others), and, with <paramref name="findUnplain"/>, one in
-    /// <paramref name="unplain"/> for each quote, brace or separator. Reads from seven bytes before <paramref name="r"/>.
+    /// A bit for each of the 32 bytes at a position that is an '=' with 'p' three bytes before it or 's' seven before (the
+    /// ends of "pid=" and "success=", among a few others). Reads from seven bytes before the position.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong KeyEnds(ref byte r, bool wide, bool findUnplain, out ulong unplain)
+    internal interface IKeyBlock
     {
-        unplain = 0;
-        if (wide && Vector256.IsHardwareAccelerated)
-        {
-            var e = Vector256.LoadUnsafe(ref r);
-            var keys = Vector256.Equals(e, Vector256.Create((byte)'='))
-                & (Vector256.Equals(Vector256.LoadUnsafe(ref Unsafe.Subtract(ref r, 3)), Vector256.Create((byte)'p'))
-                    | Vector256.Equals(Vector256.LoadUnsafe(ref Unsafe.Subtract(ref r, 7)), Vector256.Create((byte)'s')));
-            if (findUnplain)
-            {
-                unplain = (Vector256.Equals(e, Vector256.Create((byte)'"')) | Vector256.Equals(e, Vector256.Create((byte)'\''))
-                    | Vector256.Equals(e, Vector256.Create((byte)'{')) | Vector256.Equals(e, Vector256.Create(Separator))).ExtractMostSignificantBits();
-            }
-            return keys.ExtractMostSignificantBits();
-        }
-        var high = KeyEnds128(ref Unsafe.Add(ref r, 16), findUnplain, out var unplainHigh);
-        var low = KeyEnds128(ref r, findUnplain, out var unplainLow);
-        unplain = unplainLow | (unplainHigh << 16);
-        return low | (high << 16);
+        static abstract ulong KeyEnds(ref byte r);
     }
 
-    /// <summary><see cref="KeyEnds"/> for 16 bytes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong KeyEnds128(ref byte r, bool findUnplain, out ulong unplain)
+    /// <summary>One 32-byte vector.</summary>
+    internal readonly struct Wide : IKeyBlock
     {
-        unplain = 0;
-        var e = Vector128.LoadUnsafe(ref r);
-        var keys = Vector128.Equals(e, Vector128.Create((byte)'='))
-            & (Vector128.Equals(Vector128.LoadUnsafe(ref Unsafe.Subtract(ref r, 3)), Vector128.Create((byte)'p'))
-                | Vector128.Equals(Vector128.LoadUnsafe(ref Unsafe.Subtract(ref r, 7)), Vector128.Create((byte)'s')));
-        if (findUnplain)
-        {
-            unplain = (Vector128.Equals(e, Vector128.Create((byte)'"')) | Vector128.Equals(e, Vector128.Create((byte)'\''))
-                | Vector128.Equals(e, Vector128.Create((byte)'{')) | Vector128.Equals(e, Vector128.Create(Separator))).ExtractMostSignificantBits();
-        }
-        return keys.ExtractMostSignificantBits();
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong KeyEnds(ref byte r) =>
+            (Vector256.Equals(Vector256.LoadUnsafe(ref r), Vector256.Create((byte)'='))
+                & (Vector256.Equals(Vector256.LoadUnsafe(ref Unsafe.Subtract(ref r, 3)), Vector256.Create((byte)'p'))
+                    | Vector256.Equals(Vector256.LoadUnsafe(ref Unsafe.Subtract(ref r, 7)), Vector256.Create((byte)'s')))).ExtractMostSignificantBits();
+    }
+
+    /// <summary>Two 16-byte vectors.</summary>
+    internal readonly struct Narrow : IKeyBlock
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong KeyEnds(ref byte r) => Half(ref r) | (Half(ref Unsafe.Add(ref r, 16)) << 16);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong Half(ref byte r) =>
+            (Vector128.Equals(Vector128.LoadUnsafe(ref r), Vector128.Create((byte)'='))
+                & (Vector128.Equals(Vector128.LoadUnsafe(ref Unsafe.Subtract(ref r, 3)), Vector128.Create((byte)'p'))
+                    | Vector128.Equals(Vector128.LoadUnsafe(ref Unsafe.Subtract(ref r, 7)), Vector128.Create((byte)'s')))).ExtractMostSignificantBits();
     }
 
     /// <summary>pid and ppid as numbers: false when the pid cannot be read (ppid 0 then, or when it cannot be).</summary>

@@ -22,6 +22,11 @@ public sealed class AuditRecordParser
     private readonly Dictionary<int, string> _typeNames = [];
     private readonly Dictionary<int, string> _nodes = [];
 
+    // The node of the record before: nearly every record names the same one, and comparing its bytes costs less
+    // than hashing, looking up and checking them (Intern was ~240 instructions a record, 4 % of the full parser's).
+    private byte[] _lastNodeBytes = [];
+    private string? _lastNode;
+
     public bool TryParse(ReadOnlySpan<byte> line, int sourceId, long lineNumber, out AuditRecord? record, out string? error) =>
         TryParse(line, sourceId, lineNumber, null, out record, out error);
 
@@ -34,7 +39,9 @@ public sealed class AuditRecordParser
         if (!TryParseHeader(line, out var header, out error))
             return false;
         var typeName = NameOf(header.Type) ?? Intern(_typeNames, line.Slice(header.TypeStart, header.TypeLength));
-        var body = line[header.BodyStart..].TrimEnd("\r\n "u8);
+        var body = line[header.BodyStart..];
+        if (!body.IsEmpty && body[^1] is (byte)'\r' or (byte)'\n' or (byte)' ')
+            body = body.TrimEnd("\r\n "u8);
         if (arena is null)
         {
             record = new AuditRecord { BodyBuffer = body.ToArray() };
@@ -44,7 +51,7 @@ public sealed class AuditRecordParser
         {
             record = arena.Rent(body);
         }
-        record.Node = header.NodeLength > 0 ? Intern(_nodes, line.Slice(header.NodeStart, header.NodeLength)) : null;
+        record.Node = header.NodeLength > 0 ? NodeOf(line.Slice(header.NodeStart, header.NodeLength)) : null;
         record.Type = header.Type >= 0 ? header.Type : AuditRecordType.Parse(typeName);
         record.TypeName = typeName;
         record.EpochMilliseconds = header.EpochMilliseconds;
@@ -256,6 +263,15 @@ public sealed class AuditRecordParser
         s = s[(used + 1)..];
         millis = (seconds * 1000) + ms; // cannot overflow: seconds ≤ MaxStampSeconds, ms < 1000
         return true;
+    }
+
+    private string NodeOf(ReadOnlySpan<byte> name)
+    {
+        if (_lastNode is not null && name.SequenceEqual(_lastNodeBytes))
+            return _lastNode;
+        _lastNode = Intern(_nodes, name);
+        _lastNodeBytes = name.ToArray();
+        return _lastNode;
     }
 
     private static string Intern(Dictionary<int, string> table, ReadOnlySpan<byte> value)

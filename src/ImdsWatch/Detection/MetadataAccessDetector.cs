@@ -44,6 +44,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
     private static readonly TimeSpan SweepStep = TimeSpan.FromSeconds(1);
 
     private readonly ProcessTracker _tracker = new() { Analyzer = rules.Analyzer };
+    private readonly ArgvVerdicts _argv = new(rules);
     private readonly Dictionary<(string? Host, int Pid, ulong Image), ProcessActivity> _byImage = [];
     private readonly OpenActivities _open = new();
     private long _opened;
@@ -218,7 +219,7 @@ public sealed class MetadataAccessDetector(DetectionRules rules, DetectionStats?
         if (!exec.Success)
             return; // a failed execve (PATH search, ENOENT) starts no image
         Stats.Execs++;
-        if (!rules.Candidates.MayReference(exec.Process.Args))
+        if (!_argv.MayReference(exec.Process.Args))
         {
             // Nothing on the command line can name an endpoint: the image serves as ancestry, or as the image of a
             // connect, and its command line is read only if an alert asks.

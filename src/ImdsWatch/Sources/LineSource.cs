@@ -21,7 +21,7 @@ public abstract class LineSource : IEventSource
         while (TryReadLine(reader, context, out var line))
         {
             stats.Lines++;
-            if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
+            if (!IsBlank(line))
             {
                 try
                 {
@@ -72,9 +72,14 @@ public abstract class LineSource : IEventSource
     internal void FeedLive(ReadOnlySpan<byte> line, long lineNumber, SourceContext context)
     {
         context.Stats.Lines++;
-        if (!line.IsEmpty && line.IndexOfAnyExcept((byte)' ', (byte)'\t') >= 0)
+        if (!IsBlank(line))
             ReadLine(line, lineNumber, context);
     }
+
+    /// <summary>Empty or only spaces and tabs; a line's first byte nearly always answers (the search is a call a line).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsBlank(ReadOnlySpan<byte> line) =>
+        line.IsEmpty || (line[0] is (byte)' ' or (byte)'\t' && line.IndexOfAnyExcept((byte)' ', (byte)'\t') < 0);
 
     /// <summary>The input went quiet (or ends): what is pending is handed over; more lines may follow.</summary>
     internal void FlushLive(SourceContext context) => Finish(context);

@@ -39,6 +39,25 @@ public sealed class AuditRecordParserTests
     }
 
     [Fact]
+    public void Each_record_names_its_own_node_when_nodes_change_from_line_to_line()
+    {
+        var parser = new AuditRecordParser();
+        string?[] nodes = ["vm", "vm", "web-1.example.internal.long-name", "web-1.example.internal.long-name", "vm", "vm2", null, "v", "vm", "ümlaut-host", "ümlaut-host"];
+        AuditRecord? before = null;
+        var serial = 1;
+        foreach (var node in nodes)
+        {
+            var line = (node is null ? "" : $"node={node} ") + $"type=SYSCALL msg=audit(1.002:{serial++}): arch=c000003e syscall=42";
+            Assert.True(parser.TryParse(Encoding.UTF8.GetBytes(line), 0, 1, out var r, out var error), error);
+            Assert.Equal(node, r!.Node);
+            Assert.Equal(AuditRecordType.Syscall, r.Type);
+            if (before is not null && before.Node == node && node is not null)
+                Assert.Same(before.Node, r.Node); // one string for a node, as the assembler's reference comparisons expect
+            before = r;
+        }
+    }
+
+    [Fact]
     public void Syslog_relayed_kernel_record_with_numeric_type_is_read()
     {
         var r = Parse("Jan  1 00:00:00 host kernel: [  1.0] audit: type=1300 audit(1492037289.295:58): arch=c000003e syscall=42");

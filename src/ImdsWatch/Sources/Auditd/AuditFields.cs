@@ -23,18 +23,17 @@ public sealed class AuditFields
     private int _count;
     private List<AuditField>? _all;
 
-    // Lookups by key: an open-addressing table of slot index + 1 (0: empty) on a hash of the key's bytes and whether
-    // it is interpreted, built at the first lookup after an index (records read field by field, EXECVE, never pay for
-    // it) and holding the last field of each key, as auditd takes it. Its arrays are kept from record to record.
+    // Lookups by key: an open-addressing table of slot index + 1 (0: empty) on a hash of the key's first eight bytes
+    // and whether it is interpreted, built at the first lookup after an index of a record of more than eight fields
+    // (records read field by field, EXECVE, never pay for it; short ones are searched) and holding the last field of
+    // each key, as auditd takes it. Beside each entry, the key's first eight bytes: a key of up to eight bytes (every
+    // key the normalizer asks for) is told apart from another by one comparison. Its arrays are kept from record to record.
     private const int MinTableSize = 64;
+    private const int LinearUpTo = 8;
     private int[] _table = new int[MinTableSize];
-    private uint[] _hashes = new uint[MinTableSize];
+    private ulong[] _keys = new ulong[MinTableSize];
     private int _tableMask;
     private bool _tableBuilt;
-
-    // Lookups of a record answered by a search from the end before the table is built: a table pays from a few on.
-    private const int LinearLookups = 3;
-    private int _lookups;
 
     /// <summary>
     /// A field's place in the body, 16 bytes: records are parsed by the ten thousand in a scan. Written field by field
@@ -107,7 +106,6 @@ public sealed class AuditFields
         _count = 0;
         _all = null;
         _tableBuilt = false;
-        _lookups = 0;
         var delimiters = new Delimiters(buffer.AsSpan(0, offset + length));
         Index(ref delimiters, offset, offset + length, interpreted: false);
         return this;
@@ -167,13 +165,22 @@ public sealed class AuditFields
         var close = open switch { (byte)'"' => (byte)'"', (byte)'\'' => (byte)'\'', (byte)'{' => (byte)'}', _ => (byte)0 };
         if (close != 0)
         {
-            var length = s[(i + 1)..to].IndexOf(close);
-            if (length < 0)
+            int stop;
+            if (open == (byte)'"')
+            {
+                // In the block's mask: a dozen a SYSCALL (comm, exe, key, the interpreted names), each a call otherwise.
+                stop = delimiters.NextQuote(i + 1, to);
+            }
+            else
+            {
+                var length = s[(i + 1)..to].IndexOf(close);
+                stop = length < 0 ? to : i + 1 + length;
+            }
+            if (stop >= to)
             {
                 (start, end, next) = (i + 1, to, to);
                 return open;
             }
-            var stop = i + 1 + length;
             (start, end, next) = open == (byte)'{' ? (i, stop + 1, stop + 1) : (i + 1, stop, stop + 1);
             return open;
         }
@@ -186,14 +193,15 @@ public sealed class AuditFields
     }
 
     /// <summary>
-    /// Where the next space, '=' or 0x1D separator is, from a mask of those bytes 64 at a time (most fields are a few
-    /// bytes long: one mask serves several of them). Reads only inside the span it is given.
+    /// Where the next space, '=' or 0x1D separator is, and the next double quote, from masks of those bytes 64 at a
+    /// time (most fields are a few bytes long: one mask serves several of them). Reads only inside the span it is given.
     /// </summary>
     private ref struct Delimiters(ReadOnlySpan<byte> data)
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _block = -64;
         private ulong _mask;
+        private ulong _quotes;
 
         /// <summary>The first delimiter at or after <paramref name="p"/> and before <paramref name="to"/>, or <paramref name="to"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -215,43 +223,75 @@ public sealed class AuditFields
             return to;
         }
 
+        /// <summary>The first double quote at or after <paramref name="p"/> and before <paramref name="to"/>, or <paramref name="to"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int NextQuote(int p, int to)
+        {
+            while (p < to)
+            {
+                var offset = p - _block;
+                if ((uint)offset >= 64)
+                {
+                    Load(p);
+                    offset = 0;
+                }
+                var m = _quotes >> offset;
+                if (m != 0)
+                    return Math.Min(to, p + BitOperations.TrailingZeroCount(m));
+                p = _block + 64;
+            }
+            return to;
+        }
+
         private void Load(int at)
         {
             _block = at;
             var length = _data.Length;
             if (length - at >= 64)
             {
-                _mask = Match(ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), at));
+                _mask = Match(ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), at), out _quotes);
             }
             else if (length >= 64)
             {
                 // the 64 bytes that end the data, shifted to start at `at`: nothing past the end is read or set
-                _mask = Match(ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), length - 64)) >> (at - (length - 64));
+                var shift = at - (length - 64);
+                _mask = Match(ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), length - 64), out var quotes) >> shift;
+                _quotes = quotes >> shift;
             }
             else
             {
-                ulong mask = 0;
+                ulong mask = 0, quotes = 0;
                 for (var k = at; k < length; k++)
                 {
                     if (_data[k] is (byte)' ' or (byte)'=' or EnrichedSeparator)
                         mask |= 1UL << (k - at);
+                    else if (_data[k] == (byte)'"')
+                        quotes |= 1UL << (k - at);
                 }
                 _mask = mask;
+                _quotes = quotes;
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ulong Match(ref byte r)
+        private static ulong Match(ref byte r, out ulong quotes)
         {
             if (Vector256.IsHardwareAccelerated)
             {
                 var a = Vector256.LoadUnsafe(ref r);
                 var b = Vector256.LoadUnsafe(ref r, 32);
+                var quote = Vector256.Create((byte)'"');
+                quotes = Vector256.Equals(a, quote).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(b, quote).ExtractMostSignificantBits() << 32);
                 return Of(a).ExtractMostSignificantBits() | ((ulong)Of(b).ExtractMostSignificantBits() << 32);
             }
             ulong mask = 0;
+            quotes = 0;
             for (var k = 0; k < 64; k += 16)
-                mask |= (ulong)Of(Vector128.LoadUnsafe(ref r, (nuint)k)).ExtractMostSignificantBits() << k;
+            {
+                var v = Vector128.LoadUnsafe(ref r, (nuint)k);
+                quotes |= (ulong)Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits() << k;
+                mask |= (ulong)Of(v).ExtractMostSignificantBits() << k;
+            }
             return mask;
         }
 
@@ -290,28 +330,27 @@ public sealed class AuditFields
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int IndexOf(ReadOnlySpan<byte> key, bool interpreted)
     {
-        if (_count == 0)
-            return -1;
-        if (!_tableBuilt && (_count <= 8 || ++_lookups <= LinearLookups))
+        if (_count <= LinearUpTo)
             return IndexOfLinear(key, interpreted);
         if (!_tableBuilt)
             BuildTable();
-        var hash = Hash(key, interpreted);
-        for (var i = (int)hash & _tableMask; ; i = (i + 1) & _tableMask)
+        var packed = Pack(key);
+        for (var i = (int)Hash(packed, interpreted) & _tableMask; ; i = (i + 1) & _tableMask)
         {
             var entry = _table[i];
             if (entry == 0)
                 return -1;
-            if (_hashes[i] == hash)
+            if (_keys[i] == packed)
             {
                 ref readonly var slot = ref _slots[entry - 1];
-                if (slot.KeyLength == key.Length && slot.Interpreted == interpreted && _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key))
+                if (slot.KeyLength == key.Length && slot.Interpreted == interpreted
+                    && (key.Length <= 8 || _body.AsSpan(slot.KeyStart, slot.KeyLength).SequenceEqual(key)))
                     return entry - 1;
             }
         }
     }
 
-    /// <summary>The last field of the key, searched from the end: the first few lookups of a record (CWD, PATH take one to three).</summary>
+    /// <summary>The last field of the key, searched from the end: records of a few fields (CWD, PATH, SOCKADDR).</summary>
     private int IndexOfLinear(ReadOnlySpan<byte> key, bool interpreted)
     {
         for (var n = _count - 1; n >= 0; n--)
@@ -331,7 +370,7 @@ public sealed class AuditFields
         if (size > _table.Length)
         {
             _table = new int[size];
-            _hashes = new uint[size];
+            _keys = new ulong[size];
         }
         else
         {
@@ -342,19 +381,19 @@ public sealed class AuditFields
         {
             ref readonly var slot = ref _slots[n];
             var key = _body.AsSpan(slot.KeyStart, slot.KeyLength);
-            var hash = Hash(key, slot.Interpreted);
-            for (var i = (int)hash & _tableMask; ; i = (i + 1) & _tableMask)
+            var packed = Pack(key);
+            for (var i = (int)Hash(packed, slot.Interpreted) & _tableMask; ; i = (i + 1) & _tableMask)
             {
                 var entry = _table[i];
                 if (entry == 0)
                 {
                     _table[i] = n + 1;
-                    _hashes[i] = hash;
+                    _keys[i] = packed;
                     break;
                 }
                 ref readonly var other = ref _slots[entry - 1];
-                if (_hashes[i] == hash && other.KeyLength == slot.KeyLength && other.Interpreted == slot.Interpreted
-                    && _body.AsSpan(other.KeyStart, other.KeyLength).SequenceEqual(key))
+                if (_keys[i] == packed && other.KeyLength == slot.KeyLength && other.Interpreted == slot.Interpreted
+                    && (key.Length <= 8 || _body.AsSpan(other.KeyStart, other.KeyLength).SequenceEqual(key)))
                 {
                     _table[i] = n + 1;
                     break;
@@ -364,20 +403,27 @@ public sealed class AuditFields
         _tableBuilt = true;
     }
 
-    /// <summary>A multiplicative hash of a key (its first and last bytes, its length) and whether it is interpreted.</summary>
+    /// <summary>The key's first eight bytes (fewer: zeros above them), read without touching a byte past its end.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Hash(ReadOnlySpan<byte> key, bool interpreted)
+    private static ulong Pack(ReadOnlySpan<byte> key)
     {
-        ulong x;
         if (key.Length >= 8)
-            x = BinaryPrimitives.ReadUInt64LittleEndian(key) ^ BitOperations.RotateLeft(BinaryPrimitives.ReadUInt64LittleEndian(key[^8..]), 29);
-        else if (key.Length >= 4)
-            x = BinaryPrimitives.ReadUInt32LittleEndian(key) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(key[^4..]) << 32);
-        else if (key.Length > 0)
-            x = key[0] | ((ulong)key[key.Length / 2] << 8) | ((ulong)key[^1] << 16);
-        else
-            x = 0;
-        x ^= ((ulong)key.Length << 40) ^ (interpreted ? 0x5555_0000_0000_0000UL : 0);
+            return BinaryPrimitives.ReadUInt64LittleEndian(key);
+        if (key.Length >= 4) // two reads that overlap put each byte at its own place
+            return BinaryPrimitives.ReadUInt32LittleEndian(key) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(key[^4..]) << ((key.Length - 4) * 8));
+        if (key.Length >= 2)
+            return BinaryPrimitives.ReadUInt16LittleEndian(key) | ((ulong)key[^1] << ((key.Length - 1) * 8));
+        return key.Length == 1 ? key[0] : 0UL;
+    }
+
+    /// <summary>
+    /// A multiplicative hash of a key's first eight bytes and whether it is interpreted; the high bytes folded in
+    /// first, since the bits taken from the product depend only on those below them (cap_fp, cap_fi, cap_fe).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Hash(ulong packed, bool interpreted)
+    {
+        var x = packed ^ (packed >> 29) ^ (interpreted ? 0x5555_0000_0000_0000UL : 0);
         return (uint)((x * 0x9E3779B97F4A7C15UL) >> 32);
     }
 
@@ -452,8 +498,19 @@ public sealed class AuditFields
 
     internal long? GetInt64(ReadOnlySpan<byte> key) => Int64At(IndexOf(key, interpreted: false));
 
-    private long? Int64At(int n) =>
-        n >= 0 && System.Buffers.Text.Utf8Parser.TryParse(ValueBytes(_slots[n]), out long v, out var used) && used == _slots[n].ValueLength ? v : null;
+    /// <summary>
+    /// The field as a number: plain digits (pid, uid, ses: a dozen an exec) eight at a time, anything else (a sign,
+    /// more than 18 digits) by <see cref="System.Buffers.Text.Utf8Parser"/>, which reads plain digits the same.
+    /// </summary>
+    private long? Int64At(int n)
+    {
+        if (n < 0)
+            return null;
+        var v = ValueBytes(_slots[n]);
+        if (v.Length is > 0 and <= 18 && AuditRecordParser.Digits(v, 18, out var digits) == v.Length)
+            return (long)digits;
+        return System.Buffers.Text.Utf8Parser.TryParse(v, out long parsed, out var used) && used == v.Length ? parsed : null;
+    }
 
     public ulong? GetHexUInt64(string key) => HexUInt64At(IndexOf(key, interpreted: false));
 

@@ -70,13 +70,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         }
         long ev;
         if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.NodeIndex == nodeIndex && last.Serial == serial)
-            Join(ev = _lastEvent);
+            Join(ref Slot(ev = _lastEvent));
         else if (serial <= newestBefore && FindOpen(nodeIndex, serial) is var open and >= 0)
-            Join(ev = open);
+            Join(ref Slot(ev = open));
         else
         {
-            ev = NewEvent(nodeIndex, serial);
-            Slot(ev).Behind = serial <= newestBefore;
+            ev = NewEvent(nodeIndex, serial, behind: serial <= newestBefore);
             // A serial so far behind that its event, if it was seen, is decided already: the full parser may still
             // hold that event open (no record count or time passed) and add these records to it. Parsed, they go the
             // same way and are counted alike.
@@ -130,9 +129,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     /// A run continues an undecided event. After the event's EOE the assembler has completed it, and makes what follows
     /// an event of its own (a late fragment): such an event is kept, and pass two groups its records as a full parse does.
     /// </summary>
-    private void Join(long ev)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Join(ref EventSlot e)
     {
-        ref var e = ref Slot(ev);
         e.Split = true;
         if ((e.Flags & RunFlags.Ended) != 0)
             e.Keep = true;
@@ -300,12 +299,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private long NewEvent(int nodeIndex, long serial)
+    private long NewEvent(int nodeIndex, long serial, bool behind = false)
     {
         if (_eventHead - _eventTail == _events.Length)
             _events = Grow(_events, _eventTail, _eventHead);
         var ev = _eventHead++;
-        _events[(int)(ev & (_events.Length - 1))] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
+        _events[(int)(ev & (_events.Length - 1))] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1, Behind = behind };
         return ev;
     }
 

@@ -136,6 +136,8 @@ public sealed class PrefilterEquivalenceTests
     [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCALL 2638056 .361")] // one run: the event written twice
     [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCAL 2638056 .361")] // a damaged type after the EOE
     [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | EOE 2638056 .361")] // a second EOE adds nothing
+    [InlineData("SYSCALL 2638056 .361 | 1320 2638056 .361 | SYSCALL 2638056 .361")] // EOE by its number
+    [InlineData("SYSCALL 2638056 .361 | UNKNOWN[1320] 2638056 .361 | SYSCALL 2638056 .361")]
     [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCALL 2638056 .365")] // the copy another run (its stamp differs)
     [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCALL 2638057 .361 | SYSCALL 2638056 .361")] // another event between
     public void Records_of_a_serial_after_its_eoe_count_as_the_full_parser_counts_them(string records)

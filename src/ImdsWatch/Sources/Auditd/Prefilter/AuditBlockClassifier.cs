@@ -124,7 +124,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                         syscallStart = pos + h.BodyStart;
                         syscallLength = text.Length - h.BodyStart;
                     }
-                    else if (h.Type == AuditRecordType.Eoe)
+                    else if (code == AuditRecordType.Eoe) // type=1320 and UNKNOWN[1320] are EOE to the assembler too
                     {
                         NoteEnd(ref run);
                     }

@@ -28,10 +28,10 @@ public sealed class PrefilterEquivalenceTests
         $"lines {r.Lines}, records {r.Records}, events {r.Events}, late {r.LateRecords}, issues {r.IssueCount}, "
         + $"execs {r.Detection.Execs}, outbound {r.Detection.Connects}, to metadata {r.Detection.MetadataConnects}, mentions {r.Detection.Mentions}";
 
-    private static void AssertSameCounts(IReadOnlyList<InputSource> sources)
+    private static void AssertSameCounts(IReadOnlyList<InputSource> sources, int blockSize = ParallelBlockPass.DefaultBlockSize)
     {
         var full = new DetectionPipeline(DetectionRules.Default) { UsePrefilter = false }.Scan(sources);
-        var fast = new DetectionPipeline(DetectionRules.Default) { UsePrefilter = true }.Scan(sources);
+        var fast = new DetectionPipeline(DetectionRules.Default) { UsePrefilter = true, PrefilterBlockSize = blockSize }.Scan(sources);
         Assert.Equal(Counts(full), Counts(fast));
     }
 
@@ -121,6 +121,62 @@ public sealed class PrefilterEquivalenceTests
         Assert.Single(full.Alerts);
         AssertSame([new InputSource(path, path)]);
         AssertSameCounts([new InputSource(path, path)]);
+    }
+
+    private const string Fork =
+        "arch=c000003e syscall=56 success=\"yes\" exit=2670 a0=1200011 a1=0 a2=0 a3=7fcfb71699d0 items=0 ppid=2532 pid=2542 auid=4294967295 "
+        + "uid=11178 gid=201 euid=11178 suid=11178 fsuid=11178 egid=201 sgid=201 fsgid=201 tty=\"(none)\" ses=4294967295 comm=\"csh\" exe=\"/bin/tcsh\" key=\"fork\"";
+
+    /// <summary>
+    /// Records of a serial after its EOE (found by the fuzz harness: an event written twice whole under one serial, a
+    /// damaged type after the EOE): the assembler completed the event at its EOE and makes what follows an event of its
+    /// own, a late fragment — so the full parser counts two events where pass one saw one run, or one event in two runs.
+    /// </summary>
+    [Theory]
+    [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCALL 2638056 .361")] // one run: the event written twice
+    [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCAL 2638056 .361")] // a damaged type after the EOE
+    [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | EOE 2638056 .361")] // a second EOE adds nothing
+    [InlineData("SYSCALL 2638056 .361 | 1320 2638056 .361 | SYSCALL 2638056 .361")] // EOE by its number
+    [InlineData("SYSCALL 2638056 .361 | UNKNOWN[1320] 2638056 .361 | SYSCALL 2638056 .361")]
+    [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCALL 2638056 .365")] // the copy another run (its stamp differs)
+    [InlineData("SYSCALL 2638056 .361 | EOE 2638056 .361 | SYSCALL 2638057 .361 | SYSCALL 2638056 .361")] // another event between
+    public void Records_of_a_serial_after_its_eoe_count_as_the_full_parser_counts_them(string records)
+    {
+        foreach (var blockSize in new[] { 64, 200, ParallelBlockPass.DefaultBlockSize })
+            AssertSameCounts(WriteRecords(records), blockSize);
+    }
+
+    /// <summary>
+    /// An EXECVE whose serial is thousands behind, between a SYSCALL and its CWD (found by the fuzz harness): the CWD
+    /// joins its SYSCALL in the full parser, so pass one must find that event behind the one out of order.
+    /// </summary>
+    [Theory]
+    [InlineData("SYSCALL 8972 .985 | EXECVE 892 .985 | CWD 8972 .985")]
+    [InlineData("SYSCALL 124507 .888 | EXECVE 104507 .888 | CWD 124507 .888")]
+    public void A_record_far_behind_between_two_of_one_event_leaves_them_one_event(string records)
+    {
+        foreach (var blockSize in new[] { 64, 200, ParallelBlockPass.DefaultBlockSize })
+            AssertSameCounts(WriteRecords(records), blockSize);
+    }
+
+    /// <summary>"TYPE SERIAL .MILLIS | …": records of one node at second 1697091526, bodies made up for the type.</summary>
+    private static List<InputSource> WriteRecords(string records)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var record in records.Split(" | "))
+        {
+            var (type, serial, millis) = record.Split(' ') is [var t, var n, var m] ? (t, n, m) : throw new ArgumentException(record);
+            var body = type switch
+            {
+                "SYSCALL" or "SYSCAL" => Fork,
+                "EXECVE" => "argc=2 a0=\"uname\" a1=\"-a\"",
+                "CWD" => "cwd=\"/home/andrew_kroh\"",
+                _ => "",
+            };
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"type={type} msg=audit(1697091526{millis}:{serial}): {body}\n");
+        }
+        var path = Audit.WriteTemp(text.ToString());
+        return [new InputSource(path, path)];
     }
 
     private static List<InputSource> CorpusFiles() =>

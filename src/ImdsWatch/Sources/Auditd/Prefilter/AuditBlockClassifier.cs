@@ -16,6 +16,8 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
 {
     private byte[] _decoded = new byte[16 * 1024];
     private readonly HashSet<ulong> _knownNodes = [];
+    private int _recordsToFirstEnd; // the run's records up to and with its first EOE
+    private int _ends; // the EOEs of the run from its first on
 
     /// <summary>Classifies <paramref name="data"/>, whole lines that start at file offset <paramref name="offset"/>.</summary>
     // The hot methods of both passes are compiled optimized at once (AggressiveOptimization): a JIT build (dotnet tool,
@@ -122,6 +124,10 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                         syscallStart = pos + h.BodyStart;
                         syscallLength = text.Length - h.BodyStart;
                     }
+                    else if (code == AuditRecordType.Eoe) // type=1320 and UNKNOWN[1320] are EOE to the assembler too
+                    {
+                        NoteEnd(ref run);
+                    }
                     else
                     {
                         Inspect(h.Type, text[h.BodyStart..], ref run);
@@ -175,9 +181,27 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
         return true;
     }
 
-    /// <summary>A run is complete: its SYSCALL record is read, and it goes to the summary.</summary>
-    private static void Close(ref RecordRun run, ReadOnlySpan<byte> data, ref int syscallStart, int syscallLength, BlockSummary summary)
+    /// <summary>
+    /// An EOE: the run's first, or one more after it. Whether other records follow the first is told when the run closes,
+    /// from the counts, so that no other record pays for it.
+    /// </summary>
+    private void NoteEnd(ref RecordRun run)
     {
+        if ((run.Flags & RunFlags.Ended) == 0)
+        {
+            run.Flags |= RunFlags.Ended;
+            _recordsToFirstEnd = run.Records;
+            _ends = 0;
+        }
+        _ends++;
+    }
+
+    /// <summary>A run is complete: its SYSCALL record is read, and it goes to the summary.</summary>
+    private void Close(ref RecordRun run, ReadOnlySpan<byte> data, ref int syscallStart, int syscallLength, BlockSummary summary)
+    {
+        // Records after the first EOE that are not EOEs themselves (a second EOE adds nothing to a completed event).
+        if ((run.Flags & RunFlags.Ended) != 0 && run.Records - _recordsToFirstEnd > _ends - 1)
+            run.Flags |= RunFlags.Reopened;
         if (syscallStart >= 0)
         {
             ReadSyscall(data.Slice(syscallStart, syscallLength), ref run, whole: false);

@@ -54,6 +54,13 @@ public enum RunFlags : uint
     /// an event whose records came in more than one run is then kept, and the full parser counts it.
     /// </summary>
     CallUnread = 1 << 19,
+    /// <summary>The run holds an EOE record: the assembler completes the event there.</summary>
+    Ended = 1 << 20,
+    /// <summary>
+    /// A record other than EOE follows an EOE in the run: the assembler, which completed the event at the EOE, makes it
+    /// an event of its own (a late fragment), so the event is kept and pass two groups its records as a full parse does.
+    /// </summary>
+    Reopened = 1 << 21,
 }
 
 /// <summary>

@@ -70,12 +70,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         }
         long ev;
         if (_lastEvent >= _eventTail && Slot(_lastEvent) is { Decided: false } last && last.NodeIndex == nodeIndex && last.Serial == serial)
-            Slot(ev = _lastEvent).Split = true;
+            Join(ref Slot(ev = _lastEvent));
         else if (serial <= newestBefore && FindOpen(nodeIndex, serial) is var open and >= 0)
-            Slot(ev = open).Split = true;
+            Join(ref Slot(ev = open));
         else
         {
-            ev = NewEvent(nodeIndex, serial);
+            ev = NewEvent(nodeIndex, serial, behind: serial <= newestBefore);
             // A serial so far behind that its event, if it was seen, is decided already: the full parser may still
             // hold that event open (no record count or time passed) and add these records to it. Parsed, they go the
             // same way and are counted alike.
@@ -123,6 +123,18 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         Drain(force: false);
         if (_processes.IsCrowded)
             _processes.Prune((p, node) => p.Newest >= _eventTail || (p.Wanted && p.High >= _nodeStates[node].Newest - Margin));
+    }
+
+    /// <summary>
+    /// A run continues an undecided event. After the event's EOE the assembler has completed it, and makes what follows
+    /// an event of its own (a late fragment): such an event is kept, and pass two groups its records as a full parse does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Join(ref EventSlot e)
+    {
+        e.Split = true;
+        if ((e.Flags & RunFlags.Ended) != 0)
+            e.Keep = true;
     }
 
     /// <summary>
@@ -264,7 +276,8 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 // Wanted events are execs of processes a hot event may consult; events without a SYSCALL, or with a
                 // user-space record among its records (the assembler splits those), are kept whole.
                 // So is an event in several runs whose SYSCALL was read only for its own run's records.
-                e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone)) != RunFlags.Syscall || e.Wanted || (crowded && !force)
+                // So is one with records after its EOE in one run (the assembler makes them an event of their own).
+                e.Keep |= (e.Flags & (RunFlags.Syscall | RunFlags.Standalone | RunFlags.Reopened)) != RunFlags.Syscall || e.Wanted || (crowded && !force)
                     || (e.Split && (e.Flags & RunFlags.CallUnread) != 0);
                 if (!e.Keep)
                     CountSkipped(e.Flags);
@@ -286,12 +299,12 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private long NewEvent(int nodeIndex, long serial)
+    private long NewEvent(int nodeIndex, long serial, bool behind = false)
     {
         if (_eventHead - _eventTail == _events.Length)
             _events = Grow(_events, _eventTail, _eventHead);
         var ev = _eventHead++;
-        _events[(int)(ev & (_events.Length - 1))] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1 };
+        _events[(int)(ev & (_events.Length - 1))] = new EventSlot { NodeIndex = nodeIndex, Serial = serial, PreviousOfProcess = -1, Behind = behind };
         return ev;
     }
 
@@ -310,7 +323,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
                 continue;
             if (e.Serial == serial)
                 return e.Decided ? -1 : ev;
-            if (e.Serial < serial - Margin)
+            // Events that came as the newest of their node have growing serials: past one this far behind, every event
+            // is. One that came behind the newest (out of order) says nothing of those before it, and is passed over.
+            if (e.Serial < serial - Margin && !e.Behind)
                 break;
         }
         return -1;
@@ -375,6 +390,8 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         public bool Decided;
         /// <summary>Its records came in more than one run (interleaved with another event's, or cut by a block's end).</summary>
         public bool Split;
+        /// <summary>Its serial was not the newest of its node when it began (its records came out of order).</summary>
+        public bool Behind;
     }
 
     /// <summary>What the emitter needs of a run (its node is its event's).</summary>

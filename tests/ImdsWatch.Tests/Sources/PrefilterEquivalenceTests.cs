@@ -224,6 +224,22 @@ public sealed class PrefilterEquivalenceTests
         }
     }
 
+    /// <summary>
+    /// A fuzz finding: an exec whose pid the log damaged (the full parser's exec has pid -1) is still the child of its
+    /// ppid, whose exec the alert names as its parent — the prefilter kept no parent for an event without a pid.
+    /// </summary>
+    [Fact]
+    public void An_exec_whose_pid_is_damaged_names_its_parent_on_both_paths()
+    {
+        var text = Audit.Exec(1462, 6496, "/usr/bin/dash", ["/bin/sh", "/tmp/x.sh"], ppid: 6495, time: 1795527264.842)
+            + Audit.Exec(1463, 6497, "/usr/bin/curl", ["curl", "-s", "http://169.254.43518/latest/meta-data/"], ppid: 6496, time: 1795527264.842)
+                .Replace("pid=6497", "pid=\u000e497", StringComparison.Ordinal);
+        var path = Audit.WriteTemp(text);
+        var alerts = Alerts([new InputSource(path, path)], prefilter: false);
+        Assert.Contains("\"parent\":{\"pid\":6496,\"name\":\"dash\"", alerts, StringComparison.Ordinal);
+        AssertSame([new InputSource(path, path)]);
+    }
+
     [Theory]
     [InlineData("curl 169.254.169.'254'")]
     [InlineData("curl 169.254.169.2\\54")]

@@ -245,15 +245,13 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             found = ProcessIds(body, out pid, out ppid);
             run.Flags |= CallFlags(body);
         }
+        // A pid that cannot be read leaves the parent's, which the tracker still looks up (the full parser's exec has
+        // pid -1 and its ppid).
+        run.ParentPid = ppid;
         if (found)
-        {
             run.Pid = pid;
-            run.ParentPid = ppid;
-        }
         else
-        {
             run.Flags |= RunFlags.NoPid;
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -90,9 +90,9 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         if ((run.Flags & e.Flags & RunFlags.Syscall) != 0 && ((run.Flags | e.Flags) & RunFlags.CallUnread) != 0)
             e.Keep = true;
         e.Flags |= run.Flags;
-        if ((run.Flags & RunFlags.Syscall) != 0 && (run.Flags & RunFlags.NoPid) == 0 && e.Pid == 0)
+        if ((run.Flags & RunFlags.Syscall) != 0 && e.Pid == 0 && e.ParentPid == 0)
         {
-            e.Pid = run.Pid;
+            e.Pid = (run.Flags & RunFlags.NoPid) == 0 ? run.Pid : 0;
             e.ParentPid = run.ParentPid;
         }
         // Only execs make process images: they alone are chained per process, and kept when a hot event wants them.
@@ -111,7 +111,8 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         if (IsHot(e.Flags))
         {
             e.Keep = true;
-            if (!e.Chained && e.Pid != 0)
+            // An event whose pid cannot be read (hot for that alone) still has its parent looked up by the tracker.
+            if (!e.Chained && (e.Pid != 0 || e.ParentPid != 0))
             {
                 e.Chained = true;
                 Want(nodeIndex, e.Pid, serial, 0);

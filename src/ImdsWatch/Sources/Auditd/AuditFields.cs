@@ -224,6 +224,10 @@ public sealed class AuditFields
         }
 
         /// <summary>The first double quote at or after <paramref name="p"/> and before <paramref name="to"/>, or <paramref name="to"/>.</summary>
+        /// <remarks>
+        /// <see cref="Next"/>'s loop over the other mask, written out: one method taking the mask as a flag cost the full
+        /// parser 3 % more instructions (2,037 M → 2,098 M on 100 MB, the flag not folded where both are inlined).
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int NextQuote(int p, int to)
         {

@@ -36,6 +36,22 @@ public sealed class ScanFailureTests : IDisposable
         return task.GetAwaiter().GetResult();
     }
 
+    /// <summary>A pass over the file whose classifier throws at block 7: the pass fails with that exception inside.</summary>
+    private static void FailsAtBlock7(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length, int workers, BlockPassTeam? team, Action<BlockSummary> onBlock)
+    {
+        var pass = new ParallelBlockPass(DetectionRules.Default.Candidates, workers, blockSize: 4096)
+        {
+            Team = team,
+            Classified = index => { if (index == 7) throw new InvalidOperationException("bug in block 7"); },
+        };
+        var e = Assert.ThrowsAny<Exception>(() => Within(() =>
+        {
+            pass.Run(file, 0, length, onBlock);
+            return 0;
+        }));
+        Assert.Equal("bug in block 7", e.InnerException?.Message);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -45,17 +61,8 @@ public sealed class ScanFailureTests : IDisposable
         var path = Log(2000);
         using var file = File.OpenHandle(path);
         var length = RandomAccess.GetLength(file);
-        var pass = new ParallelBlockPass(DetectionRules.Default.Candidates, workers, blockSize: 4096)
-        {
-            Classified = index => { if (index == 7) throw new InvalidOperationException("bug in block 7"); },
-        };
         var blocks = 0;
-        var e = Assert.ThrowsAny<Exception>(() => Within(() =>
-        {
-            pass.Run(file, 0, length, _ => blocks++);
-            return 0;
-        }));
-        Assert.Equal("bug in block 7", e.InnerException?.Message);
+        FailsAtBlock7(file, length, workers, team: null, _ => blocks++);
         Assert.True(blocks <= 7, $"{blocks} blocks were handed on past the failed one");
     }
 
@@ -69,17 +76,7 @@ public sealed class ScanFailureTests : IDisposable
         using var file = File.OpenHandle(path);
         var length = RandomAccess.GetLength(file);
         using var team = new BlockPassTeam(workers);
-        var failing = new ParallelBlockPass(DetectionRules.Default.Candidates, workers, blockSize: 4096)
-        {
-            Team = team,
-            Classified = index => { if (index == 7) throw new InvalidOperationException("bug in block 7"); },
-        };
-        var e = Assert.ThrowsAny<Exception>(() => Within(() =>
-        {
-            failing.Run(file, 0, length, _ => { });
-            return 0;
-        }));
-        Assert.Equal("bug in block 7", e.InnerException?.Message);
+        FailsAtBlock7(file, length, workers, team, _ => { });
         var threads = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
         var expected = (int)((length + 4095) / 4096);
         for (var pass = 0; pass < 3; pass++)

@@ -56,7 +56,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             if (end - pos >= LineReader.MaxLineBytes)
             {
                 if (inRun)
-                    Close(ref run, data, ref syscallStart, syscallLength, summary, whole: summary.Runs.Count == 0);
+                    Close(ref run, data, ref syscallStart, syscallLength, summary);
                 inRun = false;
                 summary.Issues.Add((line, LineReader.LongLineIssue));
                 summary.SkippedLongLines++;
@@ -73,7 +73,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                 if (!continues && !AuditRecordParser.TryParseHeader(text, out h, out var error))
                 {
                     if (inRun)
-                        Close(ref run, data, ref syscallStart, syscallLength, summary, whole: summary.Runs.Count == 0);
+                        Close(ref run, data, ref syscallStart, syscallLength, summary);
                     inRun = false;
                     summary.Issues.Add((line, error!));
                 }
@@ -90,7 +90,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
                         if (!inRun || alone || h.Serial != run.Serial || !node.SequenceEqual(data.Slice(runNodeStart, runNodeLength)))
                         {
                             if (inRun)
-                                Close(ref run, data, ref syscallStart, syscallLength, summary, whole: summary.Runs.Count == 0);
+                                Close(ref run, data, ref syscallStart, syscallLength, summary);
                             run = new RecordRun
                             {
                                 Offset = offset + pos,
@@ -140,7 +140,7 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
             line++;
         }
         if (inRun)
-            Close(ref run, data, ref syscallStart, syscallLength, summary, whole: true);
+            Close(ref run, data, ref syscallStart, syscallLength, summary, last: true);
         if (lastNewline >= 0)
         {
             summary.LastNewlineLine = lastNewline;
@@ -197,13 +197,15 @@ public sealed class AuditBlockClassifier(ReferenceCandidates candidates)
     }
 
     /// <summary>A run is complete: its SYSCALL record is read, and it goes to the summary.</summary>
-    /// <param name="whole">
-    /// Read all of the SYSCALL, not only what the run's own records need: the block's first and last runs may be parts
-    /// of an event the block's edge splits, whose other part decides what its count needs (a SYSCALL read in part would
-    /// have the whole event kept for pass two; ~1,000 events in the 525 MB benchmark log, 5,300 records parsed fully).
-    /// </param>
-    private void Close(ref RecordRun run, ReadOnlySpan<byte> data, ref int syscallStart, int syscallLength, BlockSummary summary, bool whole)
+    /// <remarks>
+    /// The block's first and last runs (<paramref name="last"/>) read all of their SYSCALL, not only what the run's own
+    /// records need: they may be parts of an event the block's edge splits, whose other part decides what its count
+    /// needs (a SYSCALL read in part would have the whole event kept for pass two; ~1,000 events in the 525 MB benchmark
+    /// log, 5,300 records parsed fully).
+    /// </remarks>
+    private void Close(ref RecordRun run, ReadOnlySpan<byte> data, ref int syscallStart, int syscallLength, BlockSummary summary, bool last = false)
     {
+        var whole = last || summary.Runs.Count == 0;
         // Records after the first EOE that are not EOEs themselves (a second EOE adds nothing to a completed event).
         if ((run.Flags & RunFlags.Ended) != 0 && run.Records - _recordsToFirstEnd > _ends - 1)
             run.Flags |= RunFlags.Reopened;

@@ -90,10 +90,13 @@ public sealed class RunSelector(Action<RecordRun, long, bool> emit, int expected
         if ((run.Flags & e.Flags & RunFlags.Syscall) != 0 && ((run.Flags | e.Flags) & RunFlags.CallUnread) != 0)
             e.Keep = true;
         e.Flags |= run.Flags;
-        if ((run.Flags & RunFlags.Syscall) != 0 && e.Pid == 0 && e.ParentPid == 0)
+        if ((run.Flags & RunFlags.Syscall) != 0 && e.Pid == 0)
         {
-            e.Pid = (run.Flags & RunFlags.NoPid) == 0 ? run.Pid : 0;
-            e.ParentPid = run.ParentPid;
+            // The first SYSCALL with a pid names the process; one whose pid cannot be read still names its parent.
+            if ((run.Flags & RunFlags.NoPid) == 0)
+                (e.Pid, e.ParentPid) = (run.Pid, run.ParentPid);
+            else if (e.ParentPid == 0)
+                e.ParentPid = run.ParentPid;
         }
         // Only execs make process images: they alone are chained per process, and kept when a hot event wants them.
         if (!e.Linked && e.Pid != 0 && (e.Flags & RunFlags.Execve) != 0)

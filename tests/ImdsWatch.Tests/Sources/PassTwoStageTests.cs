@@ -56,10 +56,13 @@ public sealed class PassTwoStageTests
     {
         var consumed = 0;
         using var release = new ManualResetEventSlim();
+        // The first batch is consumed slowly (~1 ms an item): Dispose, called right after the release, comes long before the
+        // consumer could reach the next batch (a consumer that ran through its trivial items first made this test flaky).
         var stage = new PassTwoStage((in PassTwoItem _) =>
         {
             release.Wait();
-            Interlocked.Increment(ref consumed);
+            if (Interlocked.Increment(ref consumed) <= PassTwoStage.BatchSize)
+                Thread.Sleep(1);
         }, threaded: true);
         for (var i = 0; i < 4 * PassTwoStage.BatchSize; i++)
             stage.Add(new PassTwoItem { Line = i });
